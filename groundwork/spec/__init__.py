@@ -1,0 +1,19 @@
+"""The declarative cluster model, its validation and the stack file loader."""
+
+from groundwork.spec.load import load_stack, parse_cluster, stack_path
+from groundwork.spec.model import ClusterSpec, LabSpec, Node, Role
+from groundwork.spec.problems import Problem, SpecError
+from groundwork.spec.rules import warnings
+
+__all__ = [
+    "ClusterSpec",
+    "LabSpec",
+    "Node",
+    "Problem",
+    "Role",
+    "SpecError",
+    "load_stack",
+    "parse_cluster",
+    "stack_path",
+    "warnings",
+]

@@ -1,0 +1,407 @@
+"""Rules that relate several fields of a cluster declaration.
+
+Each rule is a small pure function yielding Problems; `check` runs them all
+so a user sees every problem at once, each with its config path. Nothing
+here contacts a host.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from ipaddress import IPv4Network, IPv6Address, IPv6Network, ip_network
+
+from groundwork import versions
+from groundwork.spec.model import (
+    ENCAPSULATION_OVERHEAD,
+    MINIMUM_POD_MTU,
+    PLUGIN_BACKENDS,
+    REJECTED_INGRESS,
+    REJECTED_PLUGINS,
+    ClusterSpec,
+    EtcdTopology,
+    GatewayController,
+    KubeProxyMode,
+    Plugin,
+    Role,
+    StorageDriver,
+    VipEndpoint,
+)
+from groundwork.spec.problems import Problem
+
+Rule = Callable[[ClusterSpec], Iterator[Problem]]
+
+NET = "cluster.network"
+
+
+def _v(version: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in version.removeprefix("v").split("."))
+
+
+def node_cidr(spec: ClusterSpec) -> IPv4Network | IPv6Network | None:
+    """The network of the node addresses: declared, or the lab's subnet."""
+    if spec.network.node_cidr is not None:
+        return spec.network.node_cidr
+    return spec.lab.subnet if spec.lab is not None else None
+
+
+def ipv4_only(spec: ClusterSpec) -> Iterator[Problem]:
+    msg = "IPv6 is not supported yet (dual-stack is planned); use IPv4"
+    for i, node in enumerate(spec.nodes):
+        if isinstance(node.address, IPv6Address):
+            yield Problem(f"cluster.nodes[{i}].address", msg)
+    for field, nets in (("podCidr", spec.network.pod_cidr), ("serviceCidr", spec.network.service_cidr)):
+        if any(isinstance(n, IPv6Network) for n in nets) or len(nets) != 1:
+            yield Problem(f"{NET}.{field}", msg + " (a single IPv4 CIDR)")
+    endpoint = spec.control_plane.endpoint
+    if isinstance(endpoint, VipEndpoint) and isinstance(endpoint.vip, IPv6Address):
+        yield Problem("cluster.controlPlane.endpoint.vip", msg)
+
+
+def nodes_unique(spec: ClusterSpec) -> Iterator[Problem]:
+    seen_names: dict[str, int] = {}
+    seen_addresses: dict[str, int] = {}
+    for i, node in enumerate(spec.nodes):
+        if node.name in seen_names:
+            j = seen_names[node.name]
+            yield Problem(f"cluster.nodes[{i}].name", f"duplicate of cluster.nodes[{j}].name ({node.name})")
+        seen_names.setdefault(node.name, i)
+        addr = str(node.address)
+        if addr in seen_addresses:
+            j = seen_addresses[addr]
+            yield Problem(f"cluster.nodes[{i}].address", f"{addr} is already cluster.nodes[{j}].address")
+        seen_addresses.setdefault(addr, i)
+        if len(set(node.roles)) != len(node.roles):
+            yield Problem(f"cluster.nodes[{i}].roles", "a role is listed twice")
+
+
+def control_plane_present(spec: ClusterSpec) -> Iterator[Problem]:
+    if not spec.nodes_with(Role.CONTROL_PLANE):
+        yield Problem("cluster.nodes", "no node has the control-plane role; give it to 1 or 3 nodes")
+
+
+def etcd_quorum(spec: ClusterSpec) -> Iterator[Problem]:
+    members = spec.nodes_with(Role.ETCD)
+    names = ", ".join(n.name for n in members)
+    if not members:
+        yield Problem("cluster.nodes", "no node has the etcd role; give it to 1, 3 or 5 nodes")
+    elif len(members) % 2 == 0:
+        yield Problem(
+            "cluster.etcd",
+            f"{len(members)} etcd members ({names}) tolerate no more failures than "
+            f"{len(members) - 1}; use an odd number of nodes with the etcd role",
+        )
+    topology = spec.etcd.topology
+    for i, node in enumerate(spec.nodes):
+        stacked = node.has(Role.ETCD) and not node.has(Role.CONTROL_PLANE)
+        if topology is EtcdTopology.STACKED and stacked:
+            yield Problem(
+                f"cluster.nodes[{i}].roles",
+                f"{node.name} has etcd without control-plane, but cluster.etcd.topology is "
+                "stacked; add control-plane or set topology: external",
+            )
+        if topology is EtcdTopology.EXTERNAL and node.has(Role.ETCD) and len(node.roles) > 1:
+            yield Problem(
+                f"cluster.nodes[{i}].roles",
+                f"{node.name} mixes etcd with other roles, but cluster.etcd.topology is "
+                "external (dedicated etcd nodes)",
+            )
+
+
+def kubernetes_version(spec: ClusterSpec) -> Iterator[Problem]:
+    minor = versions.kubernetes_minor(spec.kubernetes.version.removeprefix("v"))
+    if minor not in versions.KUBERNETES_MINORS:
+        window = f"{versions.KUBERNETES_MINORS[0]}-{versions.KUBERNETES_MINORS[-1]}"
+        yield Problem(
+            "cluster.kubernetes.version",
+            f"{spec.kubernetes.version} is outside the supported window {window}",
+        )
+
+
+def component_versions(spec: ClusterSpec) -> Iterator[Problem]:
+    """Old etcd/containerd is refused for real clusters, allowed (warned) in the lab."""
+    is_lab = spec.lab is not None
+    etcd = spec.etcd.version
+    if _v(etcd) < _v(versions.MINIMUM_EXTERNAL_ETCD) and not is_lab:
+        yield Problem(
+            "cluster.etcd.version",
+            f"etcd {etcd} is older than {versions.MINIMUM_EXTERNAL_ETCD}, the minimum "
+            "Kubernetes supports; use 3.6.x",
+        )
+    containerd = spec.container_runtime.version
+    if _v(containerd) < (1, 7) and not is_lab:
+        yield Problem(
+            "cluster.containerRuntime.version",
+            f"containerd {containerd} is end of life; use 2.2 or newer (1.7 at least)",
+        )
+
+
+def network_plugin(spec: ClusterSpec) -> Iterator[Problem]:
+    net = spec.network
+    if net.plugin in REJECTED_PLUGINS:
+        yield Problem(f"{NET}.plugin", REJECTED_PLUGINS[net.plugin])
+        return
+    try:
+        plugin = Plugin(net.plugin)
+    except ValueError:
+        choices = ", ".join(p.value for p in Plugin)
+        yield Problem(f"{NET}.plugin", f"unknown plugin {net.plugin!r}; choose one of {choices}")
+        return
+    backends = PLUGIN_BACKENDS[plugin]
+    if net.backend is not None and net.backend not in backends:
+        yield Problem(
+            f"{NET}.backend",
+            f"{plugin.value} has no backend {net.backend!r}; choose one of {', '.join(backends)}",
+        )
+        return
+    backend = net.resolved_backend()
+    if spec.kubernetes.kube_proxy is KubeProxyMode.NONE and plugin is not Plugin.CILIUM:
+        yield Problem(
+            "cluster.kubernetes.kubeProxy",
+            f"none needs a CNI that replaces kube-proxy (cilium); {plugin.value} does not",
+        )
+    needs_bgp = backend == "bgp" or (plugin is Plugin.CALICO and "cross-subnet" in backend)
+    if net.bgp is not None and not needs_bgp and plugin is not Plugin.CILIUM:
+        yield Problem(f"{NET}.bgp", f"{plugin.value} {backend} does not use BGP; remove this block")
+    pod_mtu = net.node_mtu - ENCAPSULATION_OVERHEAD[(plugin, backend)]
+    if pod_mtu < MINIMUM_POD_MTU:
+        yield Problem(
+            f"{NET}.nodeMtu",
+            f"{net.node_mtu} leaves a pod MTU of {pod_mtu} with {plugin.value} {backend} "
+            f"({net.node_mtu - pod_mtu} bytes of encapsulation); the minimum pod MTU is "
+            f"{MINIMUM_POD_MTU}",
+        )
+
+
+def cidrs(spec: ClusterSpec) -> Iterator[Problem]:
+    net = spec.network
+    pod, service = net.pod_cidr[0], net.service_cidr[0]
+    named: list[tuple[str, IPv4Network | IPv6Network]] = [
+        (f"{NET}.podCidr", pod),
+        (f"{NET}.serviceCidr", service),
+    ]
+    nodes = node_cidr(spec)
+    if net.node_cidr is not None:
+        named.append((f"{NET}.nodeCidr", net.node_cidr))
+    if spec.lab is not None:
+        named.append(("cluster.lab.subnet", spec.lab.subnet))
+    for i, (path_a, a) in enumerate(named):
+        for path_b, b in named[i + 1 :]:
+            same_nodes_net = {path_a, path_b} == {f"{NET}.nodeCidr", "cluster.lab.subnet"}
+            if a.version == b.version and a.overlaps(b) and not same_nodes_net:  # type: ignore[arg-type]
+                yield Problem(path_a, f"overlaps {path_b} {b}")
+    if isinstance(pod, IPv4Network):
+        if net.node_subnet_size < pod.prefixlen:
+            yield Problem(
+                f"{NET}.nodeSubnetSize",
+                f"/{net.node_subnet_size} per node is larger than podCidr {pod} itself",
+            )
+        else:
+            available = 2 ** (net.node_subnet_size - pod.prefixlen)
+            needed = len(pod_nodes(spec))
+            if needed > available:
+                yield Problem(
+                    f"{NET}.podCidr",
+                    f"{pod} holds {available} node subnets of /{net.node_subnet_size} but "
+                    f"{needed} nodes need one; use a larger podCidr or a smaller nodeSubnetSize",
+                )
+    for i, node in enumerate(spec.nodes):
+        for path, cidr in named[:2]:
+            if node.address.version == cidr.version and node.address in cidr:  # type: ignore[operator]
+                yield Problem(f"cluster.nodes[{i}].address", f"{node.address} is inside {path} {cidr}")
+        if nodes is not None and node.address.version == nodes.version and node.address not in nodes:  # type: ignore[operator]
+            where = f"{NET}.nodeCidr" if net.node_cidr is not None else "cluster.lab.subnet"
+            yield Problem(f"cluster.nodes[{i}].address", f"{node.address} is outside {where} {nodes}")
+
+
+def pod_nodes(spec: ClusterSpec) -> list[str]:
+    """Nodes that run a kubelet and so need a pod subnet (not etcd-only nodes)."""
+    return [n.name for n in spec.nodes if n.has(Role.CONTROL_PLANE) or n.has(Role.WORKER)]
+
+
+def endpoint(spec: ClusterSpec) -> Iterator[Problem]:
+    ep = spec.control_plane.endpoint
+    if not isinstance(ep, VipEndpoint):
+        return
+    path = "cluster.controlPlane.endpoint.vip"
+    nodes = node_cidr(spec)
+    if nodes is None:
+        yield Problem(
+            f"{NET}.nodeCidr",
+            "required with a VIP endpoint: the VIP must be in the control-plane nodes' subnet",
+        )
+    elif ep.vip.version == nodes.version and ep.vip not in nodes:  # type: ignore[operator]
+        yield Problem(path, f"{ep.vip} is outside the nodes' subnet {nodes}; VRRP cannot hold it")
+    for i, node in enumerate(spec.nodes):
+        if node.address == ep.vip:
+            yield Problem(path, f"{ep.vip} is cluster.nodes[{i}].address; the VIP must be unused")
+    if spec.lab is not None and ep.vip == spec.lab.gateway:
+        yield Problem(path, f"{ep.vip} is the lab gateway")
+    net = spec.network
+    for cidr_path, cidr in ((f"{NET}.podCidr", net.pod_cidr[0]), (f"{NET}.serviceCidr", net.service_cidr[0])):
+        if ep.vip.version == cidr.version and ep.vip in cidr:  # type: ignore[operator]
+            yield Problem(path, f"{ep.vip} is inside {cidr_path} {cidr}")
+
+
+def storage(spec: ClusterSpec) -> Iterator[Problem]:
+    classes = spec.storage.classes
+    base = "cluster.storage.classes"
+    defaults = [i for i, c in enumerate(classes) if c.default]
+    if classes and not defaults:
+        yield Problem(base, "no class is the default; set default: true on exactly one")
+    for i in defaults[1:]:
+        first = classes[defaults[0]].name
+        yield Problem(f"{base}[{i}].default", f"a second default class; {base}[{defaults[0]}] ({first}) is already the default")
+    names: dict[str, int] = {}
+    node_names = {n.name for n in spec.nodes}
+    for i, sc in enumerate(classes):
+        if sc.name in names:
+            yield Problem(f"{base}[{i}].name", f"duplicate of {base}[{names[sc.name]}].name ({sc.name})")
+        names.setdefault(sc.name, i)
+        if sc.driver is StorageDriver.NFS and sc.nfs is None:
+            yield Problem(f"{base}[{i}].nfs", "the nfs driver needs nfs: {server, share}")
+        if sc.driver is not StorageDriver.NFS and sc.nfs is not None:
+            yield Problem(f"{base}[{i}].nfs", f"only the nfs driver takes nfs settings, not {sc.driver.value}")
+        if sc.driver is StorageDriver.LOCAL_STATIC and not sc.volumes:
+            yield Problem(f"{base}[{i}].volumes", "local-static needs at least one volume (node, path, capacity)")
+        if sc.driver is not StorageDriver.LOCAL_STATIC and sc.volumes:
+            yield Problem(f"{base}[{i}].volumes", f"only local-static takes volumes, not {sc.driver.value}")
+        for j, vol in enumerate(sc.volumes):
+            if vol.node not in node_names:
+                yield Problem(f"{base}[{i}].volumes[{j}].node", f"no node named {vol.node!r}")
+
+
+def gateway(spec: ClusterSpec) -> Iterator[Problem]:
+    gw = spec.gateway
+    if gw.controller in REJECTED_INGRESS:
+        yield Problem("cluster.gateway.controller", REJECTED_INGRESS[gw.controller])
+    elif gw.controller not in {c.value for c in GatewayController}:
+        choices = ", ".join(c.value for c in GatewayController)
+        yield Problem("cluster.gateway.controller", f"unknown controller {gw.controller!r}; choose one of {choices}")
+    if gw.ingress_class is not None:
+        if gw.ingress_class in REJECTED_INGRESS:
+            yield Problem("cluster.gateway.ingressClass", REJECTED_INGRESS[gw.ingress_class])
+        elif gw.controller == GatewayController.NONE.value:
+            yield Problem("cluster.gateway.ingressClass", "an Ingress class needs a controller (envoy-gateway or traefik)")
+
+
+def load_balancer(spec: ClusterSpec) -> Iterator[Problem]:
+    lb = spec.load_balancer
+    base = "cluster.loadBalancer"
+    if lb.provider == "metallb" and not lb.pools:
+        yield Problem(f"{base}.pools", "MetalLB needs at least one address pool")
+    if lb.provider != "metallb" and lb.pools:
+        yield Problem(f"{base}.pools", f"pools are MetalLB settings; provider is {lb.provider}")
+    if lb.provider == "metallb" and lb.mode == "bgp" and spec.network.bgp is None:
+        yield Problem(f"{base}.mode", "MetalLB bgp mode needs cluster.network.bgp (asn and peers)")
+    net = spec.network
+    for i, pool in enumerate(lb.pools):
+        for j, text in enumerate(pool.addresses):
+            path = f"{base}.pools[{i}].addresses[{j}]"
+            first_text = text.split("-")[0].strip()
+            try:
+                first = ip_network(first_text if "/" in text else f"{first_text}/32", strict=False)
+            except ValueError:
+                yield Problem(path, f"{text!r} is neither a CIDR nor an address range a-b")
+                continue
+            for cidr_path, cidr in ((f"{NET}.podCidr", net.pod_cidr[0]), (f"{NET}.serviceCidr", net.service_cidr[0])):
+                if first.version == cidr.version and first.overlaps(cidr):  # type: ignore[arg-type]
+                    yield Problem(path, f"{text} overlaps {cidr_path} {cidr}")
+
+
+def workloads(spec: ClusterSpec) -> Iterator[Problem]:
+    classes = {c.name for c in spec.storage.classes}
+    seen: dict[tuple[str, str], int] = {}
+    exposing = spec.gateway.controller != GatewayController.NONE.value
+    for i, wl in enumerate(spec.workloads):
+        base = f"cluster.workloads[{i}]"
+        key = (wl.namespace, wl.name)
+        if key in seen:
+            yield Problem(f"{base}.name", f"duplicate of cluster.workloads[{seen[key]}] ({wl.namespace}/{wl.name})")
+        seen.setdefault(key, i)
+        if wl.storage is not None and wl.storage.storage_class not in classes:
+            declared = ", ".join(sorted(classes)) or "none"
+            yield Problem(
+                f"{base}.storage.class",
+                f"no storage class named {wl.storage.storage_class!r}; declared: {declared}",
+            )
+        if wl.expose is not None:
+            port_names = [p.name for p in wl.ports]
+            if wl.expose.port not in port_names:
+                yield Problem(f"{base}.expose.port", f"no port named {wl.expose.port!r}; ports: {', '.join(port_names) or 'none'}")
+            if not exposing:
+                yield Problem(f"{base}.expose", "exposure needs cluster.gateway.controller (envoy-gateway or traefik)")
+
+
+def artifacts(spec: ClusterSpec) -> Iterator[Problem]:
+    art = spec.artifacts
+    if art.source == "mirror" and art.mirror is None:
+        yield Problem("cluster.artifacts.mirror", "source: mirror needs a mirror URL")
+    if art.source == "upstream" and art.mirror is not None:
+        yield Problem("cluster.artifacts.source", "a mirror URL is set; set source: mirror to use it")
+
+
+def lab(spec: ClusterSpec) -> Iterator[Problem]:
+    if spec.lab is None:
+        for i, node in enumerate(spec.nodes):
+            if node.ssh.key == "lab":
+                yield Problem(f"cluster.nodes[{i}].ssh.key", "'lab' is the lab's generated key; this stack has no lab block")
+        return
+    lab_spec = spec.lab
+    if lab_spec.subnet.version != 4 or lab_spec.gateway.version != 4:
+        yield Problem("cluster.lab.subnet", "the lab network is IPv4")
+        return
+    if lab_spec.gateway not in lab_spec.subnet:  # type: ignore[operator]
+        yield Problem("cluster.lab.gateway", f"{lab_spec.gateway} is outside cluster.lab.subnet {lab_spec.subnet}")
+    for i, node in enumerate(spec.nodes):
+        if node.address == lab_spec.gateway:
+            yield Problem(f"cluster.nodes[{i}].address", f"{node.address} is the lab gateway")
+    expected = f"http://{lab_spec.gateway}:{lab_spec.mirror_port}"
+    if spec.artifacts.mirror is not None and spec.artifacts.mirror.rstrip("/") != expected:
+        yield Problem("cluster.artifacts.mirror", f"the lab mirror listens at {expected}")
+
+
+RULES: tuple[Rule, ...] = (
+    ipv4_only,
+    nodes_unique,
+    control_plane_present,
+    etcd_quorum,
+    kubernetes_version,
+    component_versions,
+    network_plugin,
+    cidrs,
+    endpoint,
+    storage,
+    gateway,
+    load_balancer,
+    workloads,
+    artifacts,
+    lab,
+)
+
+
+def check(spec: ClusterSpec) -> list[Problem]:
+    """Every problem in a structurally valid declaration, sorted by path."""
+    return sorted(p for rule in RULES for p in rule(spec))
+
+
+def warnings(spec: ClusterSpec) -> list[Problem]:
+    """Legal but questionable choices, shown by validate and plan."""
+    out: list[Problem] = []
+    if spec.kubernetes.kube_proxy is KubeProxyMode.IPVS:
+        out.append(
+            Problem(
+                "cluster.kubernetes.kubeProxy",
+                "ipvs mode is deprecated upstream (since 1.35); prefer nftables",
+            )
+        )
+    if spec.lab is not None:
+        etcd, containerd = spec.etcd.version, spec.container_runtime.version
+        if _v(etcd) < _v(versions.MINIMUM_EXTERNAL_ETCD):
+            out.append(Problem("cluster.etcd.version", f"etcd {etcd} is below what Kubernetes supports ({versions.MINIMUM_EXTERNAL_ETCD}); the lab offers only this version, to prove the roles' mechanics"))
+        if _v(containerd) < (1, 7):
+            out.append(Problem("cluster.containerRuntime.version", f"containerd {containerd} is end of life upstream; the lab offers only Debian's package"))
+    if not spec.nodes_with(Role.WORKER):
+        out.append(Problem("cluster.nodes", "no worker nodes; workloads will run on control-plane nodes"))
+    if len(spec.nodes_with(Role.CONTROL_PLANE)) == 1 and isinstance(spec.control_plane.endpoint, VipEndpoint):
+        out.append(Problem("cluster.controlPlane.endpoint", "a VIP in front of a single control-plane node adds no availability"))
+    return out
