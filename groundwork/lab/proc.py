@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Sequence
+from pathlib import Path
 
 from groundwork.lab.errors import LabError
 
@@ -14,6 +15,7 @@ def run(
     input: str | None = None,
     check: bool = True,
     timeout: float | None = 600,
+    cwd: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run argv and capture its output; on failure raise LabError with its stderr."""
     try:
@@ -24,6 +26,7 @@ def run(
             text=True,
             check=False,
             timeout=timeout,
+            cwd=cwd,
         )
     except FileNotFoundError as exc:
         raise LabError(f"{argv[0]} is not installed: install it and retry") from exc

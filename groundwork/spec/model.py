@@ -81,12 +81,8 @@ def _networks_to_config(value: tuple[IPv4Network | IPv6Network, ...]) -> str | l
 
 # An address or network of either family parses (one clear error if not);
 # `rules.py` rejects IPv6 for now, so dual-stack needs no new shape.
-Address = Annotated[
-    IPv4Address | IPv6Address, PlainValidator(_parse_address), PlainSerializer(str)
-]
-Network = Annotated[
-    IPv4Network | IPv6Network, PlainValidator(_parse_network), PlainSerializer(str)
-]
+Address = Annotated[IPv4Address | IPv6Address, PlainValidator(_parse_address), PlainSerializer(str)]
+Network = Annotated[IPv4Network | IPv6Network, PlainValidator(_parse_network), PlainSerializer(str)]
 Networks = Annotated[
     tuple[IPv4Network | IPv6Network, ...],
     PlainValidator(_parse_networks),

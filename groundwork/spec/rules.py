@@ -49,7 +49,10 @@ def ipv4_only(spec: ClusterSpec) -> Iterator[Problem]:
     for i, node in enumerate(spec.nodes):
         if isinstance(node.address, IPv6Address):
             yield Problem(f"cluster.nodes[{i}].address", msg)
-    for field, nets in (("podCidr", spec.network.pod_cidr), ("serviceCidr", spec.network.service_cidr)):
+    for field, nets in (
+        ("podCidr", spec.network.pod_cidr),
+        ("serviceCidr", spec.network.service_cidr),
+    ):
         if any(isinstance(n, IPv6Network) for n in nets) or len(nets) != 1:
             yield Problem(f"{NET}.{field}", msg + " (a single IPv4 CIDR)")
     endpoint = spec.control_plane.endpoint
@@ -63,12 +66,16 @@ def nodes_unique(spec: ClusterSpec) -> Iterator[Problem]:
     for i, node in enumerate(spec.nodes):
         if node.name in seen_names:
             j = seen_names[node.name]
-            yield Problem(f"cluster.nodes[{i}].name", f"duplicate of cluster.nodes[{j}].name ({node.name})")
+            yield Problem(
+                f"cluster.nodes[{i}].name", f"duplicate of cluster.nodes[{j}].name ({node.name})"
+            )
         seen_names.setdefault(node.name, i)
         addr = str(node.address)
         if addr in seen_addresses:
             j = seen_addresses[addr]
-            yield Problem(f"cluster.nodes[{i}].address", f"{addr} is already cluster.nodes[{j}].address")
+            yield Problem(
+                f"cluster.nodes[{i}].address", f"{addr} is already cluster.nodes[{j}].address"
+            )
         seen_addresses.setdefault(addr, i)
         if len(set(node.roles)) != len(node.roles):
             yield Problem(f"cluster.nodes[{i}].roles", "a role is listed twice")
@@ -76,7 +83,9 @@ def nodes_unique(spec: ClusterSpec) -> Iterator[Problem]:
 
 def control_plane_present(spec: ClusterSpec) -> Iterator[Problem]:
     if not spec.nodes_with(Role.CONTROL_PLANE):
-        yield Problem("cluster.nodes", "no node has the control-plane role; give it to 1 or 3 nodes")
+        yield Problem(
+            "cluster.nodes", "no node has the control-plane role; give it to 1 or 3 nodes"
+        )
 
 
 def etcd_quorum(spec: ClusterSpec) -> Iterator[Problem]:
@@ -187,7 +196,7 @@ def cidrs(spec: ClusterSpec) -> Iterator[Problem]:
     for i, (path_a, a) in enumerate(named):
         for path_b, b in named[i + 1 :]:
             same_nodes_net = {path_a, path_b} == {f"{NET}.nodeCidr", "cluster.lab.subnet"}
-            if a.version == b.version and a.overlaps(b) and not same_nodes_net:  # type: ignore[arg-type]
+            if a.version == b.version and a.overlaps(b) and not same_nodes_net:
                 yield Problem(path_a, f"overlaps {path_b} {b}")
     if isinstance(pod, IPv4Network):
         if net.node_subnet_size < pod.prefixlen:
@@ -206,11 +215,19 @@ def cidrs(spec: ClusterSpec) -> Iterator[Problem]:
                 )
     for i, node in enumerate(spec.nodes):
         for path, cidr in named[:2]:
-            if node.address.version == cidr.version and node.address in cidr:  # type: ignore[operator]
-                yield Problem(f"cluster.nodes[{i}].address", f"{node.address} is inside {path} {cidr}")
-        if nodes is not None and node.address.version == nodes.version and node.address not in nodes:  # type: ignore[operator]
+            if node.address.version == cidr.version and node.address in cidr:
+                yield Problem(
+                    f"cluster.nodes[{i}].address", f"{node.address} is inside {path} {cidr}"
+                )
+        if (
+            nodes is not None
+            and node.address.version == nodes.version
+            and node.address not in nodes
+        ):
             where = f"{NET}.nodeCidr" if net.node_cidr is not None else "cluster.lab.subnet"
-            yield Problem(f"cluster.nodes[{i}].address", f"{node.address} is outside {where} {nodes}")
+            yield Problem(
+                f"cluster.nodes[{i}].address", f"{node.address} is outside {where} {nodes}"
+            )
 
 
 def pod_nodes(spec: ClusterSpec) -> list[str]:
@@ -229,7 +246,7 @@ def endpoint(spec: ClusterSpec) -> Iterator[Problem]:
             f"{NET}.nodeCidr",
             "required with a VIP endpoint: the VIP must be in the control-plane nodes' subnet",
         )
-    elif ep.vip.version == nodes.version and ep.vip not in nodes:  # type: ignore[operator]
+    elif ep.vip.version == nodes.version and ep.vip not in nodes:
         yield Problem(path, f"{ep.vip} is outside the nodes' subnet {nodes}; VRRP cannot hold it")
     for i, node in enumerate(spec.nodes):
         if node.address == ep.vip:
@@ -237,8 +254,11 @@ def endpoint(spec: ClusterSpec) -> Iterator[Problem]:
     if spec.lab is not None and ep.vip == spec.lab.gateway:
         yield Problem(path, f"{ep.vip} is the lab gateway")
     net = spec.network
-    for cidr_path, cidr in ((f"{NET}.podCidr", net.pod_cidr[0]), (f"{NET}.serviceCidr", net.service_cidr[0])):
-        if ep.vip.version == cidr.version and ep.vip in cidr:  # type: ignore[operator]
+    for cidr_path, cidr in (
+        (f"{NET}.podCidr", net.pod_cidr[0]),
+        (f"{NET}.serviceCidr", net.service_cidr[0]),
+    ):
+        if ep.vip.version == cidr.version and ep.vip in cidr:
             yield Problem(path, f"{ep.vip} is inside {cidr_path} {cidr}")
 
 
@@ -250,21 +270,33 @@ def storage(spec: ClusterSpec) -> Iterator[Problem]:
         yield Problem(base, "no class is the default; set default: true on exactly one")
     for i in defaults[1:]:
         first = classes[defaults[0]].name
-        yield Problem(f"{base}[{i}].default", f"a second default class; {base}[{defaults[0]}] ({first}) is already the default")
+        yield Problem(
+            f"{base}[{i}].default",
+            f"a second default class; {base}[{defaults[0]}] ({first}) is already the default",
+        )
     names: dict[str, int] = {}
     node_names = {n.name for n in spec.nodes}
     for i, sc in enumerate(classes):
         if sc.name in names:
-            yield Problem(f"{base}[{i}].name", f"duplicate of {base}[{names[sc.name]}].name ({sc.name})")
+            yield Problem(
+                f"{base}[{i}].name", f"duplicate of {base}[{names[sc.name]}].name ({sc.name})"
+            )
         names.setdefault(sc.name, i)
         if sc.driver is StorageDriver.NFS and sc.nfs is None:
             yield Problem(f"{base}[{i}].nfs", "the nfs driver needs nfs: {server, share}")
         if sc.driver is not StorageDriver.NFS and sc.nfs is not None:
-            yield Problem(f"{base}[{i}].nfs", f"only the nfs driver takes nfs settings, not {sc.driver.value}")
+            yield Problem(
+                f"{base}[{i}].nfs", f"only the nfs driver takes nfs settings, not {sc.driver.value}"
+            )
         if sc.driver is StorageDriver.LOCAL_STATIC and not sc.volumes:
-            yield Problem(f"{base}[{i}].volumes", "local-static needs at least one volume (node, path, capacity)")
+            yield Problem(
+                f"{base}[{i}].volumes",
+                "local-static needs at least one volume (node, path, capacity)",
+            )
         if sc.driver is not StorageDriver.LOCAL_STATIC and sc.volumes:
-            yield Problem(f"{base}[{i}].volumes", f"only local-static takes volumes, not {sc.driver.value}")
+            yield Problem(
+                f"{base}[{i}].volumes", f"only local-static takes volumes, not {sc.driver.value}"
+            )
         for j, vol in enumerate(sc.volumes):
             if vol.node not in node_names:
                 yield Problem(f"{base}[{i}].volumes[{j}].node", f"no node named {vol.node!r}")
@@ -276,12 +308,18 @@ def gateway(spec: ClusterSpec) -> Iterator[Problem]:
         yield Problem("cluster.gateway.controller", REJECTED_INGRESS[gw.controller])
     elif gw.controller not in {c.value for c in GatewayController}:
         choices = ", ".join(c.value for c in GatewayController)
-        yield Problem("cluster.gateway.controller", f"unknown controller {gw.controller!r}; choose one of {choices}")
+        yield Problem(
+            "cluster.gateway.controller",
+            f"unknown controller {gw.controller!r}; choose one of {choices}",
+        )
     if gw.ingress_class is not None:
         if gw.ingress_class in REJECTED_INGRESS:
             yield Problem("cluster.gateway.ingressClass", REJECTED_INGRESS[gw.ingress_class])
         elif gw.controller == GatewayController.NONE.value:
-            yield Problem("cluster.gateway.ingressClass", "an Ingress class needs a controller (envoy-gateway or traefik)")
+            yield Problem(
+                "cluster.gateway.ingressClass",
+                "an Ingress class needs a controller (envoy-gateway or traefik)",
+            )
 
 
 def load_balancer(spec: ClusterSpec) -> Iterator[Problem]:
@@ -303,8 +341,11 @@ def load_balancer(spec: ClusterSpec) -> Iterator[Problem]:
             except ValueError:
                 yield Problem(path, f"{text!r} is neither a CIDR nor an address range a-b")
                 continue
-            for cidr_path, cidr in ((f"{NET}.podCidr", net.pod_cidr[0]), (f"{NET}.serviceCidr", net.service_cidr[0])):
-                if first.version == cidr.version and first.overlaps(cidr):  # type: ignore[arg-type]
+            for cidr_path, cidr in (
+                (f"{NET}.podCidr", net.pod_cidr[0]),
+                (f"{NET}.serviceCidr", net.service_cidr[0]),
+            ):
+                if first.version == cidr.version and first.overlaps(cidr):
                     yield Problem(path, f"{text} overlaps {cidr_path} {cidr}")
 
 
@@ -316,7 +357,10 @@ def workloads(spec: ClusterSpec) -> Iterator[Problem]:
         base = f"cluster.workloads[{i}]"
         key = (wl.namespace, wl.name)
         if key in seen:
-            yield Problem(f"{base}.name", f"duplicate of cluster.workloads[{seen[key]}] ({wl.namespace}/{wl.name})")
+            yield Problem(
+                f"{base}.name",
+                f"duplicate of cluster.workloads[{seen[key]}] ({wl.namespace}/{wl.name})",
+            )
         seen.setdefault(key, i)
         if wl.storage is not None and wl.storage.storage_class not in classes:
             declared = ", ".join(sorted(classes)) or "none"
@@ -327,9 +371,15 @@ def workloads(spec: ClusterSpec) -> Iterator[Problem]:
         if wl.expose is not None:
             port_names = [p.name for p in wl.ports]
             if wl.expose.port not in port_names:
-                yield Problem(f"{base}.expose.port", f"no port named {wl.expose.port!r}; ports: {', '.join(port_names) or 'none'}")
+                yield Problem(
+                    f"{base}.expose.port",
+                    f"no port named {wl.expose.port!r}; ports: {', '.join(port_names) or 'none'}",
+                )
             if not exposing:
-                yield Problem(f"{base}.expose", "exposure needs cluster.gateway.controller (envoy-gateway or traefik)")
+                yield Problem(
+                    f"{base}.expose",
+                    "exposure needs cluster.gateway.controller (envoy-gateway or traefik)",
+                )
 
 
 def artifacts(spec: ClusterSpec) -> Iterator[Problem]:
@@ -337,21 +387,29 @@ def artifacts(spec: ClusterSpec) -> Iterator[Problem]:
     if art.source == "mirror" and art.mirror is None:
         yield Problem("cluster.artifacts.mirror", "source: mirror needs a mirror URL")
     if art.source == "upstream" and art.mirror is not None:
-        yield Problem("cluster.artifacts.source", "a mirror URL is set; set source: mirror to use it")
+        yield Problem(
+            "cluster.artifacts.source", "a mirror URL is set; set source: mirror to use it"
+        )
 
 
 def lab(spec: ClusterSpec) -> Iterator[Problem]:
     if spec.lab is None:
         for i, node in enumerate(spec.nodes):
             if node.ssh.key == "lab":
-                yield Problem(f"cluster.nodes[{i}].ssh.key", "'lab' is the lab's generated key; this stack has no lab block")
+                yield Problem(
+                    f"cluster.nodes[{i}].ssh.key",
+                    "'lab' is the lab's generated key; this stack has no lab block",
+                )
         return
     lab_spec = spec.lab
     if lab_spec.subnet.version != 4 or lab_spec.gateway.version != 4:
         yield Problem("cluster.lab.subnet", "the lab network is IPv4")
         return
-    if lab_spec.gateway not in lab_spec.subnet:  # type: ignore[operator]
-        yield Problem("cluster.lab.gateway", f"{lab_spec.gateway} is outside cluster.lab.subnet {lab_spec.subnet}")
+    if lab_spec.gateway not in lab_spec.subnet:
+        yield Problem(
+            "cluster.lab.gateway",
+            f"{lab_spec.gateway} is outside cluster.lab.subnet {lab_spec.subnet}",
+        )
     for i, node in enumerate(spec.nodes):
         if node.address == lab_spec.gateway:
             yield Problem(f"cluster.nodes[{i}].address", f"{node.address} is the lab gateway")
@@ -397,11 +455,30 @@ def warnings(spec: ClusterSpec) -> list[Problem]:
     if spec.lab is not None:
         etcd, containerd = spec.etcd.version, spec.container_runtime.version
         if _v(etcd) < _v(versions.MINIMUM_EXTERNAL_ETCD):
-            out.append(Problem("cluster.etcd.version", f"etcd {etcd} is below what Kubernetes supports ({versions.MINIMUM_EXTERNAL_ETCD}); the lab offers only this version, to prove the roles' mechanics"))
+            out.append(
+                Problem(
+                    "cluster.etcd.version",
+                    f"etcd {etcd} is below what Kubernetes supports ({versions.MINIMUM_EXTERNAL_ETCD}); the lab offers only this version, to prove the roles' mechanics",
+                )
+            )
         if _v(containerd) < (1, 7):
-            out.append(Problem("cluster.containerRuntime.version", f"containerd {containerd} is end of life upstream; the lab offers only Debian's package"))
+            out.append(
+                Problem(
+                    "cluster.containerRuntime.version",
+                    f"containerd {containerd} is end of life upstream; the lab offers only Debian's package",
+                )
+            )
     if not spec.nodes_with(Role.WORKER):
-        out.append(Problem("cluster.nodes", "no worker nodes; workloads will run on control-plane nodes"))
-    if len(spec.nodes_with(Role.CONTROL_PLANE)) == 1 and isinstance(spec.control_plane.endpoint, VipEndpoint):
-        out.append(Problem("cluster.controlPlane.endpoint", "a VIP in front of a single control-plane node adds no availability"))
+        out.append(
+            Problem("cluster.nodes", "no worker nodes; workloads will run on control-plane nodes")
+        )
+    if len(spec.nodes_with(Role.CONTROL_PLANE)) == 1 and isinstance(
+        spec.control_plane.endpoint, VipEndpoint
+    ):
+        out.append(
+            Problem(
+                "cluster.controlPlane.endpoint",
+                "a VIP in front of a single control-plane node adds no availability",
+            )
+        )
     return out

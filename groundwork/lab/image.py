@@ -1,0 +1,184 @@
+"""The node image: Debian from debootstrap, made to boot as a container, in podman.
+
+The image is named by a hash of its inputs, so it is rebuilt only when the
+suite, the package list or the customisation (IMAGE_RECIPE_VERSION) change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+from groundwork.lab.errors import LabError
+from groundwork.lab.packages import DEBIAN_SUITE, IMAGE_PACKAGES
+from groundwork.lab.proc import last_line, run
+
+# Bump when customize() changes what ends up in the image.
+IMAGE_RECIPE_VERSION = "1"
+IMAGE_REPO = "localhost/groundwork-node"
+
+# Units that need hardware or a console a container does not have; masked so
+# `systemctl is-system-running` can reach "running".
+MASKED_UNITS: tuple[str, ...] = (
+    "systemd-udevd.service",
+    "systemd-udevd-control.socket",
+    "systemd-udevd-kernel.socket",
+    "getty@tty1.service",
+    "console-getty.service",
+    "serial-getty@console.service",
+)
+
+HOSTKEYS_UNIT = "groundwork-ssh-hostkeys.service"
+# Host keys are removed from the image so every node makes its own at first boot.
+HOSTKEYS_UNIT_TEXT = """\
+[Unit]
+Description=Generate this machine's own SSH host keys
+Before=ssh.service
+ConditionPathExists=!/etc/ssh/ssh_host_ed25519_key
+
+[Service]
+Type=oneshot
+ExecStart=/usr/bin/ssh-keygen -A
+"""
+
+
+def cache_key(
+    suite: str = DEBIAN_SUITE,
+    packages: tuple[str, ...] = IMAGE_PACKAGES,
+    recipe: str = IMAGE_RECIPE_VERSION,
+) -> str:
+    """Hash of everything the image is made from (pure; package order does not matter)."""
+    doc = json.dumps(
+        {"suite": suite, "packages": sorted(packages), "recipe": recipe}, sort_keys=True
+    )
+    return hashlib.sha256(doc.encode()).hexdigest()[:16]
+
+
+def image_name(key: str) -> str:
+    return f"{IMAGE_REPO}:{key}"
+
+
+def debian_mirror(sources_dir: Path = Path("/etc/apt")) -> str:
+    """The Debian mirror the host itself uses (deb.debian.org if none is found)."""
+    candidates = [sources_dir / "sources.list", *sorted(sources_dir.glob("sources.list.d/*"))]
+    for path in candidates:
+        try:
+            text = path.read_text()
+        except OSError:
+            continue
+        url = find_debian_url(text)
+        if url:
+            return url
+    return "http://deb.debian.org/debian"
+
+
+def find_debian_url(text: str) -> str | None:
+    """First http(s) URL ending in /debian in an apt sources text, one-line or deb822 (pure)."""
+    for raw in text.splitlines():
+        line = raw.strip()
+        if line.startswith("#"):
+            continue
+        for word in line.replace("URIs:", " ").split():
+            if word.startswith(("http://", "https://")) and word.rstrip("/").endswith("/debian"):
+                return word.rstrip("/")
+    return None
+
+
+def debootstrap_argv(rootfs: Path, mirror: str) -> list[str]:
+    return [
+        "debootstrap",
+        "--variant=minbase",
+        f"--include={','.join(IMAGE_PACKAGES)}",
+        DEBIAN_SUITE,
+        str(rootfs),
+        mirror,
+    ]
+
+
+def customize(rootfs: Path) -> None:
+    """Make a debootstrapped tree boot cleanly as a container that looks like a VM."""
+    etc = rootfs / "etc"
+    for key in (etc / "ssh").glob("ssh_host_*"):
+        key.unlink()
+    systemd = etc / "systemd" / "system"
+    (systemd / HOSTKEYS_UNIT).write_text(HOSTKEYS_UNIT_TEXT)
+    wants = systemd / "ssh.service.wants"
+    wants.mkdir(exist_ok=True)
+    link = wants / HOSTKEYS_UNIT
+    link.unlink(missing_ok=True)
+    link.symlink_to(f"/etc/systemd/system/{HOSTKEYS_UNIT}")
+    for unit in MASKED_UNITS:
+        path = systemd / unit
+        path.unlink(missing_ok=True)
+        path.symlink_to("/dev/null")
+    # Empty machine-id: systemd gives each node its own at boot.
+    (etc / "machine-id").write_text("")
+    # Air-gapped: no Debian sources; `lab up` points apt at the lab mirror.
+    (etc / "apt" / "sources.list").write_text("# sources: see sources.list.d/\n")
+    for extra in (etc / "apt" / "sources.list.d").glob("*"):
+        extra.unlink()
+    root_ssh = rootfs / "root" / ".ssh"
+    root_ssh.mkdir(mode=0o700, exist_ok=True)
+    for junk in (rootfs / "var" / "cache" / "apt" / "archives").glob("*.deb"):
+        junk.unlink()
+
+
+def image_exists(name: str) -> bool:
+    return run(["podman", "image", "exists", name], check=False).returncode == 0
+
+
+def ensure_image(cache: Path, progress: Callable[[str], None]) -> str:
+    """The node image for the current inputs, built and imported if missing."""
+    key = cache_key()
+    name = image_name(key)
+    if image_exists(name):
+        return name
+    build = cache / "image" / f"build-{key}"
+    if build.exists():
+        shutil.rmtree(build)
+    build.mkdir(parents=True)
+    rootfs = build / "rootfs"
+    mirror = debian_mirror()
+    progress(f"building node image {name} with debootstrap from {mirror} (about a minute)")
+    try:
+        run(debootstrap_argv(rootfs, mirror), timeout=1800)
+        customize(rootfs)
+        progress(f"importing {name} into podman")
+        import_rootfs(rootfs, name)
+    finally:
+        shutil.rmtree(build, ignore_errors=True)
+    remove_old_images(keep=name)
+    return name
+
+
+def import_rootfs(rootfs: Path, name: str) -> None:
+    """tar -C rootfs -c . | podman import - name, without a shell."""
+    tar = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
+    try:
+        result = subprocess.run(
+            ["podman", "import", "-", name],
+            stdin=tar.stdout,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    finally:
+        if tar.stdout:
+            tar.stdout.close()
+        tar_rc = tar.wait()
+    if tar_rc != 0 or result.returncode != 0:
+        raise LabError(f"podman import of {name} failed: {last_line(result.stderr)}")
+
+
+def remove_old_images(keep: str) -> None:
+    """Drop images of older recipes so the store does not grow with every change."""
+    out = run(["podman", "images", "--format", "{{.Repository}}:{{.Tag}}", IMAGE_REPO]).stdout
+    for ref in out.split():
+        if ref != keep:
+            run(["podman", "rmi", ref], check=False)
+
+

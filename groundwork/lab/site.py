@@ -1,0 +1,259 @@
+"""One lab's mirror site: the served tree, its index.json, and the server process.
+
+The served tree lives in the lab's state dir and is made of symlinks into the
+host cache (cheap to rebuild on every `up`) plus copies of user-supplied
+Kubernetes binaries. index.json is what the roles read to find artifacts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from groundwork import versions
+from groundwork.lab.artifacts import SERVER_BINARIES, CheckedArtifact
+from groundwork.lab.errors import LabError
+from groundwork.lab.layout import LabLayout, lab_state_dir
+from groundwork.lab.mirror import APT_DIR, MirrorContent, sha256_file
+from groundwork.lab.packages import MIRROR_PACKAGES
+
+INDEX = "index.json"
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    version: str
+    path: str
+    sha256: str
+
+
+def apt_source_line(mirror_url: str) -> str:
+    return f"deb [trusted=yes] {mirror_url}/{APT_DIR} ./"
+
+
+def build_index(mirror_url: str, entries: Iterable[Entry]) -> dict[str, Any]:
+    """index.json: where every artifact is and its sha256 (pure)."""
+    artifacts = {
+        e.name: {
+            "version": e.version,
+            "path": e.path,
+            "url": f"{mirror_url}/{e.path}",
+            "sha256": e.sha256,
+        }
+        for e in sorted(entries, key=lambda e: e.name)
+    }
+    missing = [b for b in SERVER_BINARIES if b not in artifacts]
+    return {
+        "mirror": mirror_url,
+        "apt": {"source": apt_source_line(mirror_url), "packages": sorted(MIRROR_PACKAGES)},
+        "artifacts": artifacts,
+        "kubernetes": {"available": not missing, "missing": missing},
+    }
+
+
+def site_root(stack: str) -> Path:
+    return lab_state_dir(stack) / "mirror"
+
+
+def release_entries(releases: Path) -> list[Entry]:
+    """The cached release binaries, from the .sha256 files beside them."""
+    entries = []
+    for sha_file in sorted(releases.rglob("*.sha256")):
+        path = sha_file.with_name(sha_file.name.removesuffix(".sha256"))
+        rel = path.relative_to(releases).as_posix()
+        parts = rel.split("/")
+        if parts[0] == "etcd":
+            name, version = "etcd", parts[1].removeprefix("v")
+        else:  # kubernetes/release/vX/bin/linux/amd64/NAME
+            name, version = parts[-1], parts[2].removeprefix("v")
+        entries.append(Entry(name, version, rel, sha_file.read_text().split()[0]))
+    return entries
+
+
+def build_site(
+    lab: LabLayout, content: MirrorContent, user: Iterable[CheckedArtifact]
+) -> dict[str, Any]:
+    """(Re)build the served tree atomically and return its index."""
+    root = site_root(lab.stack)
+    tmp = root.with_name("mirror.new")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(mode=0o755)
+    (tmp / APT_DIR).symlink_to(content.apt_repo)
+    entries = {e.name: e for e in release_entries(content.releases)}
+    for entry in entries.values():
+        link = tmp / entry.path
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(content.releases / entry.path)
+        (link.parent / f"{link.name}.sha256").symlink_to(
+            content.releases / f"{entry.path}.sha256"
+        )
+    for art in user:
+        dest = tmp / art.path
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.unlink(missing_ok=True)
+        shutil.copyfile(art.source, dest)
+        dest.chmod(0o755)
+        sha = tmp / f"{art.path}.sha256"
+        sha.unlink(missing_ok=True)
+        sha.write_text(f"{art.sha256}  {dest.name}\n")
+        entries[art.component] = Entry(art.component, art.version, art.path, art.sha256)
+    index = build_index(lab.mirror_url, entries.values())
+    (tmp / INDEX).write_text(json.dumps(index, indent=2) + "\n")
+    old = root.with_name("mirror.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if root.exists():
+        root.replace(old)
+    tmp.replace(root)
+    shutil.rmtree(old, ignore_errors=True)
+    return index
+
+
+def user_artifacts_in_site(stack: str) -> list[CheckedArtifact]:
+    """Kubernetes binaries a previous `up --artifacts` put in the site (kept on re-up)."""
+    root = site_root(stack)
+    index = read_index(stack)
+    kept = []
+    for name, item in (index or {}).get("artifacts", {}).items():
+        path = root / item["path"]
+        if name in versions.KUBE_BINARIES and path.is_file() and not path.is_symlink():
+            kept.append(CheckedArtifact(name, item["version"], path, item["path"], item["sha256"]))
+    return kept
+
+
+def read_index(stack: str) -> dict[str, Any] | None:
+    try:
+        data: dict[str, Any] = json.loads((site_root(stack) / INDEX).read_text())
+    except (OSError, ValueError):
+        return None
+    return data
+
+
+# --- the server process ----------------------------------------------------------
+
+
+def pid_file(stack: str) -> Path:
+    return lab_state_dir(stack) / "mirror.pid"
+
+
+def server_pid(stack: str) -> int | None:
+    """The running mirror server's pid, or None (a stale pid file is removed)."""
+    path = pid_file(stack)
+    try:
+        pid = int(path.read_text().strip())
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (OSError, ValueError):
+        path.unlink(missing_ok=True)
+        return None
+    # The pid may have been reused by another process after a reboot.
+    if b"groundwork.lab.mirror_server" not in cmdline:
+        path.unlink(missing_ok=True)
+        return None
+    return pid
+
+
+def server_argv(lab: LabLayout, root: Path) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "groundwork.lab.mirror_server",
+        "--bind",
+        str(lab.gateway),
+        "--port",
+        str(lab.mirror_port),
+        "--root",
+        str(root),
+    ]
+
+
+def start_server(lab: LabLayout) -> int:
+    """Start the mirror server detached (it outlives this command) unless running."""
+    pid = server_pid(lab.stack)
+    if pid is not None:
+        return pid
+    wait_for_address(lab)
+    log = (lab_state_dir(lab.stack) / "mirror.log").open("ab")
+    proc = subprocess.Popen(
+        server_argv(lab, site_root(lab.stack)),
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=log,
+        start_new_session=True,
+        close_fds=True,
+    )
+    log.close()
+    pid_file(lab.stack).write_text(f"{proc.pid}\n")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pid_file(lab.stack).unlink(missing_ok=True)
+            raise LabError(
+                f"the mirror server exited at start: see {lab_state_dir(lab.stack)}/mirror.log"
+            )
+        if port_open(str(lab.gateway), lab.mirror_port):
+            return proc.pid
+        time.sleep(0.1)
+    stop_server(lab.stack)
+    raise LabError(f"the mirror did not listen on {lab.mirror_url} within 10 s")
+
+
+def wait_for_address(lab: LabLayout, timeout: float = 10) -> None:
+    """The gateway address appears on the bridge only once a node is attached."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.socket() as s:
+                s.bind((str(lab.gateway), 0))
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise LabError(f"the lab gateway {lab.gateway} is not on this host: run `lab down` then `lab up`")
+
+
+def stop_server(stack: str) -> None:
+    pid = server_pid(stack)
+    if pid is not None:
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
+            # The server is our child only in the `up` that started it.
+            try:
+                os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                pass
+            time.sleep(0.05)
+        if Path(f"/proc/{pid}").exists():
+            os.kill(pid, signal.SIGKILL)
+    pid_file(stack).unlink(missing_ok=True)
+
+
+def port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def mirror_answers(lab: LabLayout) -> bool:
+    """True when the mirror serves its index (from the host, which holds the gateway)."""
+    try:
+        with urllib.request.urlopen(f"{lab.mirror_url}/{INDEX}", timeout=2) as resp:
+            return bool(resp.status == 200)
+    except OSError:
+        return False
+
+
+def file_sha256(path: Path) -> str:
+    return sha256_file(path)

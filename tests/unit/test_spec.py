@@ -1,0 +1,133 @@
+"""The spec: the three stacks validate, and every corpus file fails with its path."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from groundwork.cli import main
+from groundwork.spec import SpecError, load_stack, parse_cluster, warnings
+from groundwork.spec.model import ClusterSpec, Role
+
+CORPUS = Path(__file__).resolve().parent.parent / "corpus"
+INVALID = sorted((CORPUS / "invalid").glob("*.yaml"))
+STACKS = ("lab", "dev", "prod")
+
+
+def expectation(path: Path) -> tuple[str, str]:
+    text = path.read_text()
+    where = re.search(r"^# expect-path: (.+)$", text, re.M)
+    what = re.search(r"^# expect-message: (.+)$", text, re.M)
+    assert where and what, f"{path.name} lacks its expect-path/expect-message header"
+    return where.group(1).strip(), what.group(1).strip()
+
+
+def test_corpus_is_large_enough() -> None:
+    assert len(INVALID) >= 30
+
+
+@pytest.mark.parametrize("path", INVALID, ids=lambda p: p.stem)
+def test_invalid_stack_names_its_config_path(path: Path) -> None:
+    expected_path, fragment = expectation(path)
+    with pytest.raises(SpecError) as caught:
+        load_stack(str(path))
+    problems = caught.value.problems
+    matching = [p for p in problems if p.path == expected_path]
+    assert matching, f"no problem at {expected_path}; got: {[str(p) for p in problems]}"
+    assert any(fragment in p.message for p in matching), [str(p) for p in matching]
+
+
+@pytest.mark.parametrize("path", INVALID[:5], ids=lambda p: p.stem)
+def test_cli_validate_exits_2_with_one_line_per_problem(
+    path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    expected_path, _ = expectation(path)
+    assert main(["validate", "--stack-file", str(path)]) == 2
+    lines = capsys.readouterr().out.splitlines()
+    assert lines and all(re.match(r"^cluster[\w.\[\]-]*: ", line) for line in lines), lines
+    assert any(line.startswith(f"{expected_path}: ") for line in lines)
+
+
+def test_corpus_base_is_valid() -> None:
+    spec = load_stack(str(CORPUS / "valid" / "corpus-base.yaml"))
+    assert isinstance(spec, ClusterSpec)
+
+
+@pytest.mark.parametrize("name", STACKS)
+def test_stacks_are_valid(name: str) -> None:
+    spec = load_stack(name)
+    assert spec.name == name
+
+
+def test_stacks_differ_where_environments_differ() -> None:
+    lab, dev, prod = (load_stack(n) for n in STACKS)
+    assert (lab.network.plugin, dev.network.plugin, prod.network.plugin) == (
+        "bridge",
+        "flannel",
+        "calico",
+    )
+    assert dev.network.resolved_backend() == "vxlan"
+    assert prod.network.resolved_backend() == "bgp"
+    assert lab.lab is not None and dev.lab is None and prod.lab is None
+    assert len(lab.nodes_with(Role.CONTROL_PLANE)) == 3 and len(lab.nodes_with(Role.WORKER)) == 2
+    assert len(prod.nodes_with(Role.WORKER)) >= 6
+    assert {c.driver.value for c in prod.storage.classes} == {"local-path", "nfs"}
+    assert prod.load_balancer.provider == "metallb"
+    assert prod.gateway.controller == "envoy-gateway"
+    assert lab.artifacts.source == "mirror" and dev.artifacts.source == "upstream"
+
+
+def test_all_problems_are_reported_at_once() -> None:
+    value = yaml.safe_load((CORPUS / "valid" / "corpus-base.yaml").read_text())
+    cluster = value["config"]["groundwork:cluster"]
+    cluster["network"]["podCidr"] = "10.96.0.0/16"  # overlaps services
+    cluster["storage"]["classes"][0]["default"] = False  # no default
+    cluster["gateway"]["controller"] = "ingress-nginx"  # retired
+    with pytest.raises(SpecError) as caught:
+        parse_cluster(cluster)
+    paths = {p.path for p in caught.value.problems}
+    assert {
+        "cluster.network.podCidr",
+        "cluster.storage.classes",
+        "cluster.gateway.controller",
+    } <= paths
+
+
+def test_structural_errors_are_all_reported() -> None:
+    value = yaml.safe_load((CORPUS / "valid" / "corpus-base.yaml").read_text())
+    cluster = value["config"]["groundwork:cluster"]
+    cluster["nodes"][0]["address"] = "not-an-ip"
+    cluster["network"]["plugn"] = "calico"
+    with pytest.raises(SpecError) as caught:
+        parse_cluster(cluster)
+    paths = {p.path for p in caught.value.problems}
+    assert {"cluster.nodes[0].address", "cluster.network.plugn"} <= paths
+
+
+def test_ipvs_is_a_warning_not_an_error() -> None:
+    value = yaml.safe_load((CORPUS / "valid" / "corpus-base.yaml").read_text())
+    cluster = value["config"]["groundwork:cluster"]
+    cluster["kubernetes"]["kubeProxy"] = "ipvs"
+    spec = parse_cluster(cluster)
+    assert any(w.path == "cluster.kubernetes.kubeProxy" for w in warnings(spec))
+
+
+def test_lab_versions_are_warned_not_refused() -> None:
+    spec = load_stack("lab")
+    paths = {w.path for w in warnings(spec)}
+    assert {"cluster.etcd.version", "cluster.containerRuntime.version"} <= paths
+
+
+def test_missing_stack_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(SpecError, match="no stack file"):
+        load_stack(str(tmp_path / "Pulumi.nope.yaml"))
+
+
+def test_stack_without_cluster_value(tmp_path: Path) -> None:
+    path = tmp_path / "Pulumi.x.yaml"
+    path.write_text("config:\n  aws:region: eu-west-1\n")
+    with pytest.raises(SpecError, match="groundwork:cluster"):
+        load_stack(str(path))
