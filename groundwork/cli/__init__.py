@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from groundwork.cli.common import err_console
-from groundwork.spec import SpecError
+from groundwork.spec import SpecError, StackFileMissing
 
 # Verb modules, in the order `--help` lists them. A module that is not
 # written yet is simply absent from this tuple.
@@ -48,6 +48,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             # so scripts can parse it.
             print(problem)
         return 2
+    except StackFileMissing as err:
+        err_console.print(f"[red]error[/red] {err}")
+        err_console.print(
+            "  next: name a stack in stacks/ with --stack, or a file with --stack-file"
+        )
+        return 1
     except KeyboardInterrupt:
         err_console.print("interrupted")
         return 130

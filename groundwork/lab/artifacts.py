@@ -58,7 +58,9 @@ def check_artifacts(
                 "(add it from the release's .sha256 file)"
             )
         elif expected.lower() != actual.lower():
-            problems.append(f"{component} sha256 {actual[:12]}... is not the pinned {expected[:12]}...")
+            problems.append(
+                f"{component} sha256 {actual[:12]}... is not the pinned {expected[:12]}..."
+            )
         else:
             path = versions.artifact_path(component, version, "amd64")
             checked.append(CheckedArtifact(component, version, source, path, actual))

@@ -60,18 +60,29 @@ def container_name(network: str, node: str) -> str:
     return f"{network}-{node}"
 
 
+def _v4(value: object, what: str) -> IPv4Address:
+    if not isinstance(value, IPv4Address):
+        raise LabError(f"{what} {value} is not an IPv4 address: the lab is IPv4 only")
+    return value
+
+
+def _v4net(value: object) -> IPv4Network:
+    if not isinstance(value, IPv4Network):
+        raise LabError(f"lab.subnet {value} is not an IPv4 network: the lab is IPv4 only")
+    return value
+
+
 def layout(spec: ClusterSpec) -> LabLayout:
     """The lab of a stack; LabError when the stack declares no lab."""
     lab = spec.lab
     if lab is None:
         raise LabError(
-            f"stack {spec.name!r} has no lab block: add one (subnet, gateway) "
-            "or use --stack lab"
+            f"stack {spec.name!r} has no lab block: add one (subnet, gateway) or use --stack lab"
         )
     nodes = tuple(
         LabNode(
             name=n.name,
-            address=n.address,
+            address=_v4(n.address, f"node {n.name} address"),
             roles=tuple(n.roles),
             container=container_name(lab.network_name, n.name),
             user=n.ssh.user,
@@ -81,8 +92,8 @@ def layout(spec: ClusterSpec) -> LabLayout:
     )
     return LabLayout(
         stack=spec.name,
-        subnet=lab.subnet,
-        gateway=lab.gateway,
+        subnet=_v4net(lab.subnet),
+        gateway=_v4(lab.gateway, "lab.gateway"),
         network=lab.network_name,
         mirror_port=lab.mirror_port,
         nodes=nodes,

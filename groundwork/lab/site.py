@@ -7,6 +7,7 @@ Kubernetes binaries. index.json is what the roles read to find artifacts.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -96,9 +97,7 @@ def build_site(
         link = tmp / entry.path
         link.parent.mkdir(parents=True, exist_ok=True)
         link.symlink_to(content.releases / entry.path)
-        (link.parent / f"{link.name}.sha256").symlink_to(
-            content.releases / f"{entry.path}.sha256"
-        )
+        (link.parent / f"{link.name}.sha256").symlink_to(content.releases / f"{entry.path}.sha256")
     for art in user:
         dest = tmp / art.path
         dest.parent.mkdir(parents=True, exist_ok=True)
@@ -118,6 +117,21 @@ def build_site(
     tmp.replace(root)
     shutil.rmtree(old, ignore_errors=True)
     return index
+
+
+def is_current(stack: str, content: MirrorContent) -> bool:
+    """Does the served tree point at the current cache (it is rebuilt when not)?"""
+    root = site_root(stack)
+    try:
+        apt_target = (root / APT_DIR).readlink()
+    except OSError:
+        return False
+    links = [p for p in root.rglob("*") if p.is_symlink() and p.name != APT_DIR]
+    return (
+        apt_target == content.apt_repo
+        and (root / INDEX).exists()
+        and all(p.readlink().is_relative_to(content.releases) and p.exists() for p in links)
+    )
 
 
 def user_artifacts_in_site(stack: str) -> list[CheckedArtifact]:
@@ -218,7 +232,9 @@ def wait_for_address(lab: LabLayout, timeout: float = 10) -> None:
             return
         except OSError:
             time.sleep(0.2)
-    raise LabError(f"the lab gateway {lab.gateway} is not on this host: run `lab down` then `lab up`")
+    raise LabError(
+        f"the lab gateway {lab.gateway} is not on this host: run `lab down` then `lab up`"
+    )
 
 
 def stop_server(stack: str) -> None:
@@ -228,10 +244,8 @@ def stop_server(stack: str) -> None:
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
             # The server is our child only in the `up` that started it.
-            try:
+            with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, os.WNOHANG)
-            except ChildProcessError:
-                pass
             time.sleep(0.05)
         if Path(f"/proc/{pid}").exists():
             os.kill(pid, signal.SIGKILL)
@@ -249,7 +263,9 @@ def port_open(host: str, port: int) -> bool:
 def mirror_answers(lab: LabLayout) -> bool:
     """True when the mirror serves its index (from the host, which holds the gateway)."""
     try:
-        with urllib.request.urlopen(f"{lab.mirror_url}/{INDEX}", timeout=2) as resp:
+        # No proxy: the gateway is on this host, and a proxy would not reach it.
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        with opener.open(f"{lab.mirror_url}/{INDEX}", timeout=2) as resp:
             return bool(resp.status == 200)
     except OSError:
         return False

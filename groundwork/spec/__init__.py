@@ -1,6 +1,6 @@
 """The declarative cluster model, its validation and the stack file loader."""
 
-from groundwork.spec.load import load_stack, parse_cluster, stack_path
+from groundwork.spec.load import StackFileMissing, load_stack, parse_cluster, stack_path
 from groundwork.spec.model import ClusterSpec, LabSpec, Node, Role
 from groundwork.spec.problems import Problem, SpecError
 from groundwork.spec.rules import warnings
@@ -12,6 +12,7 @@ __all__ = [
     "Problem",
     "Role",
     "SpecError",
+    "StackFileMissing",
     "load_stack",
     "parse_cluster",
     "stack_path",

@@ -8,9 +8,10 @@ here contacts a host.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from ipaddress import IPv4Network, IPv6Address, IPv6Network, ip_network
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_network
 
 from groundwork import versions
+from groundwork.plan import ipam
 from groundwork.spec.model import (
     ENCAPSULATION_OVERHEAD,
     MINIMUM_POD_MTU,
@@ -211,7 +212,7 @@ def cidrs(spec: ClusterSpec) -> Iterator[Problem]:
                 yield Problem(
                     f"{NET}.podCidr",
                     f"{pod} holds {available} node subnets of /{net.node_subnet_size} but "
-                    f"{needed} nodes need one; use a larger podCidr or a smaller nodeSubnetSize",
+                    f"{needed} nodes need one; use a larger podCidr or smaller node subnets (a larger nodeSubnetSize)",
                 )
     for i, node in enumerate(spec.nodes):
         for path, cidr in named[:2]:
@@ -233,6 +234,30 @@ def cidrs(spec: ClusterSpec) -> Iterator[Problem]:
 def pod_nodes(spec: ClusterSpec) -> list[str]:
     """Nodes that run a kubelet and so need a pod subnet (not etcd-only nodes)."""
     return [n.name for n in spec.nodes if n.has(Role.CONTROL_PLANE) or n.has(Role.WORKER)]
+
+
+def pod_subnet_collisions(spec: ClusterSpec) -> Iterator[Problem]:
+    """Two kubelet nodes whose addresses map to the same pod subnet (see plan/ipam.py)."""
+    net = spec.network
+    pod = net.pod_cidr[0]
+    if not isinstance(pod, IPv4Network) or net.node_subnet_size < pod.prefixlen:
+        return  # reported by ipv4_only / cidrs
+    kubelet = set(pod_nodes(spec))
+    index = {n.name: i for i, n in enumerate(spec.nodes)}
+    addresses = {
+        n.name: n.address
+        for n in spec.nodes
+        if n.name in kubelet and isinstance(n.address, IPv4Address)
+    }
+    bits = net.node_subnet_size - pod.prefixlen
+    for first, later, subnet in ipam.collisions(pod, net.node_subnet_size, addresses):
+        yield Problem(
+            f"cluster.nodes[{index[later]}].address",
+            f"gets pod subnet {subnet}, the same as cluster.nodes[{index[first]}] ({first}); "
+            f"a node's pod subnet comes from the last {bits} bits of its address, so give "
+            "the nodes addresses that differ there, or use a larger podCidr or smaller "
+            "node subnets (a larger nodeSubnetSize)",
+        )
 
 
 def endpoint(spec: ClusterSpec) -> Iterator[Problem]:
@@ -427,6 +452,7 @@ RULES: tuple[Rule, ...] = (
     component_versions,
     network_plugin,
     cidrs,
+    pod_subnet_collisions,
     endpoint,
     storage,
     gateway,

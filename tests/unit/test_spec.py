@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from groundwork.cli import main
-from groundwork.spec import SpecError, load_stack, parse_cluster, warnings
+from groundwork.spec import SpecError, StackFileMissing, load_stack, parse_cluster, warnings
 from groundwork.spec.model import ClusterSpec, Role
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
@@ -122,7 +122,7 @@ def test_lab_versions_are_warned_not_refused() -> None:
 
 
 def test_missing_stack_file_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(SpecError, match="no stack file"):
+    with pytest.raises(StackFileMissing, match="no stack file"):
         load_stack(str(tmp_path / "Pulumi.nope.yaml"))
 
 
@@ -131,3 +131,7 @@ def test_stack_without_cluster_value(tmp_path: Path) -> None:
     path.write_text("config:\n  aws:region: eu-west-1\n")
     with pytest.raises(SpecError, match="groundwork:cluster"):
         load_stack(str(path))
+
+
+def test_cli_missing_stack_file_exits_1(tmp_path: Path) -> None:
+    assert main(["validate", "--stack-file", str(tmp_path / "Pulumi.nope.yaml")]) == 1

@@ -1,0 +1,157 @@
+"""`groundwork lab up|down|status|ssh`: the lab stack's machines on this host."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+
+from groundwork import lab
+from groundwork.cli.common import (
+    add_stack_options,
+    console,
+    err_console,
+    fail,
+    load_spec_from_args,
+)
+from groundwork.lab import ssh
+from groundwork.lab.errors import LabError
+from groundwork.lab.state import LabState
+from groundwork.lab.status import table
+
+
+def _progress() -> lab.lifecycle.Progress:
+    start = time.monotonic()
+
+    def show(message: str) -> None:
+        err_console.print(f"[dim]{time.monotonic() - start:6.1f}s[/dim] {message}")
+
+    return show
+
+
+def _report(state: LabState) -> None:
+    console.print(table(state))
+    for note in state.notes:
+        console.print(f"[yellow]note[/yellow] {note}")
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    spec = load_spec_from_args(args)
+    start = time.monotonic()
+    try:
+        state = lab.up(spec, artifacts_dir=args.artifacts, progress=_progress())
+    except LabError as err:
+        return fail(str(err))
+    _report(state)
+    verb = "is up" if state.changed else "was already up (nothing changed)"
+    console.print(f"lab {state.stack} {verb} in {time.monotonic() - start:.1f} s")
+    if not state.up:
+        return fail(
+            "the lab is not healthy", "see the table above; `groundwork lab down` then `up`"
+        )
+    return 0
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    spec = load_spec_from_args(args)
+    try:
+        lab.down(spec, progress=_progress())
+        left = lab.leftovers(spec)
+    except LabError as err:
+        return fail(str(err))
+    if left:
+        return fail(f"left behind: {', '.join(left)}", "remove them with podman and retry")
+    console.print(f"lab {spec.name} is down: nothing left")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    spec = load_spec_from_args(args)
+    try:
+        state = lab.status(spec)
+    except LabError as err:
+        return fail(str(err))
+    _report(state)
+    return 0 if state.up else 1
+
+
+def cmd_ssh(args: argparse.Namespace) -> int:
+    spec = load_spec_from_args(args, show_warnings=False)
+    try:
+        target = ssh.target(spec, args.node)
+    except LabError as err:
+        return fail(str(err))
+    if not target.known_hosts.exists():
+        return fail(f"lab {spec.name} is not up", "run `groundwork lab up` first")
+    command = list(args.command)
+    if command and command[0] == "--":
+        command = command[1:]
+    argv = target.argv(command, batch=bool(command))
+    os.execvp(argv[0], argv)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = subparsers.add_parser(
+        "lab",
+        help="create, inspect and remove the lab machines on this host",
+        description=(
+            "The lab turns a stack's `lab` block into machines on this host: privileged "
+            "podman containers booting systemd on an internal network with no route out, "
+            "reachable over SSH with pinned host keys, plus an offline artifact mirror "
+            "on the lab gateway. Needs root and podman."
+        ),
+    )
+    verbs = parser.add_subparsers(dest="lab_verb", metavar="SUBVERB", required=True)
+
+    up = verbs.add_parser(
+        "up",
+        help="create or repair the lab (a no-op when it is already up)",
+        description=(
+            "Build (or reuse the cached) node image and artifact mirror, create the lab "
+            "network and nodes, pin their host keys and start the mirror. Running it on "
+            "a lab that is up changes nothing and reports the lab."
+        ),
+    )
+    add_stack_options(up)
+    up.add_argument(
+        "--artifacts",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help=(
+            "directory with official kube-apiserver, kube-controller-manager, "
+            "kube-scheduler, kubelet, kube-proxy (and optionally kubectl) for linux/amd64; "
+            "each must match the sha256 pinned in groundwork/versions.py"
+        ),
+    )
+    up.set_defaults(func=cmd_up)
+
+    down = verbs.add_parser(
+        "down",
+        help="remove the lab: nodes, network, mirror process, state",
+        description="Remove every node, the lab network and the mirror process; "
+        "the image and mirror caches are kept for the next `up`.",
+    )
+    add_stack_options(down)
+    down.set_defaults(func=cmd_down)
+
+    status = verbs.add_parser(
+        "status",
+        help="show each node's address, roles, state and reachability",
+        description="A table of node, address, roles, systemd state, SSH reachable and "
+        "mirror reachable. Exit 0 when the lab is fully up, 1 otherwise.",
+    )
+    add_stack_options(status)
+    status.set_defaults(func=cmd_status)
+
+    ssh_p = verbs.add_parser(
+        "ssh",
+        help="open a shell on a node, or run a command there (after --)",
+        description="SSH to a lab node with the lab key and its pinned host key "
+        "(StrictHostKeyChecking=yes). Example: groundwork lab ssh cp1 -- systemctl status",
+    )
+    add_stack_options(ssh_p)
+    ssh_p.add_argument("node", metavar="NODE", help="node name from the stack")
+    ssh_p.add_argument("command", nargs=argparse.REMAINDER, metavar="-- CMD", help="command to run")
+    ssh_p.set_defaults(func=cmd_ssh)

@@ -1,0 +1,125 @@
+"""`lab up` and `lab down`: the side effects, in order, on top of the pure parts."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from groundwork.lab import artifacts, image, mirror, network, nodes, site, ssh
+from groundwork.lab.errors import LabError
+from groundwork.lab.host import ensure_host
+from groundwork.lab.layout import lab_state_dir, layout
+from groundwork.lab.state import LabState
+from groundwork.lab.status import observe
+from groundwork.paths import cache_dir
+
+if TYPE_CHECKING:
+    from groundwork.spec import ClusterSpec
+
+Progress = Callable[[str], None]
+
+
+def _quiet(message: str) -> None:
+    pass
+
+
+def up(
+    spec: ClusterSpec, artifacts_dir: Path | None = None, progress: Progress = _quiet
+) -> LabState:
+    """Make the lab exist as declared; a no-op on a lab that already does."""
+    lab = layout(spec)
+    ensure_host(progress)
+    # Everything that can refuse the request does so before anything is created.
+    user_artifacts = _check_artifacts(spec, artifacts_dir)
+    containers = {c.name: c for c in nodes.list_containers(lab)}
+    for c in containers.values():
+        if nodes.label_of(c) != lab.stack:
+            raise LabError(
+                f"a container named {c.name!r} exists but was not made by this lab: "
+                f"remove it (podman rm -f {c.name}) or rename the lab network"
+            )
+    network.check_subnet(lab)
+
+    cache = cache_dir()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        image_future = pool.submit(image.ensure_image, cache, progress)
+        content_future = pool.submit(mirror.ensure_content, cache, progress)
+        node_image = image_future.result()
+        content = content_future.result()
+
+    keep = {
+        n.container
+        for n in lab.nodes
+        if n.container in containers and nodes.healthy(containers[n.container], n, node_image)
+    }
+    # Stale records (dead after a reboot), old images, wrong addresses, extras.
+    stale = [name for name in containers if name not in keep]
+    changed = bool(stale)
+    if stale:
+        progress(f"removing stale or outdated nodes: {', '.join(sorted(stale))}")
+        nodes.remove(stale)
+    if network.ensure_network(lab):
+        changed = True
+
+    key, known_hosts = ssh.key_paths(lab.stack)
+    public_key = ssh.ensure_key(key, f"groundwork-lab-{lab.stack}").read_text()
+    new = [n for n in lab.nodes if n.container not in keep]
+    if new:
+        changed = True
+        progress(f"starting {len(new)} node(s): {', '.join(n.name for n in new)}")
+        nodes.start_all(lab, new, node_image)
+    # Host keys of every node, read through podman; kept nodes keep theirs.
+    host_keys = nodes.parallel(nodes.wait_host_key, list(lab.nodes))
+    script = nodes.setup_script(lab, public_key, site.apt_source_line(lab.mirror_url))
+    nodes.parallel(lambda n: nodes.configure(n, script), new)
+    nodes.parallel(nodes.wait_booted, new)
+    text = ssh.format_known_hosts(zip(lab.nodes, host_keys, strict=True))
+    if not known_hosts.exists() or known_hosts.read_text() != text:
+        ssh.write_known_hosts(known_hosts, text)
+
+    kept_artifacts = site.user_artifacts_in_site(lab.stack)
+    if user_artifacts or not site.is_current(lab.stack, content):
+        changed = True
+        merged = {a.component: a for a in [*kept_artifacts, *user_artifacts]}
+        site.build_site(lab, content, list(merged.values()))
+    if site.server_pid(lab.stack) is None:
+        changed = True
+        progress(f"starting the mirror on {lab.mirror_url}")
+        site.start_server(lab)
+    return observe(lab, changed=changed)
+
+
+def _check_artifacts(
+    spec: ClusterSpec, artifacts_dir: Path | None
+) -> list[artifacts.CheckedArtifact]:
+    if artifacts_dir is None:
+        return []
+    found = artifacts.scan(artifacts_dir, mirror.sha256_file)
+    return artifacts.check_artifacts(found, spec.kubernetes.version, artifacts.pinned_sha256)
+
+
+def down(spec: ClusterSpec, progress: Progress = _quiet) -> None:
+    """Remove everything `up` made: nodes, network, mirror process, state files."""
+    lab = layout(spec)
+    if site.server_pid(lab.stack) is not None:
+        progress("stopping the mirror")
+    site.stop_server(lab.stack)
+    containers = [c for c in nodes.list_containers(lab) if nodes.label_of(c) == lab.stack]
+    if containers:
+        progress(f"removing {len(containers)} node(s)")
+        nodes.remove(c.name for c in containers)
+    network.remove_network(lab)
+    shutil.rmtree(lab_state_dir(lab.stack), ignore_errors=True)
+
+
+def leftovers(spec: ClusterSpec) -> list[str]:
+    """What of this lab still exists on the host (empty after a clean `down`)."""
+    lab = layout(spec)
+    found = [f"container {c.name}" for c in nodes.list_containers(lab)]
+    found += [f"network {n.name}" for n in network.list_networks() if network.is_ours(n, lab)]
+    if site.server_pid(lab.stack) is not None:
+        found.append("mirror server process")
+    return found

@@ -1,0 +1,214 @@
+"""The lab nodes: privileged podman containers booting systemd, like small VMs."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import socket
+import time
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from groundwork.lab.errors import LabError
+from groundwork.lab.host import RUNC
+from groundwork.lab.layout import LABEL, LabLayout, LabNode
+from groundwork.lab.proc import run
+
+BOOT_TIMEOUT = 120.0
+
+
+@dataclass(frozen=True)
+class Container:
+    name: str
+    state: str  # podman's: running, exited, created, ...
+    pid: int
+    address: str | None
+    image: str
+    labels: Mapping[str, str]
+
+
+def run_argv(lab: LabLayout, node: LabNode, image: str) -> list[str]:
+    """podman run for one node (pure).
+
+    runc, not podman's default crun: crun cannot boot systemd on this kind of
+    host's hybrid cgroups. The ulimits stay under the host's hard limit.
+    """
+    return [
+        "podman",
+        "run",
+        "-d",
+        "--name",
+        node.container,
+        "--label",
+        lab.label,
+        "--privileged",
+        "--runtime",
+        RUNC,
+        "--ulimit",
+        "nofile=20000:20000",
+        "--ulimit",
+        "nproc=4096:4096",
+        "--network",
+        lab.network,
+        "--ip",
+        str(node.address),
+        "--hostname",
+        node.name,
+        image,
+        "/sbin/init",
+    ]
+
+
+def parse_containers(data: Iterable[Mapping[str, Any]], network: str) -> list[Container]:
+    """Containers from `podman inspect` output (pure)."""
+    result = []
+    for item in data:
+        nets = (item.get("NetworkSettings") or {}).get("Networks") or {}
+        address = (nets.get(network) or {}).get("IPAddress") or None
+        state = item.get("State") or {}
+        result.append(
+            Container(
+                name=str(item.get("Name", "")).lstrip("/"),
+                state=str(state.get("Status", "unknown")),
+                pid=int(state.get("Pid") or 0),
+                address=address,
+                image=str(item.get("ImageName", "")),
+                labels=dict((item.get("Config") or {}).get("Labels") or {}),
+            )
+        )
+    return result
+
+
+def list_containers(lab: LabLayout) -> list[Container]:
+    """Every container of this lab: carrying our label, or named like our nodes."""
+    out = run(
+        ["podman", "ps", "-a", "--filter", f"label={lab.label}", "--format", "{{.Names}}"]
+    ).stdout.split()
+    names = sorted({*out, *(n.container for n in lab.nodes)})
+    result = run(["podman", "container", "inspect", *names], check=False)
+    # inspect prints the ones it found even when some names do not exist.
+    try:
+        data = json.loads(result.stdout or "[]")
+    except ValueError:
+        data = []
+    return parse_containers(data, lab.network)
+
+
+def is_alive(c: Container) -> bool:
+    """Running by podman's record and by the kernel's (records outlive reboots)."""
+    return c.state == "running" and c.pid > 0 and os.path.exists(f"/proc/{c.pid}")
+
+
+def healthy(c: Container, node: LabNode, image: str) -> bool:
+    return is_alive(c) and c.address == str(node.address) and c.image == image
+
+
+def remove(names: Iterable[str]) -> None:
+    names = list(names)
+    if names:
+        run(["podman", "rm", "-f", "-t", "0", *names], timeout=120)
+
+
+def start_all(lab: LabLayout, nodes: list[LabNode], image: str) -> None:
+    """Create and start the nodes in parallel."""
+
+    def one(node: LabNode) -> None:
+        run(run_argv(lab, node, image), timeout=120)
+
+    parallel(one, nodes)
+
+
+def parallel(fn: Callable[[LabNode], Any], nodes: list[LabNode]) -> list[Any]:
+    if not nodes:
+        return []
+    with ThreadPoolExecutor(max_workers=len(nodes)) as pool:
+        return list(pool.map(fn, nodes))
+
+
+def exec_argv(container: str, command: list[str], interactive: bool = False) -> list[str]:
+    return ["podman", "exec", *(["-i"] if interactive else []), container, *command]
+
+
+def wait_host_key(node: LabNode, timeout: float = BOOT_TIMEOUT) -> str:
+    """The node's host key, read through podman (not the network) once sshd listens.
+
+    Polls the SSH port with a plain TCP connect (nearly free) rather than
+    `podman exec`, whose cost slows five nodes booting on a small host.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if port_open(str(node.address), node.port):
+            break
+        time.sleep(0.2)
+    else:
+        raise LabError(
+            f"node {node.name} did not start sshd within {timeout:.0f} s: "
+            f"see `podman logs {node.container}`"
+        )
+    result = run(exec_argv(node.container, ["cat", "/etc/ssh/ssh_host_ed25519_key.pub"]))
+    return result.stdout.strip()
+
+
+def port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def setup_script(lab: LabLayout, public_key: str, apt_source: str) -> str:
+    """Shell run on each new node: authorize our key, name the peers, use the mirror (pure)."""
+    hosts = "\n".join(f"{n.address} {n.name}" for n in lab.nodes)
+    users = sorted({n.user for n in lab.nodes})
+    lines = ["set -e", "umask 077"]
+    for user in users:
+        home = "/root" if user == "root" else f"/home/{user}"
+        lines += [
+            f"id -u {shlex.quote(user)} >/dev/null 2>&1 || useradd -m -s /bin/bash "
+            f"{shlex.quote(user)}",
+            f"mkdir -p {home}/.ssh",
+            f"printf '%s\\n' {shlex.quote(public_key.strip())} > {home}/.ssh/authorized_keys",
+            f"chown -R {shlex.quote(user)}: {home}/.ssh",
+        ]
+        if user != "root":
+            lines.append(
+                f"echo {shlex.quote(f'{user} ALL=(ALL) NOPASSWD:ALL')} "
+                f"> /etc/sudoers.d/90-groundwork-{user}"
+            )
+    lines += [
+        "umask 022",
+        f"printf '%s\\n' {shlex.quote('# lab nodes (groundwork)')} >> /etc/hosts",
+        f"printf '%s\\n' {shlex.quote(hosts)} >> /etc/hosts",
+        f"printf '%s\\n' {shlex.quote(apt_source)} > /etc/apt/sources.list.d/groundwork-lab.list",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def configure(node: LabNode, script: str) -> None:
+    run(exec_argv(node.container, ["sh", "-s"], interactive=True), input=script)
+
+
+def wait_booted(node: LabNode, timeout: float = BOOT_TIMEOUT) -> str:
+    """Wait until systemd has finished booting the node; its final state."""
+    result = run(
+        exec_argv(node.container, ["systemctl", "is-system-running", "--wait"]),
+        check=False,
+        timeout=timeout,
+    )
+    return result.stdout.strip() or "unknown"
+
+
+def system_state(node: LabNode) -> str:
+    """`systemctl is-system-running` on a node, through podman."""
+    result = run(
+        exec_argv(node.container, ["systemctl", "is-system-running"]), check=False, timeout=30
+    )
+    return result.stdout.strip() or "unreachable"
+
+
+def label_of(c: Container) -> str | None:
+    return c.labels.get(LABEL)

@@ -1,0 +1,37 @@
+"""What `up` and `status` report about a lab."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class NodeState:
+    name: str
+    address: str
+    roles: tuple[str, ...]
+    container: str
+    state: str  # absent, stopped, or systemd's is-system-running answer
+    ssh_ok: bool | None  # None: not checked (node not running)
+    mirror_ok: bool | None
+
+
+@dataclass(frozen=True)
+class LabState:
+    stack: str
+    network: str
+    network_present: bool
+    mirror_url: str
+    mirror_running: bool
+    kubernetes_available: bool
+    nodes: tuple[NodeState, ...]
+    changed: bool = False
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def up(self) -> bool:
+        return (
+            self.network_present
+            and self.mirror_running
+            and all(n.state in ("running", "degraded") and n.ssh_ok for n in self.nodes)
+        )

@@ -1,0 +1,127 @@
+"""Kernel modules to load and sysctls to set on every kubelet node, and why.
+
+Each entry carries its reason so the Ansible role can write it as a comment
+next to the setting in /etc/modules-load.d and /etc/sysctl.d.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from groundwork.spec.model import KubeProxyMode, Plugin
+
+
+@dataclass(frozen=True)
+class KernelModule:
+    name: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Sysctl:
+    key: str  # may be a sysctl.d glob (net.ipv4.conf.lxc*.rp_filter): write a file
+    value: str
+    reason: str
+
+
+_ALWAYS_MODULES = (
+    KernelModule("overlay", "containerd's overlayfs snapshotter"),
+    KernelModule(
+        "br_netfilter",
+        "bridged pod traffic must pass netfilter so Service NAT works between pods "
+        "on one node; also creates the net.bridge.* sysctls",
+    ),
+    KernelModule("nf_conntrack", "Service NAT and kube-proxy's conntrack tuning"),
+    KernelModule("veth", "the pair linking each pod to the node"),
+)
+
+_KUBE_PROXY_MODULES: dict[KubeProxyMode, tuple[KernelModule, ...]] = {
+    KubeProxyMode.NFTABLES: (KernelModule("nf_tables", "kube-proxy nftables mode"),),
+    KubeProxyMode.IPTABLES: (
+        KernelModule("ip_tables", "kube-proxy iptables mode"),
+        KernelModule("iptable_nat", "kube-proxy iptables mode: Service DNAT"),
+        KernelModule("iptable_filter", "kube-proxy iptables mode: filter rules"),
+    ),
+    KubeProxyMode.IPVS: tuple(
+        KernelModule(name, f"kube-proxy ipvs mode ({what})")
+        for name, what in (
+            ("ip_vs", "virtual servers"),
+            ("ip_vs_rr", "round robin"),
+            ("ip_vs_wrr", "weighted round robin"),
+            ("ip_vs_sh", "source hashing"),
+        )
+    ),
+    KubeProxyMode.NONE: (),
+}
+
+
+def _backend_modules(plugin: Plugin, backend: str) -> list[KernelModule]:
+    out: list[KernelModule] = []
+    if plugin in {Plugin.BRIDGE, Plugin.FLANNEL}:
+        out.append(KernelModule("bridge", "the CNI bridge (cni0) pods attach to"))
+    if "vxlan" in backend:
+        out.append(KernelModule("vxlan", f"{plugin.value} VXLAN tunnels"))
+    if backend == "geneve":
+        out.append(KernelModule("geneve", "cilium Geneve tunnels"))
+    if "ipip" in backend:
+        out.append(KernelModule("ipip", f"{plugin.value} IP-in-IP tunnels (tunl0)"))
+    if backend == "wireguard":
+        out.append(KernelModule("wireguard", "flannel WireGuard tunnels"))
+    if plugin in {Plugin.CALICO, Plugin.KUBE_ROUTER}:
+        out.append(KernelModule("ip_set", f"{plugin.value} network policy ipsets"))
+        out.append(KernelModule("xt_set", f"{plugin.value} network policy ipset matches"))
+    return out
+
+
+def kernel_modules(
+    plugin: Plugin, backend: str, kube_proxy: KubeProxyMode
+) -> tuple[KernelModule, ...]:
+    return (*_ALWAYS_MODULES, *_KUBE_PROXY_MODULES[kube_proxy], *_backend_modules(plugin, backend))
+
+
+_ALWAYS_SYSCTLS = (
+    Sysctl("net.ipv4.ip_forward", "1", "nodes route pod traffic"),
+    Sysctl(
+        "net.bridge.bridge-nf-call-iptables",
+        "1",
+        "bridged IPv4 pod traffic passes netfilter (Service NAT between pods on one node)",
+    ),
+    Sysctl("net.bridge.bridge-nf-call-ip6tables", "1", "the same for IPv6 (dual-stack later)"),
+    Sysctl(
+        "fs.inotify.max_user_instances", "8192", "kubelet, containerd and pods watch many files"
+    ),
+    Sysctl(
+        "fs.inotify.max_user_watches", "524288", "kubelet, containerd and pods watch many files"
+    ),
+    # kubelet's protectKernelDefaults (set by the kubelet role) refuses to
+    # start unless these hold; kubelet would otherwise change them itself.
+    Sysctl("vm.overcommit_memory", "1", "kubelet expects it (protectKernelDefaults)"),
+    Sysctl("vm.panic_on_oom", "0", "kubelet expects it: the OOM killer, not a panic"),
+    Sysctl("kernel.panic", "10", "kubelet expects it: reboot 10 s after a panic"),
+    Sysctl("kernel.panic_on_oops", "1", "kubelet expects it"),
+    Sysctl("kernel.keys.root_maxkeys", "1000000", "kubelet expects it (one keyring per container)"),
+    Sysctl("kernel.keys.root_maxbytes", "25000000", "kubelet expects it"),
+)
+
+
+def sysctls(plugin: Plugin, backend: str, kube_proxy: KubeProxyMode) -> tuple[Sysctl, ...]:
+    out = list(_ALWAYS_SYSCTLS)
+    if plugin is Plugin.CALICO:
+        out.append(
+            Sysctl(
+                "net.ipv4.conf.all.rp_filter",
+                "1",
+                "calico's felix refuses loose reverse-path filtering (2, systemd's default)",
+            )
+        )
+    if plugin is Plugin.CILIUM:
+        out.append(
+            Sysctl(
+                "net.ipv4.conf.lxc*.rp_filter",
+                "0",
+                "systemd sets rp_filter=2 on new interfaces, which drops cilium's pod traffic",
+            )
+        )
+    if kube_proxy is KubeProxyMode.IPVS:
+        out.append(Sysctl("net.ipv4.vs.conntrack", "1", "ipvs connections are NATed by netfilter"))
+    return tuple(out)

@@ -1,0 +1,17 @@
+"""Pulumi front door: ComponentResources and dynamic providers over groundwork's steps."""
+
+from groundwork.pulumi.cluster import CLUSTER_TYPE, Cluster
+from groundwork.pulumi.pki import PKI_TYPE, Pki, PkiMaterial, PkiProvider
+from groundwork.pulumi.program import build, certificate_requests, spec_from_config
+
+__all__ = [
+    "CLUSTER_TYPE",
+    "PKI_TYPE",
+    "Cluster",
+    "Pki",
+    "PkiMaterial",
+    "PkiProvider",
+    "build",
+    "certificate_requests",
+    "spec_from_config",
+]

@@ -1,0 +1,180 @@
+"""What each node must look like, derived from the spec and its plan (pure).
+
+The checks in tests/infra read only these expectations, never the Ansible
+inventory or the roles' variables: the plan is the independent truth the live
+nodes are compared with, so a bug in the roles cannot hide itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from groundwork.plan import ClusterPlan, build_plan
+from groundwork.plan.etcd import CLIENT_PORT as ETCD_CLIENT_PORT
+from groundwork.plan.etcd import PEER_PORT as ETCD_PEER_PORT
+from groundwork.spec import ClusterSpec
+
+# Where the roles put things on a node. These are facts of the node layout
+# (shared with roles/), not declarations; the declared values live in the plan.
+ETCD_PKI = "/etc/etcd/pki"
+ETCD_DATA_DIR = "/var/lib/etcd"
+ETCD_USER = "etcd"
+ETCD_BINARIES = ("/usr/local/bin/etcd", "/usr/local/bin/etcdctl")
+CONTAINERD_CONFIG = "/etc/containerd/config.toml"
+CNI_CONFIG = "/etc/cni/net.d/10-groundwork.conflist"
+
+
+@dataclass(frozen=True)
+class EtcdMember:
+    name: str
+    address: str
+    client_url: str
+    peer_url: str
+
+
+@dataclass(frozen=True)
+class Route:
+    """A static route to another node's pod subnet via that node's address."""
+
+    subnet: str
+    via: str
+    node: str
+
+
+@dataclass(frozen=True)
+class Listen:
+    port: int
+    what: str
+    address: str | None = None  # None: any local address
+
+
+@dataclass(frozen=True)
+class NodeExpectation:
+    """Everything a check needs to know about one node."""
+
+    name: str
+    address: str
+    roles: tuple[str, ...]
+    ssh_user: str
+    ssh_port: int
+    services: tuple[str, ...]
+    listen: tuple[Listen, ...]
+    sysctls: dict[str, str]
+    kernel_modules: tuple[str, ...]
+    pod_subnet: str
+    pod_mtu: int
+    routes: tuple[Route, ...]
+    cgroup_driver: str
+    containerd_version: str
+    etcd_version: str | None
+    etcd_member: EtcdMember | None
+
+    def has(self, role: str) -> bool:
+        return role in self.roles
+
+
+@dataclass(frozen=True)
+class ClusterExpectation:
+    stack: str
+    nodes: tuple[NodeExpectation, ...]
+    etcd_members: tuple[EtcdMember, ...]
+    vip: str | None
+    endpoint_port: int
+    network_plugin: str
+    network_backend: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def node(self, name: str) -> NodeExpectation:
+        for node in self.nodes:
+            if node.name == name:
+                return node
+        raise KeyError(name)
+
+    def with_role(self, role: str) -> list[NodeExpectation]:
+        return [n for n in self.nodes if n.has(role)]
+
+    @property
+    def vip_holders(self) -> list[NodeExpectation]:
+        """Nodes that run haproxy + keepalived (control-plane, VIP endpoint only)."""
+        return self.with_role("control-plane") if self.vip is not None else []
+
+    @property
+    def bridge_network(self) -> bool:
+        return self.network_plugin == "bridge"
+
+
+KUBELET_ROLES = ("control-plane", "worker")
+
+
+def from_plan(spec: ClusterSpec, plan: ClusterPlan) -> ClusterExpectation:
+    """The expectations of every node (pure: spec + plan in, values out)."""
+    members = tuple(
+        EtcdMember(m.name, str(m.address), m.client_url, m.peer_url) for m in plan.etcd.members
+    )
+    by_member = {m.name: m for m in members}
+    endpoint = plan.endpoint
+    vip = endpoint.host if endpoint.kind == "vip" and endpoint.haproxy else None
+    bridge = plan.network.plugin == "bridge"
+    sysctls = {s.key: s.value for s in plan.sysctls}
+    modules = tuple(m.name for m in plan.kernel_modules)
+    spec_nodes = {n.name: n for n in spec.nodes}
+    nodes = []
+    for n in plan.nodes:
+        kubelet = any(r in KUBELET_ROLES for r in n.roles)
+        is_etcd = "etcd" in n.roles
+        lb = vip is not None and "control-plane" in n.roles
+        services: list[str] = []
+        listen: list[Listen] = []
+        if kubelet:
+            services.append("containerd")
+        if is_etcd:
+            services.append("etcd.service")
+            listen += [
+                Listen(ETCD_CLIENT_PORT, "etcd client port", str(n.address)),
+                Listen(ETCD_PEER_PORT, "etcd peer port", str(n.address)),
+            ]
+        if lb:
+            services += ["haproxy", "keepalived"]
+            listen.append(Listen(endpoint.port, "haproxy endpoint port"))
+        routes = ()
+        if bridge and n.pod_subnet is not None:
+            routes = tuple(
+                Route(str(o.pod_subnet), str(o.address), o.name)
+                for o in plan.nodes
+                if o.name != n.name and o.pod_subnet is not None
+            )
+        ssh = spec_nodes[n.name].ssh
+        nodes.append(
+            NodeExpectation(
+                name=n.name,
+                address=str(n.address),
+                roles=tuple(n.roles),
+                ssh_user=ssh.user,
+                ssh_port=ssh.port,
+                services=tuple(services),
+                listen=tuple(listen),
+                sysctls=dict(sysctls),
+                kernel_modules=modules,
+                pod_subnet=str(n.pod_subnet) if n.pod_subnet is not None else "",
+                pod_mtu=plan.network.pod_mtu,
+                routes=routes,
+                cgroup_driver=spec.container_runtime.cgroup_driver,
+                containerd_version=spec.container_runtime.version.removeprefix("v"),
+                etcd_version=plan.etcd.version if is_etcd else None,
+                etcd_member=by_member.get(n.name) if is_etcd else None,
+            )
+        )
+    return ClusterExpectation(
+        stack=spec.name,
+        nodes=tuple(nodes),
+        etcd_members=members,
+        vip=vip,
+        endpoint_port=endpoint.port,
+        network_plugin=plan.network.plugin,
+        network_backend=plan.network.backend,
+    )
+
+
+def expectations(spec: ClusterSpec) -> ClusterExpectation:
+    return from_plan(spec, build_plan(spec))

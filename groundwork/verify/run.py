@@ -1,0 +1,127 @@
+"""Run the testinfra checks of tests/infra against a stack's nodes.
+
+pytest runs in a subprocess with pytest-xdist: one worker per node
+(`--dist loadgroup`, every check of a node in one worker over one multiplexed
+SSH connection), results read back from its junit XML. The spec is handed to
+the checks as a stack file written from the validated spec, so a spec that
+came from Pulumi config is checked exactly like one from a stack file.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+from groundwork.paths import PROJECT_ROOT, state_dir
+from groundwork.spec import ClusterSpec
+from groundwork.verify import connect
+from groundwork.verify.report import VerifyReport, parse_junit_file
+
+INFRA_DIR = PROJECT_ROOT / "tests" / "infra"
+STACK_ENV = "GROUNDWORK_VERIFY_STACK"
+SSH_CONFIG_ENV = "GROUNDWORK_VERIFY_SSH_CONFIG"
+
+
+def stack_document(spec: ClusterSpec) -> dict[str, object]:
+    """A stack file's content holding exactly this spec."""
+    cluster = spec.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return {"config": {"groundwork:cluster": cluster}}
+
+
+def write_stack_file(spec: ClusterSpec, directory: Path) -> Path:
+    path = directory / f"Pulumi.{spec.name}.yaml"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(yaml.safe_dump(stack_document(spec), sort_keys=False))
+    os.chmod(tmp, 0o600)
+    tmp.replace(path)
+    return path
+
+
+def worker_count(spec: ClusterSpec) -> int:
+    """One worker per node, plus one for the cluster-wide checks."""
+    return len(spec.nodes) + 1
+
+
+def pytest_argv(
+    stack_file: Path, junit: Path, workers: int, infra_dir: Path = INFRA_DIR
+) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "pytest",
+        str(infra_dir),
+        # Only the plugins the checks need: plugin autoload is off (see
+        # pytest_env), which saves seconds of imports in every worker.
+        "-p",
+        "xdist.plugin",
+        "-n",
+        str(workers),
+        "--dist",
+        "loadgroup",
+        f"--stack-file={stack_file}",
+        f"--junitxml={junit}",
+        "-o",
+        "junit_family=xunit1",
+        "-o",
+        "addopts=",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "--no-header",
+        "--tb=line",
+        "-W",
+        "ignore::pytest.PytestWarning",
+    ]
+
+
+def pytest_env(stack_file: Path, ssh_config: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        {
+            "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
+            STACK_ENV: str(stack_file),
+            SSH_CONFIG_ENV: str(ssh_config),
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+    )
+    return env
+
+
+def verify(spec: ClusterSpec, junit: Path | None = None) -> VerifyReport:
+    """Check every node of the stack against its plan; never raises on a failed check."""
+    work = state_dir(spec.name) / "verify"
+    work.mkdir(mode=0o700, parents=True, exist_ok=True)
+    stack_file = write_stack_file(spec, work)
+    ssh_config = connect.write_ssh_config(spec)
+    junit_path = junit if junit is not None else work / "junit.xml"
+    junit_path.unlink(missing_ok=True)
+    log = work / "pytest.log"
+    argv = pytest_argv(stack_file, junit_path, worker_count(spec))
+    started = time.monotonic()
+    with log.open("wb") as out:
+        proc = subprocess.run(
+            argv,
+            env=pytest_env(stack_file, ssh_config),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=PROJECT_ROOT,
+            check=False,
+        )
+    seconds = time.monotonic() - started
+    if proc.returncode not in (0, 1) or not junit_path.exists():
+        tail = log.read_text(errors="replace").strip().splitlines()[-15:]
+        return VerifyReport(
+            stack=spec.name,
+            seconds=seconds,
+            error=f"pytest exited {proc.returncode} (log: {log})\n" + "\n".join(tail),
+        )
+    report = parse_junit_file(junit_path, spec.name)
+    report.seconds = seconds
+    if proc.returncode == 1 and report.ok:
+        report.error = f"pytest reported a failure the junit file does not show (log: {log})"
+    return report

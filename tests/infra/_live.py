@@ -1,0 +1,51 @@
+"""Small helpers that read live state on a node (shared by the checks)."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from groundwork.verify.drift import Expect
+
+
+def service_state(host: Any, unit: str) -> tuple[str, str]:
+    """(ActiveState, UnitFileState) of a systemd unit, in one round trip."""
+    out = host.run(f"systemctl show -p ActiveState -p UnitFileState -- {unit}").stdout
+    props = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+    return props.get("ActiveState", "") or "(unknown)", props.get("UnitFileState", "") or "(none)"
+
+
+def check_service(host: Any, expect: Expect, unit: str) -> None:
+    active, enabled = service_state(host, unit)
+    expect.equal(f"{unit} active", "active", active)
+    expect.equal(f"{unit} enabled", "enabled", enabled)
+
+
+def listening_ports(host: Any) -> set[tuple[str, int]]:
+    """(local address, port) of every listening TCP socket."""
+    out = host.run("ss -Hltn").stdout
+    found = set()
+    for line in out.splitlines():
+        fields = line.split()
+        if len(fields) < 4:
+            continue
+        addr, _, port = fields[3].rpartition(":")
+        if port.isdigit():
+            found.add((addr.strip("[]").split("%")[0], int(port)))
+    return found
+
+
+def version_in(text: str) -> str | None:
+    m = re.search(r"\bv?(\d+\.\d+\.\d+)\b", text)
+    return m.group(1) if m else None
+
+
+def read_json(host: Any, path: str) -> Any:
+    f = host.file(path)
+    if not f.exists:
+        return None
+    try:
+        return json.loads(f.content_string)
+    except ValueError:
+        return "(not JSON)"

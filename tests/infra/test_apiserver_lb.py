@@ -1,0 +1,81 @@
+"""Role `apiserver_lb`: haproxy + keepalived on the control-plane nodes hold the VIP.
+
+Parametrized only when the endpoint is a VIP; with an external load balancer
+or a DNS endpoint these checks have no instances.
+"""
+
+from __future__ import annotations
+
+import shlex
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from _live import check_service, listening_ports
+
+from groundwork.verify.drift import Expect
+from groundwork.verify.expect import ClusterExpectation, NodeExpectation
+
+
+def test_haproxy_service(lb_node: NodeExpectation, host: Any, expect: Expect) -> None:
+    check_service(host, expect, "haproxy")
+    expect.done()
+
+
+def test_keepalived_service(lb_node: NodeExpectation, host: Any, expect: Expect) -> None:
+    check_service(host, expect, "keepalived")
+    expect.done()
+
+
+def test_haproxy_ports(lb_node: NodeExpectation, host: Any, expect: Expect) -> None:
+    live = listening_ports(host)
+    for listen in lb_node.listen:
+        if not listen.what.startswith("haproxy"):
+            continue
+        ok = any(
+            p == listen.port and (listen.address is None or a in (listen.address, "0.0.0.0", "*"))
+            for a, p in live
+        )
+        where = sorted(f"{a}:{p}" for a, p in live if p == listen.port) or "not listening"
+        declared = f"listening on {listen.address or ''}:{listen.port}"
+        expect.true(listen.what, ok, declared, where)
+    expect.done()
+
+
+def _holds(host: Any, vip: str) -> bool:
+    out = host.run("ip -o -4 addr show").stdout
+    return any(
+        line.split()[3].split("/")[0] == vip for line in out.splitlines() if len(line.split()) > 3
+    )
+
+
+def test_vip_held_by_exactly_one_node(
+    vip_cluster: ClusterExpectation, stack: Any, expect: Expect
+) -> None:
+    cluster = vip_cluster
+    assert cluster.vip is not None
+    candidates = [n.name for n in cluster.vip_holders]
+    with ThreadPoolExecutor(len(candidates)) as pool:
+        held = list(pool.map(lambda n: _holds(stack.host(n), cluster.vip), candidates))
+    holders = [n for n, h in zip(candidates, held, strict=True) if h]
+    expect.equal(
+        f"holders of VIP {cluster.vip}",
+        "exactly one of " + ", ".join(candidates),
+        "exactly one of " + ", ".join(candidates) if len(holders) == 1 else (holders or "none"),
+    )
+    expect.done()
+
+
+_CONNECT = "import socket,sys; socket.create_connection((sys.argv[1], int(sys.argv[2])), 3).close()"
+
+
+def test_endpoint_answers_through_vip(
+    vip_node: NodeExpectation, host: Any, stack: Any, expect: Expect
+) -> None:
+    """From every node, a TCP connection to VIP:endpoint port is accepted."""
+    vip, port = stack.expect.vip, stack.expect.endpoint_port
+    if vip is None:
+        raise AssertionError(f"{vip_node.name}: endpoint has no VIP")
+    out = host.run(f"python3 -c {shlex.quote(_CONNECT)} {vip} {port}")
+    live = "accepted" if out.rc == 0 else (out.stderr.strip().splitlines() or ["failed"])[-1]
+    expect.equal(f"TCP {vip}:{port}", "accepted", live)
+    expect.done()
