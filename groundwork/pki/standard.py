@@ -4,7 +4,8 @@ These builders let the substrate and the Pulumi program issue certificates
 before and independently of the plan: the plan decides the SAN lists and the
 member list, these functions turn them into requests. Subjects follow the
 names Kubernetes' RBAC and etcd expect (system:node:<name> in system:nodes,
-system:kube-controller-manager ...).
+system:kube-controller-manager ...). File names and subjects match
+groundwork.plan.certs where the store layout leaves them free.
 """
 
 from __future__ import annotations
@@ -77,18 +78,17 @@ def control_plane_requests(
     client: frozenset[Usage] = frozenset({"client"})
     out = [
         CertificateRequest(
-            name="apiserver",
+            name="kube-apiserver",
             common_name="kube-apiserver",
             dns_sans=_unique(*apiserver_dns_sans),
             ip_sans=_unique(*apiserver_ip_sans),
             usages=frozenset({"server"}),
         ),
-        # system:masters: the apiserver must reach every kubelet's logs/exec
-        # API before any RBAC object exists.
+        # No system:masters: the control plane binds this user to the
+        # system:kubelet-api-admin ClusterRole (least privilege, as kubeadm does).
         CertificateRequest(
-            name="apiserver-kubelet-client",
+            name="kube-apiserver-kubelet-client",
             common_name="kube-apiserver-kubelet-client",
-            organization=("system:masters",),
             usages=client,
         ),
         CertificateRequest(
@@ -99,14 +99,18 @@ def control_plane_requests(
         ),
         CertificateRequest(
             name="admin",
-            common_name="kubernetes-admin",
+            common_name="admin",
             organization=("system:masters",),
             usages=client,
         ),
         CertificateRequest(
-            name="controller-manager", common_name="system:kube-controller-manager", usages=client
+            name="kube-controller-manager",
+            common_name="system:kube-controller-manager",
+            usages=client,
         ),
-        CertificateRequest(name="scheduler", common_name="system:kube-scheduler", usages=client),
+        CertificateRequest(
+            name="kube-scheduler", common_name="system:kube-scheduler", usages=client
+        ),
     ]
     if kube_proxy:
         out.append(

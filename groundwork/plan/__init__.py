@@ -103,6 +103,8 @@ _EXTRA: dict[type, tuple[str, ...]] = {
 
 
 def _jsonable(value: Any) -> Any:
+    if isinstance(value, CertificateRequest):
+        return value.to_dict()
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         out = {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
         extra = _EXTRA.get(type(value), ())

@@ -6,20 +6,12 @@ under Pulumi's mock runtime.
 
 from __future__ import annotations
 
-from ipaddress import ip_network
-
 import pulumi
 
-from groundwork.pki import (
-    CertificateRequest,
-    Member,
-    control_plane_requests,
-    etcd_requests,
-    kubelet_requests,
-)
+from groundwork.pki import CertificateRequest
+from groundwork.plan import build_plan
 from groundwork.pulumi.cluster import Cluster
-from groundwork.spec import ClusterSpec, Role, parse_cluster
-from groundwork.spec.model import DnsEndpoint, KubeProxyMode, LoadBalancerEndpoint
+from groundwork.spec import ClusterSpec, parse_cluster
 
 CONFIG_NAMESPACE = "groundwork"
 CONFIG_KEY = "cluster"
@@ -37,31 +29,5 @@ def build(spec: ClusterSpec) -> Cluster:
 
 
 def certificate_requests(spec: ClusterSpec) -> list[CertificateRequest]:
-    """The cluster's certificate requests.
-
-    Interim: the SAN lists belong to groundwork.plan (`build_plan(spec)`); once
-    the plan emits `groundwork.pki.CertificateRequest`s this function becomes
-    `build_plan(spec).certificates` and the derivation below goes away.
-    """
-    control_plane = spec.nodes_with(Role.CONTROL_PLANE)
-    etcd = spec.nodes_with(Role.ETCD)
-    kubelets = [n for n in spec.nodes if n.has(Role.CONTROL_PLANE) or n.has(Role.WORKER)]
-    endpoint = spec.control_plane.endpoint
-    service_ip = str(next(ip_network(str(spec.network.service_cidr4)).hosts()))
-    domain = spec.kubernetes.cluster_domain
-    dns = ["kubernetes", "kubernetes.default", "kubernetes.default.svc"]
-    dns += [f"kubernetes.default.svc.{domain}", "localhost", *(n.name for n in control_plane)]
-    ips = [service_ip, "127.0.0.1", *(str(n.address) for n in control_plane)]
-    if isinstance(endpoint, DnsEndpoint):
-        dns.append(endpoint.dns)
-    elif isinstance(endpoint, LoadBalancerEndpoint):
-        ips.append(str(endpoint.load_balancer))
-    else:
-        ips.append(str(endpoint.vip))
-    return [
-        *control_plane_requests(
-            dns, ips, kube_proxy=spec.kubernetes.kube_proxy != KubeProxyMode.NONE
-        ),
-        *etcd_requests([Member(n.name, str(n.address)) for n in etcd]),
-        *kubelet_requests([Member(n.name, str(n.address)) for n in kubelets]),
-    ]
+    """The cluster's certificate requests: the plan decides every SAN."""
+    return list(build_plan(spec).certificates)

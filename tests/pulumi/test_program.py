@@ -133,7 +133,7 @@ def test_every_stack_builds(stack_file: Path) -> None:
             x509.load_pem_x509_certificate(
                 certs[f"kubelet-{node['name']}"].encode()
             ).verify_directly_issued_by(ca)
-    apiserver = x509.load_pem_x509_certificate(certs["apiserver"].encode())
+    apiserver = x509.load_pem_x509_certificate(certs["kube-apiserver"].encode())
     sans = apiserver.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     endpoint = value["controlPlane"]["endpoint"]
     names = {str(a) for a in sans.get_values_for_type(x509.IPAddress)}
@@ -176,7 +176,7 @@ def test_invalid_cluster_fails_before_any_resource() -> None:
 def _requests() -> list[dict[str, object]]:
     return [
         CertificateRequest(
-            "apiserver", "kube-apiserver", ip_sans=("10.0.0.1",), usages=frozenset({"server"})
+            "kube-apiserver", "kube-apiserver", ip_sans=("10.0.0.1",), usages=frozenset({"server"})
         ).to_dict(),
         CertificateRequest("admin", "kubernetes-admin", organization=("system:masters",)).to_dict(),
     ]
@@ -195,7 +195,7 @@ def test_provider_update_reissues_only_changed_leaf() -> None:
     updated = provider.update(created.id, olds, news).outs or {}
     before, after = PkiBundle.from_dict(olds), PkiBundle.from_dict(updated)
     changed = {s for s in after.certificates if after.certificates[s] != before.certificates.get(s)}
-    assert changed == {"apiserver"}
+    assert changed == {"kube-apiserver"}
     assert after.private_keys == before.private_keys
     # Olds with the private keys still wrapped as secrets give the same result.
     wrapped = {**olds, "privateKeys": rpc.wrap_rpc_secret(olds["privateKeys"])}

@@ -132,7 +132,7 @@ def test_leaf_extensions(bundle: PkiBundle) -> None:
 @pytest.mark.parametrize(
     ("stem", "ca", "ekus"),
     [
-        ("apiserver", "ca", {ExtendedKeyUsageOID.SERVER_AUTH}),
+        ("kube-apiserver", "ca", {ExtendedKeyUsageOID.SERVER_AUTH}),
         ("admin", "ca", {ExtendedKeyUsageOID.CLIENT_AUTH}),
         ("front-proxy-client", "front-proxy-ca", {ExtendedKeyUsageOID.CLIENT_AUTH}),
         ("etcd/apiserver-etcd-client", "etcd/ca", {ExtendedKeyUsageOID.CLIENT_AUTH}),
@@ -149,7 +149,7 @@ def test_usages_and_chain(
 
 
 def test_apiserver_sans_and_subjects(bundle: PkiBundle) -> None:
-    sans = ext(cert(bundle, "apiserver"), x509.SubjectAlternativeName)
+    sans = ext(cert(bundle, "kube-apiserver"), x509.SubjectAlternativeName)
     assert sans.get_values_for_type(x509.DNSName) == API_DNS
     assert [str(a) for a in sans.get_values_for_type(x509.IPAddress)] == API_IPS
     kubelet = cert(bundle, "kubelet-w1").subject
@@ -215,7 +215,7 @@ def test_layout_and_modes(tmp_path: Path) -> None:
         "etcd/ca.crt", "etcd/ca.key", "etcd/cp1-server.crt", "etcd/cp1-server.key",
         "etcd/cp1-peer.crt", "etcd/cp1-peer.key", "etcd/healthcheck-client.crt",
         "etcd/healthcheck-client.key", "etcd/apiserver-etcd-client.crt",
-        "etcd/apiserver-etcd-client.key", "apiserver.crt", "apiserver.key",
+        "etcd/apiserver-etcd-client.key", "kube-apiserver.crt", "kube-apiserver.key",
         "front-proxy-client.crt", "kubelet-w1.key",
     }  # fmt: skip
     files = snapshot(pki)
@@ -241,15 +241,15 @@ def test_changed_san_reissues_only_that_leaf(tmp_path: Path) -> None:
     ensure_pki(pki, all_requests())
     before = snapshot(pki)
     requests = [
-        replace(r, ip_sans=(*r.ip_sans, "10.77.0.99")) if r.name == "apiserver" else r
+        replace(r, ip_sans=(*r.ip_sans, "10.77.0.99")) if r.name == "kube-apiserver" else r
         for r in all_requests()
     ]
     ensured = ensure_pki(pki, requests)
-    assert ensured.changed == ("apiserver",)
-    assert ensured.reasons["apiserver"] == "SANs changed"
+    assert ensured.changed == ("kube-apiserver",)
+    assert ensured.reasons["kube-apiserver"] == "SANs changed"
     after = snapshot(pki)
-    assert {n for n in after if after[n] != before[n]} == {"apiserver.crt"}  # key reused
-    new = x509.load_pem_x509_certificate(after["apiserver.crt"][0])
+    assert {n for n in after if after[n] != before[n]} == {"kube-apiserver.crt"}  # key reused
+    new = x509.load_pem_x509_certificate(after["kube-apiserver.crt"][0])
     ips = ext(new, x509.SubjectAlternativeName).get_values_for_type(x509.IPAddress)
     assert ip_address("10.77.0.99") in ips
 
@@ -283,7 +283,7 @@ def test_missing_ca_is_created_and_its_leaves_reissued(tmp_path: Path) -> None:
     (pki / "front-proxy-ca.crt").unlink()
     ensured = ensure_pki(pki, all_requests())
     assert "front-proxy-ca" in ensured.changed and "front-proxy-client" in ensured.changed
-    assert "ca" not in ensured.changed and "apiserver" not in ensured.changed
+    assert "ca" not in ensured.changed and "kube-apiserver" not in ensured.changed
     bundle = load_bundle(pki)
     cert(bundle, "front-proxy-client").verify_directly_issued_by(cert(bundle, "front-proxy-ca"))
     assert (pki / "etcd").stat().st_mode & 0o777 == 0o700
@@ -305,7 +305,7 @@ def test_openssl_verifies_leaves(tmp_path: Path) -> None:
     pki = tmp_path / "pki"
     ensure_pki(pki, all_requests())
     for ca, leaf, purpose in [
-        ("ca.crt", "apiserver.crt", "sslserver"),
+        ("ca.crt", "kube-apiserver.crt", "sslserver"),
         ("ca.crt", "kubelet-w1.crt", "sslclient"),
         ("etcd/ca.crt", "etcd/cp1-peer.crt", "sslserver"),
         ("etcd/ca.crt", "etcd/apiserver-etcd-client.crt", "sslclient"),

@@ -330,8 +330,8 @@ def _certs(stack: str) -> dict[str, certs.CertificateRequest]:
 
 def test_apiserver_sans_for_a_vip() -> None:
     api = _certs("lab")["kube-apiserver"]
-    assert {"10.77.0.10", "10.96.0.1", "127.0.0.1", "10.77.0.11", "10.77.0.13"} <= set(api.sans_ip)
-    assert "10.77.0.21" not in api.sans_ip  # workers do not serve the API
+    assert {"10.77.0.10", "10.96.0.1", "127.0.0.1", "10.77.0.11", "10.77.0.13"} <= set(api.ip_sans)
+    assert "10.77.0.21" not in api.ip_sans  # workers do not serve the API
     assert {
         "kubernetes",
         "kubernetes.default",
@@ -340,29 +340,29 @@ def test_apiserver_sans_for_a_vip() -> None:
         "cp1",
         "cp2",
         "cp3",
-    } <= set(api.sans_dns)
-    assert api.usages == (certs.SERVER,)
-    assert api.ca == certs.KUBERNETES_CA
+    } <= set(api.dns_sans)
+    assert api.usages == frozenset({"server"})
+    assert api.ca == "cluster"
 
 
 def test_apiserver_sans_for_a_dns_endpoint() -> None:
     api = _certs("dev")["kube-apiserver"]
-    assert "api.dev.example.internal" in api.sans_dns
-    assert "api.dev.example.internal" not in api.sans_ip
+    assert "api.dev.example.internal" in api.dns_sans
+    assert "api.dev.example.internal" not in api.ip_sans
 
 
 def test_etcd_and_kubelet_certificates() -> None:
     lab = _certs("lab")
-    server = lab["etcd-server-cp2"]
-    assert set(server.sans_ip) == {"10.77.0.12", "127.0.0.1"}
-    assert set(server.sans_dns) == {"cp2", "localhost"}
-    assert server.ca == certs.ETCD_CA and server.node == "cp2"
-    assert "etcd-peer-cp2" in lab
+    server = lab["cp2-server"]
+    assert set(server.ip_sans) == {"10.77.0.12", "127.0.0.1"}
+    assert set(server.dns_sans) == {"cp2", "localhost"}
+    assert server.ca == "etcd" and server.stem == "etcd/cp2-server"
+    assert "cp2-peer" in lab and "healthcheck-client" in lab and "apiserver-etcd-client" in lab
     kubelet = lab["kubelet-w1"]
-    assert (kubelet.common_name, kubelet.organization) == ("system:node:w1", "system:nodes")
-    assert kubelet.sans_ip == ("10.77.0.21",)
+    assert (kubelet.common_name, kubelet.organization) == ("system:node:w1", ("system:nodes",))
+    assert kubelet.ip_sans == ("10.77.0.21",)
     assert sum(1 for name in lab if name.startswith("kubelet-")) == 5
-    assert lab["kube-proxy"].organization == "system:node-proxier"
+    assert lab["kube-proxy"].organization == ("system:node-proxier",)
     assert len(lab) == len({c.name for c in build_plan(load_stack("lab")).certificates})
 
 
