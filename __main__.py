@@ -14,3 +14,4 @@ except SpecError as err:
 cluster = build(spec)
 pulumi.export("clusterName", spec.name)
 pulumi.export("caCertificate", cluster.ca_certificate)
+pulumi.export("kubeconfig", cluster.kubeconfig)  # secret: embeds the admin key

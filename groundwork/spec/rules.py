@@ -340,6 +340,11 @@ def gateway(spec: ClusterSpec) -> Iterator[Problem]:
     if gw.ingress_class is not None:
         if gw.ingress_class in REJECTED_INGRESS:
             yield Problem("cluster.gateway.ingressClass", REJECTED_INGRESS[gw.ingress_class])
+        elif gw.controller == GatewayController.ENVOY_GATEWAY.value:
+            yield Problem(
+                "cluster.gateway.ingressClass",
+                "envoy-gateway serves only the Gateway API, no Ingress; use traefik for an Ingress class",
+            )
         elif gw.controller == GatewayController.NONE.value:
             yield Problem(
                 "cluster.gateway.ingressClass",

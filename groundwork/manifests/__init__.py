@@ -1,0 +1,83 @@
+"""Kubernetes objects for what runs inside the cluster, derived from spec + plan.
+
+Pure functions: `render_addons(spec, plan)` returns every object as a plain
+dict, grouped by layer in dependency order (cni, coredns, storage,
+load_balancer, gateway, workloads), with the pinned upstream bundles a
+layer installs before its own objects. The Pulumi layer
+(`groundwork.pulumi.addons`) turns each layer into one component.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from groundwork.manifests import versions
+from groundwork.manifests.bundles import Bundle
+from groundwork.manifests.cni import cni
+from groundwork.manifests.common import Obj
+from groundwork.manifests.coredns import coredns
+from groundwork.manifests.gateway import bundles as gateway_bundles
+from groundwork.manifests.gateway import gateway
+from groundwork.manifests.loadbalancer import load_balancer
+from groundwork.manifests.storage import storage
+from groundwork.manifests.workloads import workloads
+from groundwork.plan import ClusterPlan
+from groundwork.spec.model import ClusterSpec, Plugin
+
+__all__ = ["LAYERS", "AddonSet", "Bundle", "Layer", "Obj", "render_addons"]
+
+# Dependency order: each layer needs the ones before it (see groundwork.pulumi.addons).
+LAYERS: tuple[str, ...] = ("cni", "coredns", "storage", "load_balancer", "gateway", "workloads")
+
+
+@dataclass(frozen=True)
+class Layer:
+    name: str
+    objects: list[Obj] = field(default_factory=list)
+    bundles: list[Bundle] = field(default_factory=list)  # installed before `objects`
+
+
+@dataclass(frozen=True)
+class AddonSet:
+    cni: Layer
+    coredns: Layer
+    storage: Layer
+    load_balancer: Layer
+    gateway: Layer
+    workloads: Layer
+
+    def layers(self) -> Iterator[Layer]:
+        for name in LAYERS:
+            yield getattr(self, name)
+
+    def objects(self) -> Iterator[Obj]:
+        for layer in self.layers():
+            yield from layer.objects
+
+
+def _cni_bundles(spec: ClusterSpec) -> list[Bundle]:
+    if Plugin(spec.network.plugin) is not Plugin.CALICO:
+        return []
+    c = versions.CALICO
+    return [
+        Bundle("calico-crds", c.bundles["crds"], c.version),
+        Bundle("tigera-operator", c.bundles["operator"], c.version),
+    ]
+
+
+def _lb_bundles(spec: ClusterSpec) -> list[Bundle]:
+    if spec.load_balancer.provider != "metallb":
+        return []
+    return [Bundle("metallb", versions.METALLB.bundles["native"], versions.METALLB.version)]
+
+
+def render_addons(spec: ClusterSpec, plan: ClusterPlan) -> AddonSet:
+    return AddonSet(
+        cni=Layer("cni", cni(spec, plan), _cni_bundles(spec)),
+        coredns=Layer("coredns", coredns(spec, plan)),
+        storage=Layer("storage", storage(spec, plan)),
+        load_balancer=Layer("load_balancer", load_balancer(spec, plan), _lb_bundles(spec)),
+        gateway=Layer("gateway", gateway(spec, plan), gateway_bundles(spec)),
+        workloads=Layer("workloads", workloads(spec, plan)),
+    )
