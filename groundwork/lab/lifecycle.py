@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
 import shutil
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from groundwork.lab import artifacts, image, mirror, network, nodes, site, ssh
 from groundwork.lab.errors import LabError
@@ -45,8 +46,10 @@ def up(
 
     cache = cache_dir()
     with ThreadPoolExecutor(max_workers=2) as pool:
-        image_future = pool.submit(image.ensure_image, cache, progress)
-        content_future = pool.submit(mirror.ensure_content, cache, progress)
+        image_future = pool.submit(locked(cache, "image", image.ensure_image), cache, progress)
+        content_future = pool.submit(
+            locked(cache, "mirror", mirror.ensure_content), cache, progress
+        )
         node_image = image_future.result()
         content = content_future.result()
 
@@ -65,8 +68,11 @@ def up(
         changed = True
 
     key, known_hosts = ssh.key_paths(lab.stack)
-    public_key = ssh.ensure_key(key, f"groundwork-lab-{lab.stack}").read_text()
+    public_path, new_key = ssh.ensure_key(key, f"groundwork-lab-{lab.stack}")
+    public_key = public_path.read_text()
     new = [n for n in lab.nodes if n.container not in keep]
+    # A new lab key (state dir wiped, nodes kept) must be authorized on every node.
+    to_configure = list(lab.nodes) if new_key else new
     if new:
         changed = True
         progress(f"starting {len(new)} node(s): {', '.join(n.name for n in new)}")
@@ -74,7 +80,8 @@ def up(
     # Host keys of every node, read through podman; kept nodes keep theirs.
     host_keys = nodes.parallel(nodes.wait_host_key, list(lab.nodes))
     script = nodes.setup_script(lab, public_key, site.apt_source_line(lab.mirror_url))
-    nodes.parallel(lambda n: nodes.configure(n, script), new)
+    nodes.parallel(lambda n: nodes.configure(n, script), to_configure)
+    changed = changed or bool(to_configure)
     nodes.parallel(nodes.wait_booted, new)
     text = ssh.format_known_hosts(zip(lab.nodes, host_keys, strict=True))
     if not known_hosts.exists() or known_hosts.read_text() != text:
@@ -90,6 +97,22 @@ def up(
         progress(f"starting the mirror on {lab.mirror_url}")
         site.start_server(lab)
     return observe(lab, changed=changed)
+
+
+T = TypeVar("T")
+
+
+def locked(
+    cache: Path, name: str, fn: Callable[[Path, Progress], T]
+) -> Callable[[Path, Progress], T]:
+    """fn under an exclusive lock: labs of several stacks share one cache."""
+
+    def wrapper(cache_path: Path, progress: Progress) -> T:
+        with (cache / f".{name}.lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            return fn(cache_path, progress)
+
+    return wrapper
 
 
 def _check_artifacts(

@@ -76,7 +76,7 @@ def find_clashes(
             continue
         for sub in net.subnets:
             if sub.overlaps(lab.subnet):
-                problems.append(f"podman network {net.name!r} uses {sub}")
+                problems.append(f"podman network {net.name!r} ({sub})")
     for route in routes:
         dst = str(route.get("dst", ""))
         if dst in ("", "default") or route.get("dev") in own_interfaces:

@@ -179,10 +179,13 @@ def setup_script(lab: LabLayout, public_key: str, apt_source: str) -> str:
                 f"echo {shlex.quote(f'{user} ALL=(ALL) NOPASSWD:ALL')} "
                 f"> /etc/sudoers.d/90-groundwork-{user}"
             )
+    marker = "# lab nodes (groundwork)"
     lines += [
         "umask 022",
-        f"printf '%s\\n' {shlex.quote('# lab nodes (groundwork)')} >> /etc/hosts",
-        f"printf '%s\\n' {shlex.quote(hosts)} >> /etc/hosts",
+        # Idempotent: a re-run (new lab key on kept nodes) must not repeat entries.
+        f"if ! grep -qxF {shlex.quote(marker)} /etc/hosts; then",
+        f"  printf '%s\\n' {shlex.quote(marker)} {shlex.quote(hosts)} >> /etc/hosts",
+        "fi",
         f"printf '%s\\n' {shlex.quote(apt_source)} > /etc/apt/sources.list.d/groundwork-lab.list",
     ]
     return "\n".join(lines) + "\n"

