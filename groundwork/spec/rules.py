@@ -82,6 +82,39 @@ def nodes_unique(spec: ClusterSpec) -> Iterator[Problem]:
             yield Problem(f"cluster.nodes[{i}].roles", "a role is listed twice")
 
 
+# Labels in the kubernetes.io / k8s.io namespaces a kubelet may set on its own
+# Node (NodeRestriction admission); any other such label makes the kubelet
+# refuse to start, so it is rejected here instead of on the node.
+_KUBELET_ALLOWED_LABELS = frozenset(
+    {
+        "kubernetes.io/hostname",
+        "kubernetes.io/arch",
+        "kubernetes.io/os",
+        "beta.kubernetes.io/instance-type",
+        "node.kubernetes.io/instance-type",
+        "failure-domain.beta.kubernetes.io/region",
+        "failure-domain.beta.kubernetes.io/zone",
+        "topology.kubernetes.io/region",
+        "topology.kubernetes.io/zone",
+    }
+)
+_KUBELET_ALLOWED_PREFIXES = ("kubelet.kubernetes.io/", "node.kubernetes.io/")
+
+
+def node_labels(spec: ClusterSpec) -> Iterator[Problem]:
+    for i, node in enumerate(spec.nodes):
+        for key in node.labels:
+            prefix = key.split("/", 1)[0] if "/" in key else ""
+            restricted = prefix.endswith(("kubernetes.io", "k8s.io"))
+            allowed = key in _KUBELET_ALLOWED_LABELS or key.startswith(_KUBELET_ALLOWED_PREFIXES)
+            if restricted and not allowed:
+                yield Problem(
+                    f"cluster.nodes[{i}].labels",
+                    f"{key!r}: a kubelet may not set labels in the {prefix} namespace "
+                    "(NodeRestriction); use your own prefix, e.g. example.com/role",
+                )
+
+
 def control_plane_present(spec: ClusterSpec) -> Iterator[Problem]:
     if not spec.nodes_with(Role.CONTROL_PLANE):
         yield Problem(
@@ -451,6 +484,7 @@ def lab(spec: ClusterSpec) -> Iterator[Problem]:
 RULES: tuple[Rule, ...] = (
     ipv4_only,
     nodes_unique,
+    node_labels,
     control_plane_present,
     etcd_quorum,
     kubernetes_version,
