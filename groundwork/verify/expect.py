@@ -137,7 +137,7 @@ def from_plan(spec: ClusterSpec, plan: ClusterPlan) -> ClusterExpectation:
         if lb:
             services += ["haproxy", "keepalived"]
             listen.append(Listen(endpoint.port, "haproxy endpoint port"))
-        routes = ()
+        routes: tuple[Route, ...] = ()
         if bridge and n.pod_subnet is not None:
             routes = tuple(
                 Route(str(o.pod_subnet), str(o.address), o.name)

@@ -105,12 +105,22 @@ class VerifyReport:
             rows = self.for_node(node)
             bad = sum(not r.ok for r in rows)
             title = f"{node}: {len(rows) - bad}/{len(rows)} ok"
+            if not bad and not all_checks:
+                console.print(Text(title, style="green"))
+                continue
             table = Table(title=title, title_justify="left", expand=False, show_lines=False)
             table.add_column("check", no_wrap=True)
             table.add_column("result", no_wrap=True)
             table.add_column("what")
             table.add_column("declared")
             table.add_column("live")
+            messages = {first_line(r.message) for r in rows}
+            if bad == len(rows) > 1 and len(messages) == 1 and not any(r.drifts for r in rows):
+                # Unreachable node: one reason, not one row per check.
+                reason = messages.pop()
+                table.add_row(f"(all {len(rows)} checks)", Text("error", style="red"), reason)
+                console.print(table)
+                continue
             for r in sorted(rows, key=lambda r: (r.ok, r.check)):
                 if r.ok and not all_checks:
                     continue

@@ -6,12 +6,14 @@ import json
 import re
 from typing import Any
 
+import _facts as facts
+
 from groundwork.verify.drift import Expect
 
 
 def service_state(host: Any, unit: str) -> tuple[str, str]:
     """(ActiveState, UnitFileState) of a systemd unit, in one round trip."""
-    out = host.run(f"systemctl show -p ActiveState -p UnitFileState -- {unit}").stdout
+    out = host.run(facts.unit(unit)).stdout
     props = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
     return props.get("ActiveState", "") or "(unknown)", props.get("UnitFileState", "") or "(none)"
 
@@ -24,7 +26,7 @@ def check_service(host: Any, expect: Expect, unit: str) -> None:
 
 def listening_ports(host: Any) -> set[tuple[str, int]]:
     """(local address, port) of every listening TCP socket."""
-    out = host.run("ss -Hltn").stdout
+    out = host.run(facts.LISTENING).stdout
     found = set()
     for line in out.splitlines():
         fields = line.split()
@@ -42,10 +44,10 @@ def version_in(text: str) -> str | None:
 
 
 def read_json(host: Any, path: str) -> Any:
-    f = host.file(path)
-    if not f.exists:
+    out = host.run(facts.cat(path))
+    if out.rc != 0:
         return None
     try:
-        return json.loads(f.content_string)
+        return json.loads(out.stdout)
     except ValueError:
         return "(not JSON)"

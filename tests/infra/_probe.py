@@ -22,20 +22,25 @@ ENSURE = rf"""
 set -eu
 RUN="$1"; ID="gwv-$RUN"; NS={NAMESPACE}; R={ROOTFS}
 exec 9>{LOCK}
-flock -w 30 9
+flock -w 15 9 || {{ echo "probe lock {LOCK} held for 15 s by: $(fuser {LOCK} 2>&1)" >&2; exit 1; }}
 mkdir -p "$R/usr" "$R/proc" "$R/dev" "$R/sys" "$R/tmp" "$R/run" "$R/etc"
 for l in bin sbin lib lib64; do [ -e "$R/$l" ] || [ -L "$R/$l" ] || ln -s "usr/$l" "$R/$l"; done
 for c in $(ctr -n $NS tasks ls -q 2>/dev/null); do
   [ "$c" = "$ID" ] || ctr -n $NS tasks kill -s SIGKILL "$c" >/dev/null 2>&1 || true
 done
+for f in /run/groundwork-verify-gwv-*; do
+  case "$f" in /run/groundwork-verify-$ID.*|*"*") ;; *) rm -f "$f";; esac
+done
+# A probe that failed to start in this run fails every later caller at once.
+[ -s "/run/groundwork-verify-$ID.failed" ] && {{ cat "/run/groundwork-verify-$ID.failed" >&2; exit 1; }}
 pid_of() {{ ctr -n $NS tasks ls 2>/dev/null | awk -v id="$ID" '$1==id && $3=="RUNNING" {{print $2}}'; }}
 if [ -z "$(pid_of)" ]; then
   # A stopped leftover of this run (or a stale container record) is removed first.
   ctr -n $NS tasks rm -f "$ID" >/dev/null 2>&1 || true
   ctr -n $NS containers rm "$ID" >/dev/null 2>&1 || true
-  setsid -f ctr -n $NS run --rm --cni --rootfs "$R" \
+  setsid -f ctr -n $NS run --rm --cni \
     --mount type=bind,src=/usr,dst=/usr,options=rbind:ro \
-    "$ID" /usr/bin/sleep {LIFETIME} </dev/null >/run/groundwork-verify-$ID.log 2>&1
+    --rootfs "$R" "$ID" /usr/bin/sleep {LIFETIME} </dev/null >/run/groundwork-verify-$ID.log 2>&1 9>&-
 fi
 i=0
 while :; do
@@ -45,8 +50,9 @@ while :; do
     [ -n "$IP" ] && break
   fi
   i=$((i+1))
-  if [ $i -gt 100 ]; then
-    echo "probe container did not start: $(tail -n 3 /run/groundwork-verify-$ID.log 2>/dev/null)" >&2
+  if [ $i -gt 80 ]; then
+    echo "probe container did not start: $(tail -n 3 /run/groundwork-verify-$ID.log 2>/dev/null)" \
+      | tee "/run/groundwork-verify-$ID.failed" >&2
     exit 1
   fi
   sleep 0.1
@@ -59,15 +65,24 @@ REACH = rf"""
 set -u
 ID="gwv-$1"; shift
 for dst in "$@"; do
-  if [ -x /usr/bin/ping ] || [ -x /bin/ping ]; then
-    ctr -n {NAMESPACE} tasks exec --exec-id "reach-$$-$dst" "$ID" ping -c 1 -W 2 "$dst" >/dev/null 2>&1 && r=ok || r=fail
-  else
-    # No ping on the node: a TCP connect answered by the peer's kernel
-    # (refused) proves the path as well; a timeout does not.
-    out=$(ctr -n {NAMESPACE} tasks exec --exec-id "reach-$$-$dst" "$ID" timeout 3 bash -c "</dev/tcp/$dst/9" 2>&1) && r=ok || r=fail
-    case "$out" in *refused*) r=ok;; esac
-  fi
-  echo "$dst $r" &
+  # One subshell per destination, all at once. Absolute paths: an exec'd
+  # process gets no PATH from ctr.
+  (
+  r=fail
+  # Up to 3 tries: a single lost first packet (ARP under load) is not a broken path.
+  for try in 1 2 3; do
+    if [ -x /usr/bin/ping ]; then
+      ctr -n {NAMESPACE} tasks exec --exec-id "reach-$$-$dst-$try" "$ID" /usr/bin/ping -c 1 -W 1 "$dst" >/dev/null 2>&1 && r=ok
+    else
+      # No ping on the node: a TCP connect answered by the peer's kernel
+      # (refused) proves the path as well; a timeout does not.
+      out=$(ctr -n {NAMESPACE} tasks exec --exec-id "reach-$$-$dst-$try" "$ID" /usr/bin/timeout 2 /usr/bin/bash -c "</dev/tcp/$dst/9" 2>&1) && r=ok
+      case "$out" in *refused*) r=ok;; esac
+    fi
+    [ $r = ok ] && break
+  done
+  echo "$dst $r"
+  ) &
 done
 wait
 """
@@ -76,4 +91,5 @@ wait
 STOP = rf"""
 ID="gwv-$1"
 ctr -n {NAMESPACE} tasks kill -s SIGKILL "$ID" >/dev/null 2>&1 || true
+rm -f "/run/groundwork-verify-$ID.failed" "/run/groundwork-verify-$ID.log"
 """

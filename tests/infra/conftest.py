@@ -18,7 +18,11 @@ instances), never skipped.
 
 Connections: testinfra's ssh backend with a generated ssh_config that pins the
 host keys (StrictHostKeyChecking=yes) and multiplexes one SSH connection per
-node; with pytest-xdist each node's checks run in one worker (--dist loadgroup).
+node. Parallel across nodes: in one process, `Stack.warm` first gathers every
+node's facts at once (one SSH round trip per node, see _facts.py), then starts
+a probe container on every node at once, then pings between them from every
+node at once; the checks then compare. With pytest-xdist (-n) each node's
+checks run in one worker (--dist loadgroup) and fetch lazily.
 """
 
 from __future__ import annotations
@@ -26,12 +30,16 @@ from __future__ import annotations
 import contextlib
 import os
 import shlex
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 import testinfra
+from _facts import BatchedHost, prefetch, ssh_failure
+from _probe import ENSURE, REACH
 
 from groundwork.spec import load_stack
 from groundwork.verify import connect
@@ -42,6 +50,7 @@ STACK_ENV = "GROUNDWORK_VERIFY_STACK"
 SSH_CONFIG_ENV = "GROUNDWORK_VERIFY_SSH_CONFIG"
 RUN_ID_ENV = "GROUNDWORK_VERIFY_RUN_ID"
 
+HERE = Path(__file__).resolve().parent
 NODE_ARGS = ("node", "etcd_node", "lb_node", "vip_node", "pod_node")
 
 
@@ -51,6 +60,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=os.environ.get(STACK_ENV),
         help=f"stack file (or name) whose nodes to check (env {STACK_ENV})",
     )
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Without a stack (e.g. the repository's own test run) there is nothing to
+    check: the node checks are run by `groundwork verify`, not collected."""
+    if collection_path.name.startswith("test_") and not config.getoption("--stack-file"):
+        return True
+    return None
 
 
 class Stack:
@@ -64,12 +81,96 @@ class Stack:
         # environment) names the probe containers of the pod network check.
         self.run_id = os.environ.setdefault(RUN_ID_ENV, uuid.uuid4().hex[:10])
         self._hosts: dict[str, Any] = {}
+        self._batched: dict[str, BatchedHost] = {}
+        self._lock = threading.Lock()
+        self._probes: dict[str, str] | None = None
+        self._reach: dict[str, dict[str, str]] = {}
 
     def host(self, name: str) -> Any:
+        """A plain testinfra host (every run() goes to the node)."""
         if name not in self._hosts:
             spec = connect.testinfra_host(self.conns[name], self.ssh_config)
             self._hosts[name] = testinfra.get_host(spec)
         return self._hosts[name]
+
+    def batched(self, name: str) -> BatchedHost:
+        """The node's host whose read-only checks share one SSH round trip."""
+        if name not in self._batched:
+            node = self.expect.node(name)
+            self._batched[name] = BatchedHost(self.host(name), prefetch(node, self.expect), name)
+        return self._batched[name]
+
+    def pod_nodes(self) -> list[str]:
+        return [n.name for n in self.nodes_for("pod_node")]
+
+    def probe_addresses(self) -> dict[str, str]:
+        """Start this run's probe container on every pod node (in parallel, once);
+        node -> pod address, or "error: <reason>"."""
+        with self._lock:
+            if self._probes is None:
+                names = self.pod_nodes()
+                with ThreadPoolExecutor(max(1, len(names))) as pool:
+                    self._probes = dict(zip(names, pool.map(self._ensure, names), strict=True))
+            return self._probes
+
+    def unreachable(self, name: str) -> str | None:
+        batched = self._batched.get(name)
+        return batched.unreachable if batched is not None else None
+
+    def _ensure(self, name: str) -> str:
+        if reason := self.unreachable(name):
+            return f"error: {reason}"
+        try:
+            out = self.host(name).run(f"bash -c {shlex.quote(ENSURE)} probe {self.run_id}")
+        except RuntimeError as err:
+            return f"error: {ssh_failure(err)}"
+        for line in out.stdout.splitlines():
+            if line.startswith("ip="):
+                return line[3:]
+        return f"error: {out.stderr.strip() or f'no address (rc {out.rc})'}"
+
+    def reach_from(self, name: str) -> dict[str, str]:
+        """From the probe on `name`, ping every other node's probe: address -> ok|fail."""
+        if name not in self._reach and self.unreachable(name):
+            self._reach[name] = {}
+        if name not in self._reach:
+            peers = [
+                a
+                for n, a in self.probe_addresses().items()
+                if n != name and not a.startswith("error")
+            ]
+            out = self.host(name).run(
+                f"bash -c {shlex.quote(REACH)} reach {self.run_id} " + " ".join(peers)
+            )
+            self._reach[name] = dict(
+                line.split() for line in out.stdout.splitlines() if len(line.split()) == 2
+            )
+        return self._reach[name]
+
+    def warm(self) -> None:
+        """Gather every node's facts, start the probes, then ping between them,
+        all nodes in parallel: the checks then mostly read results."""
+        names = [n.name for n in self.expect.nodes]
+        for name in names:
+            self.batched(name)
+
+        def facts(name: str) -> None:
+            with contextlib.suppress(Exception):  # the check reports it
+                self.batched(name).fetch()
+
+        with ThreadPoolExecutor(len(names)) as pool:
+            # Facts first, then the probes: starting a pod changes the node
+            # (the bridge CNI plugin with isGateway turns net.ipv4.ip_forward
+            # back on), and drift must be reported as found.
+            list(pool.map(facts, names))
+            self.probe_addresses()
+            pods = self.pod_nodes()
+
+            def reach(name: str) -> None:
+                with contextlib.suppress(Exception):
+                    self.reach_from(name)
+
+            list(pool.map(reach, pods))
 
     def nodes_for(self, arg: str) -> list[NodeExpectation]:
         e = self.expect
@@ -99,17 +200,30 @@ def stack_of(config: pytest.Config) -> Stack:
     return _STACK
 
 
+# Checks with no instance for this stack (pytest would report them as
+# skipped; they are deselected instead: irrelevant, not missing).
+_IRRELEVANT: set[str] = set()
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    values: list[Any] = []
     for arg in NODE_ARGS:
         if arg in metafunc.fixturenames:
-            nodes = stack_of(metafunc.config).nodes_for(arg)
-            metafunc.parametrize(arg, nodes, ids=[n.name for n in nodes])
+            values = stack_of(metafunc.config).nodes_for(arg)
+            metafunc.parametrize(arg, values, ids=[n.name for n in values])
+            break
+    else:
+        expect = stack_of(metafunc.config).expect
+        if "cluster" in metafunc.fixturenames:
+            values = [expect]
+            metafunc.parametrize("cluster", values, ids=["cluster"])
+        elif "vip_cluster" in metafunc.fixturenames:
+            values = [expect] if expect.vip else []
+            metafunc.parametrize("vip_cluster", values, ids=["cluster"])
+        else:
             return
-    expect = stack_of(metafunc.config).expect
-    if "cluster" in metafunc.fixturenames:
-        metafunc.parametrize("cluster", [expect], ids=["cluster"])
-    if "vip_cluster" in metafunc.fixturenames:
-        metafunc.parametrize("vip_cluster", [expect] if expect.vip else [], ids=["cluster"])
+    if not values:
+        _IRRELEVANT.add(metafunc.definition.nodeid)
 
 
 def node_of(item: pytest.Item) -> str:
@@ -121,15 +235,26 @@ def node_of(item: pytest.Item) -> str:
     return CLUSTER
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    irrelevant = [i for i in items if i.nodeid.split("[", 1)[0] in _IRRELEVANT]
+    if irrelevant:
+        config.hook.pytest_deselected(items=irrelevant)
+        items[:] = [i for i in items if i not in irrelevant]
     # All checks of one node run in one xdist worker (one SSH connection).
+    # (This hook sees the whole session's items: touch only the checks.)
     for item in items:
-        item.add_marker(pytest.mark.xdist_group(node_of(item)))
+        if item.path.parent == HERE:
+            item.add_marker(pytest.mark.xdist_group(node_of(item)))
 
 
 @pytest.fixture(scope="session")
 def stack(request: pytest.FixtureRequest) -> Stack:
-    return stack_of(request.config)
+    stack = stack_of(request.config)
+    # In one process, reach every node at once before the first check. Under
+    # xdist each worker has one node and fetches lazily.
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        stack.warm()
+    return stack
 
 
 @pytest.fixture
@@ -145,7 +270,7 @@ def this(request: pytest.FixtureRequest) -> NodeExpectation:
 
 @pytest.fixture
 def host(stack: Stack, this: NodeExpectation) -> Any:
-    return stack.host(this.name)
+    return stack.batched(this.name)
 
 
 @pytest.fixture
@@ -157,6 +282,8 @@ def expect(request: pytest.FixtureRequest, record_property: Any) -> Expect:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # Known without xdist too (checks run in one process unless -n is given).
+    config.addinivalue_line("markers", "xdist_group(name): run in one xdist worker")
     # Set before xdist starts its workers, so they all share the run id.
     os.environ.setdefault(RUN_ID_ENV, uuid.uuid4().hex[:10])
 
@@ -171,12 +298,10 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         or session.testscollected == 0
     ):
         return
-    from concurrent.futures import ThreadPoolExecutor
-
     from _probe import STOP
 
     stack = stack_of(session.config)
-    names = [n.name for n in stack.nodes_for("pod_node")]
+    names = [n.name for n in stack.nodes_for("pod_node") if not stack.unreachable(n.name)]
 
     def stop(name: str) -> None:
         # An unreachable node has no probe to stop.

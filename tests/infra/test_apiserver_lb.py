@@ -6,10 +6,10 @@ or a DNS endpoint these checks have no instances.
 
 from __future__ import annotations
 
-import shlex
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import _facts as facts
 from _live import check_service, listening_ports
 
 from groundwork.verify.drift import Expect
@@ -42,7 +42,7 @@ def test_haproxy_ports(lb_node: NodeExpectation, host: Any, expect: Expect) -> N
 
 
 def _holds(host: Any, vip: str) -> bool:
-    out = host.run("ip -o -4 addr show").stdout
+    out = host.run(facts.ADDRESSES).stdout
     return any(
         line.split()[3].split("/")[0] == vip for line in out.splitlines() if len(line.split()) > 3
     )
@@ -55,7 +55,7 @@ def test_vip_held_by_exactly_one_node(
     assert cluster.vip is not None
     candidates = [n.name for n in cluster.vip_holders]
     with ThreadPoolExecutor(len(candidates)) as pool:
-        held = list(pool.map(lambda n: _holds(stack.host(n), cluster.vip), candidates))
+        held = list(pool.map(lambda n: _holds(stack.batched(n), cluster.vip), candidates))
     holders = [n for n, h in zip(candidates, held, strict=True) if h]
     expect.equal(
         f"holders of VIP {cluster.vip}",
@@ -65,9 +65,6 @@ def test_vip_held_by_exactly_one_node(
     expect.done()
 
 
-_CONNECT = "import socket,sys; socket.create_connection((sys.argv[1], int(sys.argv[2])), 3).close()"
-
-
 def test_endpoint_answers_through_vip(
     vip_node: NodeExpectation, host: Any, stack: Any, expect: Expect
 ) -> None:
@@ -75,7 +72,8 @@ def test_endpoint_answers_through_vip(
     vip, port = stack.expect.vip, stack.expect.endpoint_port
     if vip is None:
         raise AssertionError(f"{vip_node.name}: endpoint has no VIP")
-    out = host.run(f"python3 -c {shlex.quote(_CONNECT)} {vip} {port}")
-    live = "accepted" if out.rc == 0 else (out.stderr.strip().splitlines() or ["failed"])[-1]
+    out = host.run(facts.tcp_connect(vip, port))
+    reason = (out.stdout.strip().splitlines() or ["timed out" if out.rc == 124 else "failed"])[-1]
+    live = "accepted" if out.rc == 0 else reason
     expect.equal(f"TCP {vip}:{port}", "accepted", live)
     expect.done()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import tomllib
 from typing import Any
 
+import _facts as facts
 from _live import check_service, version_in
 
 from groundwork.verify.drift import Expect
@@ -17,7 +18,7 @@ def test_containerd_service(node: NodeExpectation, host: Any, expect: Expect) ->
 
 
 def test_containerd_version(node: NodeExpectation, host: Any, expect: Expect) -> None:
-    out = host.run("containerd --version")
+    out = host.run(facts.CONTAINERD_VERSION)
     live = version_in(out.stdout) if out.rc == 0 else f"(containerd: {out.stderr.strip()})"
     expect.equal("containerd version", node.containerd_version.lstrip("v"), live)
     expect.done()
@@ -35,12 +36,12 @@ def _systemd_cgroup(config: dict[str, Any]) -> Any:
 
 
 def test_containerd_cgroup_driver(node: NodeExpectation, host: Any, expect: Expect) -> None:
-    f = host.file(CONTAINERD_CONFIG)
-    if not f.exists:
+    f = host.run(facts.cat(CONTAINERD_CONFIG))
+    if f.rc != 0:
         expect.differs("config", CONTAINERD_CONFIG, "(absent)")
         expect.done()
     try:
-        config = tomllib.loads(f.content_string)
+        config = tomllib.loads(f.stdout)
     except tomllib.TOMLDecodeError as err:
         expect.differs("config", "valid TOML", f"invalid: {err}")
         expect.done()
@@ -53,6 +54,6 @@ def test_containerd_cgroup_driver(node: NodeExpectation, host: Any, expect: Expe
 
 
 def test_runc_present(node: NodeExpectation, host: Any, expect: Expect) -> None:
-    out = host.run("runc --version")
+    out = host.run(facts.RUNC_VERSION)
     expect.equal("runc", "installed", "installed" if out.rc == 0 else "(missing)")
     expect.done()

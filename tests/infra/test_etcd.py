@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-import shlex
 from typing import Any
 
+import _facts as facts
 from _live import check_service, listening_ports, version_in
 
 from groundwork.verify.drift import Expect
@@ -17,25 +17,8 @@ from groundwork.verify.expect import (
     NodeExpectation,
 )
 
-KEYS = ("server.key", "peer.key", "healthcheck-client.key")
-CERTS = ("ca.crt", "server.crt", "peer.crt", "healthcheck-client.crt")
-
-
-def etcdctl(endpoints: list[str], *args: str) -> str:
-    return shlex.join(
-        [
-            "/usr/local/bin/etcdctl",
-            f"--cacert={ETCD_PKI}/ca.crt",
-            f"--cert={ETCD_PKI}/healthcheck-client.crt",
-            f"--key={ETCD_PKI}/healthcheck-client.key",
-            f"--endpoints={','.join(endpoints)}",
-            "--command-timeout=3s",
-            "--dial-timeout=2s",
-            "-w",
-            "json",
-            *args,
-        ]
-    )
+KEYS = facts.ETCD_KEYS
+CERTS = facts.ETCD_CERTS
 
 
 def test_etcd_service(etcd_node: NodeExpectation, host: Any, expect: Expect) -> None:
@@ -45,7 +28,7 @@ def test_etcd_service(etcd_node: NodeExpectation, host: Any, expect: Expect) -> 
 
 def test_etcd_binaries(etcd_node: NodeExpectation, host: Any, expect: Expect) -> None:
     for path in ETCD_BINARIES:
-        out = host.run(f"{path} version")
+        out = host.run(facts.binary_version(path))
         live = version_in(out.stdout) if out.rc == 0 else "(missing or broken)"
         expect.equal(f"{path} version", (etcd_node.etcd_version or "").lstrip("v"), live)
     expect.done()
@@ -70,8 +53,8 @@ def test_etcd_ports(etcd_node: NodeExpectation, host: Any, expect: Expect) -> No
 
 def test_etcd_files(etcd_node: NodeExpectation, host: Any, expect: Expect) -> None:
     """Private keys 0600 owned by etcd, certificates present, data dir 0700."""
-    paths = [f"{ETCD_PKI}/{k}" for k in KEYS + CERTS] + [ETCD_DATA_DIR]
-    out = host.run("stat -c '%n %a %U %F' " + " ".join(paths) + " 2>&1").stdout
+    paths = facts.ETCD_FILES
+    out = host.run(facts.stat(paths)).stdout
     live = {}
     for line in out.splitlines():
         parts = line.split(" ", 3)
@@ -95,7 +78,7 @@ def test_etcd_members(etcd_node: NodeExpectation, host: Any, stack: Any, expect:
     """Asked through this member: every declared member is listed and healthy."""
     declared = {m.name: m for m in stack.expect.etcd_members}
     own = etcd_node.etcd_member.client_url if etcd_node.etcd_member else ""
-    out = host.run(etcdctl([own], "member", "list"))
+    out = host.run(facts.etcdctl([own], "member", "list"))
     if out.rc != 0:
         expect.differs("member list", "answers", f"failed: {out.stderr.strip()[:200]}")
         expect.done()
@@ -109,7 +92,7 @@ def test_etcd_members(etcd_node: NodeExpectation, host: Any, stack: Any, expect:
         expect.equal(f"{name} peer URLs", [member.peer_url], sorted(got.get("peerURLs", [])))
         expect.equal(f"{name} client URLs", [member.client_url], sorted(got.get("clientURLs", [])))
     urls = [m.client_url for m in declared.values()]
-    health = host.run(etcdctl(urls, "endpoint", "health"))
+    health = host.run(facts.etcdctl(urls, "endpoint", "health"))
     try:
         results = json.loads(health.stdout) if health.stdout.strip() else []
     except ValueError:
@@ -124,41 +107,12 @@ def test_etcd_members(etcd_node: NodeExpectation, host: Any, stack: Any, expect:
     expect.done()
 
 
-# Runs on the node: one TLS client with a certificate (must be served) and one
-# with only the CA (must be refused), both against this member's client URL.
-_TLS_PROBE = r"""
-import json, socket, ssl, sys
-host, port, pki = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-def get(cert):
-    ctx = ssl.create_default_context(cafile=pki + "/ca.crt")
-    ctx.check_hostname = False
-    if cert:
-        ctx.load_cert_chain(pki + "/healthcheck-client.crt", pki + "/healthcheck-client.key")
-    try:
-        with socket.create_connection((host, port), timeout=3) as raw:
-            with ctx.wrap_socket(raw) as tls:
-                tls.sendall(b"GET /health HTTP/1.1\r\nHost: etcd\r\nConnection: close\r\n\r\n")
-                data = b""
-                while True:
-                    chunk = tls.recv(4096)
-                    if not chunk:
-                        break
-                    data += chunk
-        line = data.split(b"\r\n", 1)[0].decode(errors="replace")
-        return line or "connection closed without an answer"
-    except (ssl.SSLError, OSError) as err:
-        return "refused: " + (type(err).__name__ + " " + str(err))[:160]
-print(json.dumps({"with_cert": get(True), "without_cert": get(False)}))
-"""
-
-
 def test_etcd_requires_client_certificate(
     etcd_node: NodeExpectation, host: Any, expect: Expect
 ) -> None:
     member = etcd_node.etcd_member
     assert member is not None, f"{etcd_node.name}: no etcd member in the plan"
-    address = member.client_url.split("//", 1)[1].rsplit(":", 1)
-    out = host.run(f"python3 -c {shlex.quote(_TLS_PROBE)} {address[0]} {address[1]} {ETCD_PKI}")
+    out = host.run(facts.tls_probe(member.client_url))
     if out.rc != 0:
         expect.differs("TLS probe", "runs", out.stderr.strip()[-200:])
         expect.done()

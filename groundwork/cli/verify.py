@@ -1,0 +1,93 @@
+"""`groundwork verify`: check every node against the stack's plan, report drift."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from groundwork.cli.common import (
+    add_stack_options,
+    console,
+    err_console,
+    is_tty,
+    load_spec_from_args,
+)
+from groundwork.steps.verify import verify
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "verify",
+        help="check every node against the stack's plan; report drift per node",
+        description=(
+            "Run the testinfra checks of tests/infra against every node of the stack, over "
+            "SSH with pinned host keys, every node in parallel. The expected "
+            "values come from the stack's plan, never from the Ansible inventory: services "
+            "active and enabled (containerd, etcd, haproxy, keepalived), ports listening, "
+            "etcd healthy with every declared member and refusing clients without a "
+            "certificate, key files 0600 and the etcd data dir 0700, containerd's version "
+            "and cgroup driver, sysctls and kernel modules, the CNI config, pod routes, "
+            "exactly one control-plane node holding the VIP and the endpoint answering "
+            "through it, and a real container on each node reaching one on every other "
+            "node over the pod network. Prints one table per node: each check, its result, "
+            "and for failures what differs (declared vs live)."
+        ),
+        epilog=(
+            "Exit codes: 0 every check passed, 1 a check failed or could not run, "
+            "2 invalid stack. `groundwork up` repairs drift."
+        ),
+    )
+    add_stack_options(parser)
+    parser.add_argument(
+        "--junit",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="also write the results as JUnit XML to FILE (for CI)",
+    )
+    parser.add_argument(
+        "--output",
+        "-o",
+        choices=("table", "json"),
+        default="table",
+        help="table (default: one table per node) or json (only JSON on stdout)",
+    )
+    parser.add_argument(
+        "--workers",
+        "-n",
+        type=int,
+        default=0,
+        metavar="N",
+        help="0 (default): one process, every node checked in parallel threads; "
+        "N: N pytest-xdist processes, each checking whole nodes (for large clusters)",
+    )
+    parser.add_argument(
+        "--failures-only",
+        action="store_true",
+        help="in the table, list only the checks that failed",
+    )
+    parser.set_defaults(func=run_verify)
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    spec = load_spec_from_args(args, show_warnings=args.output != "json")
+    if args.output != "json":
+        err_console.print(f"verifying {len(spec.nodes)} node(s) of stack {spec.name} ...")
+    report = verify(spec, junit=args.junit, workers=args.workers)
+    if args.output == "json":
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        if report.results:
+            # Piped output (CI logs) is not squeezed into 80 columns.
+            out = console if is_tty() else Console(highlight=False, width=160)
+            report.print_table(out, all_checks=not args.failures_only)
+        if report.error:
+            err_console.print(f"[red]error[/red] {report.error}")
+            err_console.print(
+                "  next: check SSH to the nodes (`groundwork lab status`) and the log"
+            )
+    return 0 if report.ok else 1
