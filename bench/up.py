@@ -1,0 +1,113 @@
+"""Benchmark `up` on a booted lab: cold runs (fresh nodes) and no-change runs.
+
+    python bench/up.py [--stack-file FILE | --stack NAME] [--cold N] [--warm N]
+
+A cold run recreates the lab's machines first (`lab down` + `lab up`, not
+timed; the image and mirror stay cached), then times provisioning: PKI,
+inventory and every role, the way `groundwork up --no-verify` does. A
+no-change run times the same on converged nodes and must report changed=0
+on every host. Prints each run, then median and spread (min-max), and
+writes them as JSON to <state dir>/<stack>/bench/up.json. The host's load
+average is recorded too: on a shared machine it dominates the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from groundwork import lab  # noqa: E402
+from groundwork.paths import state_dir  # noqa: E402
+from groundwork.spec import load_stack  # noqa: E402
+from groundwork.steps.provision import provision  # noqa: E402
+
+TARGETS = {"cold": 90.0, "no-change": 15.0}
+
+
+def timed_up(spec: Any, quiet: Console) -> tuple[float, int, bool]:
+    start = time.monotonic()
+    summary = provision(spec, lab_up=False, console=quiet, live=False)
+    return time.monotonic() - start, summary.changed, summary.ok
+
+
+def stats(values: list[float]) -> dict[str, float]:
+    return {
+        "median": round(statistics.median(values), 1),
+        "min": round(min(values), 1),
+        "max": round(max(values), 1),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--stack", default="lab")
+    group.add_argument("--stack-file")
+    parser.add_argument("--cold", type=int, default=3, help="cold runs (default 3)")
+    parser.add_argument("--warm", type=int, default=5, help="no-change runs (default 5)")
+    args = parser.parse_args()
+    spec = load_stack(args.stack_file or args.stack)
+    console = Console(highlight=False)
+    quiet = Console(file=open(os.devnull, "w"))  # noqa: SIM115
+    results: dict[str, list[dict[str, Any]]] = {"cold": [], "no-change": []}
+
+    for i in range(args.cold):
+        lab.down(spec)
+        state = lab.up(spec)
+        if not state.up:
+            console.print("[red]lab did not come up[/red]")
+            return 1
+        seconds, changed, ok = timed_up(spec, quiet)
+        load = os.getloadavg()[0]
+        results["cold"].append({"seconds": seconds, "changed": changed, "ok": ok, "load": load})
+        console.print(f"cold {i + 1}: {seconds:.1f} s, changed={changed}, ok={ok}, load {load:.1f}")
+        if not ok:
+            return 1
+    if not results["cold"]:
+        seconds, changed, ok = timed_up(spec, quiet)  # converge before the no-change runs
+        if not ok:
+            console.print("[red]up failed[/red]")
+            return 1
+    for i in range(args.warm):
+        seconds, changed, ok = timed_up(spec, quiet)
+        load = os.getloadavg()[0]
+        results["no-change"].append(
+            {"seconds": seconds, "changed": changed, "ok": ok, "load": load}
+        )
+        console.print(
+            f"no-change {i + 1}: {seconds:.1f} s, changed={changed}, ok={ok}, load {load:.1f}"
+        )
+
+    report: dict[str, Any] = {"stack": spec.name, "nodes": len(spec.nodes), "runs": results}
+    for kind, runs in results.items():
+        if not runs:
+            continue
+        figures = stats([r["seconds"] for r in runs])
+        report[kind] = {**figures, "target": TARGETS[kind], "runs": len(runs)}
+        verdict = "meets" if figures["median"] <= TARGETS[kind] else "MISSES"
+        console.print(
+            f"{kind}: median {figures['median']} s (min {figures['min']}, max {figures['max']}) "
+            f"over {len(runs)} run(s); {verdict} the {TARGETS[kind]:.0f} s target"
+        )
+    if any(r["changed"] for r in results["no-change"]):
+        console.print("[red]a no-change run changed something[/red]")
+    out = state_dir(spec.name) / "bench" / "up.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    console.print(f"written {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

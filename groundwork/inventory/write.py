@@ -1,0 +1,36 @@
+"""Write a rendered inventory to inventories/<stack>/, touching only changed files."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from groundwork.inventory.render import RenderedInventory
+from groundwork.paths import INVENTORIES_DIR
+
+
+def inventory_dir(stack: str, base: Path | None = None) -> Path:
+    return (base or INVENTORIES_DIR) / stack
+
+
+def write_inventory(directory: Path, rendered: RenderedInventory) -> list[str]:
+    """Write each file whose bytes differ (atomically); return the relative paths written."""
+    written: list[str] = []
+    for relative, text in rendered.files().items():
+        path = directory / relative
+        data = text.encode()
+        if path.is_file() and path.read_bytes() == data:
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        written.append(relative)
+    return written

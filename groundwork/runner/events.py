@@ -1,0 +1,205 @@
+"""Fold ansible-runner events into per-host state and a final summary (pure).
+
+Events are the dicts ansible-runner hands to `event_handler`; only their
+`event` name and `event_data` are read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+# Task results worth keeping as a failure's explanation, in order of preference.
+_MESSAGE_KEYS = ("msg", "stderr", "reason", "stdout", "module_stderr", "module_stdout")
+_MAX_MESSAGE = 600
+
+
+@dataclass
+class HostState:
+    name: str
+    role: str = ""
+    task: str = ""
+    ok: int = 0
+    changed: int = 0
+    failed: int = 0
+    unreachable: int = 0
+    skipped: int = 0
+    done: bool = False
+    changed_tasks: list[str] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        if self.unreachable:
+            return "unreachable"
+        if self.failed:
+            return "failed"
+        return "done" if self.done else "running"
+
+
+@dataclass(frozen=True)
+class Failure:
+    host: str
+    role: str
+    task: str
+    message: str
+    unreachable: bool = False
+
+    def describe(self) -> str:
+        where = f"role {self.role}, task {self.task!r}" if self.role else f"task {self.task!r}"
+        what = "unreachable" if self.unreachable else "failed"
+        return f"{self.host}: {what} at {where}: {self.message}"
+
+
+@dataclass
+class RunState:
+    """Everything the live display and the summary need, updated per event."""
+
+    hosts: dict[str, HostState] = field(default_factory=dict)
+    failures: list[Failure] = field(default_factory=list)
+    play: str = ""
+    stats_seen: bool = False
+
+    def host(self, name: str) -> HostState:
+        if name not in self.hosts:
+            self.hosts[name] = HostState(name)
+        return self.hosts[name]
+
+    def apply(self, event: dict[str, Any]) -> None:
+        kind = str(event.get("event", ""))
+        data = event.get("event_data") or {}
+        if kind == "playbook_on_play_start":
+            self.play = str(data.get("play", ""))
+            return
+        if kind == "playbook_on_stats":
+            self._apply_stats(data)
+            return
+        host_name = data.get("host")
+        if not host_name or not kind.startswith("runner_"):
+            return
+        host = self.host(str(host_name))
+        role = str(data.get("role") or "")
+        task = str(data.get("task") or "")
+        if kind == "runner_on_start":
+            host.role, host.task = role, task
+            return
+        if kind in {"runner_item_on_ok", "runner_item_on_failed", "runner_item_on_skipped"}:
+            return  # the task's own result event follows and is counted once
+        result = data.get("res") or {}
+        if kind == "runner_on_ok":
+            # Per-task counts for the live view; the final play recap overrides them.
+            if result.get("changed"):
+                host.changed += 1
+                host.changed_tasks.append(f"{role}: {task}" if role else task)
+            else:
+                host.ok += 1
+        elif kind == "runner_on_skipped":
+            host.skipped += 1
+        elif kind == "runner_on_failed" and not data.get("ignore_errors"):
+            host.failed += 1
+            self.failures.append(Failure(host.name, role, task, failure_message(result)))
+        elif kind == "runner_on_unreachable":
+            host.unreachable += 1
+            self.failures.append(Failure(host.name, role, task, failure_message(result), True))
+
+    def _apply_stats(self, data: dict[str, Any]) -> None:
+        self.stats_seen = True
+        names: set[str] = set()
+        for key in ("ok", "changed", "failures", "dark", "skipped", "processed"):
+            names.update(str(k) for k in (data.get(key) or {}))
+        for name in sorted(names):
+            host = self.host(str(name))
+            changed = int((data.get("changed") or {}).get(name, 0))
+            # Ansible counts a changed task in both ok and changed.
+            host.ok = int((data.get("ok") or {}).get(name, 0)) - changed
+            host.changed = changed
+            host.failed = int((data.get("failures") or {}).get(name, 0))
+            host.unreachable = int((data.get("dark") or {}).get(name, 0))
+            host.skipped = int((data.get("skipped") or {}).get(name, 0))
+            host.done = True
+            host.role, host.task = "", ""
+
+
+def failure_message(result: dict[str, Any]) -> str:
+    """The most useful plain-words line(s) of a failed task's result."""
+    for key in _MESSAGE_KEYS:
+        value = result.get(key)
+        if isinstance(value, str) and value.strip():
+            text = " ".join(value.strip().split())
+            if key in {"stderr", "stdout"} and result.get("rc") is not None:
+                text = f"exit {result['rc']}: {text}"
+            return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 3] + "..."
+    if "rc" in result:
+        return f"exit {result['rc']}"
+    return "failed (no message)"
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """The outcome of one playbook run."""
+
+    playbook: str
+    status: str  # ansible-runner's: successful, failed, timeout, canceled
+    rc: int
+    hosts: tuple[HostState, ...]
+    failures: tuple[Failure, ...]
+    artifact_dir: str
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return (
+            self.rc == 0
+            and self.status == "successful"
+            and not self.failures
+            and all(h.failed == 0 and h.unreachable == 0 for h in self.hosts)
+        )
+
+    @property
+    def changed(self) -> int:
+        return sum(h.changed for h in self.hosts)
+
+    def changed_by_host(self) -> dict[str, int]:
+        return {h.name: h.changed for h in self.hosts}
+
+    def combine(self, later: RunSummary) -> RunSummary:
+        """One summary of two consecutive runs (per-host counts added)."""
+        hosts: dict[str, HostState] = {}
+        for h in (*self.hosts, *later.hosts):
+            total = hosts.setdefault(h.name, HostState(h.name, done=True))
+            total.ok += h.ok
+            total.changed += h.changed
+            total.failed += h.failed
+            total.unreachable += h.unreachable
+            total.skipped += h.skipped
+            total.changed_tasks.extend(h.changed_tasks)
+        return RunSummary(
+            playbook=f"{self.playbook} + {later.playbook}",
+            status=later.status if self.status == "successful" else self.status,
+            rc=self.rc or later.rc,
+            hosts=tuple(sorted(hosts.values(), key=lambda h: h.name)),
+            failures=(*self.failures, *later.failures),
+            artifact_dir=later.artifact_dir,
+            seconds=self.seconds + later.seconds,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "playbook": self.playbook,
+            "status": self.status,
+            "rc": self.rc,
+            "ok": self.ok,
+            "seconds": round(self.seconds, 2),
+            "artifact_dir": self.artifact_dir,
+            "hosts": {
+                h.name: {
+                    "ok": h.ok,
+                    "changed": h.changed,
+                    "failed": h.failed,
+                    "unreachable": h.unreachable,
+                    "skipped": h.skipped,
+                    "changed_tasks": h.changed_tasks,
+                }
+                for h in self.hosts
+            },
+            "failures": [f.describe() for f in self.failures],
+        }

@@ -1,0 +1,143 @@
+"""Run a playbook with ansible-runner against a stack's inventory.
+
+Settings that make runs fast and safe come from here and ansible.cfg:
+forks >= number of hosts, SSH pipelining, ControlPersist, host keys checked
+against the stack's pinned known_hosts (the inventory's ssh args), facts
+cached per stack. Every run keeps its full event log under
+<state dir>/runner/artifacts/<ident>/ (the newest RUNS_KEPT runs).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import ansible_runner
+from rich.console import Console
+from rich.live import Live
+
+from groundwork.paths import PROJECT_ROOT
+from groundwork.runner.display import live_table, print_summary
+from groundwork.runner.events import RunState, RunSummary
+
+PLAYBOOKS_DIR = PROJECT_ROOT / "playbooks"
+ANSIBLE_CFG = PROJECT_ROOT / "ansible.cfg"
+RUNS_KEPT = 20
+MIN_FORKS = 5
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    host_count: int
+    limit: str | None = None
+    extra_vars: dict[str, Any] | None = None
+    live: bool = True  # a live table on a terminal; plain lines otherwise
+    verbosity: int = 0
+
+
+def runner_env(state: Path, forks: int) -> dict[str, str]:
+    """Environment for ansible-playbook."""
+    # ansible-playbook from the same environment as this Python.
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    return {
+        "PATH": path,
+        "ANSIBLE_CONFIG": str(ANSIBLE_CFG),
+        "ANSIBLE_FORKS": str(forks),
+        "ANSIBLE_PIPELINING": "True",
+        "ANSIBLE_HOST_KEY_CHECKING": "True",
+        "ANSIBLE_GATHERING": "smart",
+        "ANSIBLE_CACHE_PLUGIN": "jsonfile",
+        "ANSIBLE_CACHE_PLUGIN_CONNECTION": str(state / "facts"),
+        "ANSIBLE_CACHE_PLUGIN_TIMEOUT": "86400",
+        "ANSIBLE_RETRY_FILES_ENABLED": "False",
+        "ANSIBLE_NOCOLOR": "True",
+        "ANSIBLE_FORCE_COLOR": "False",
+    }
+
+
+def run_playbook(
+    stack_state: Path,
+    inventory: Path,
+    playbook: str,
+    options: RunOptions,
+    console: Console | None = None,
+) -> RunSummary:
+    """Run playbooks/<playbook> (or a path) and return its summary; prints progress."""
+    console = console or Console(highlight=False)
+    path = Path(playbook) if "/" in playbook else PLAYBOOKS_DIR / playbook
+    private = stack_state / "runner"
+    private.mkdir(mode=0o700, parents=True, exist_ok=True)
+    forks = max(options.host_count, MIN_FORKS)
+    ident = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{path.stem}"
+    state = RunState()
+    lock = threading.Lock()
+    title = f"{path.name} on {inventory.name}"
+    started = time.monotonic()
+    printed: dict[str, str] = {}
+
+    def plain_progress(event: dict[str, Any]) -> None:
+        data = event.get("event_data") or {}
+        if event.get("event") == "runner_on_start":
+            host, role = str(data.get("host", "")), str(data.get("role") or "")
+            if role and printed.get(host) != role:
+                printed[host] = role
+                console.print(f"  {host}: {role}")
+
+    use_live = options.live and console.is_terminal
+    live = Live(live_table(state, title), console=console, refresh_per_second=8, transient=True)
+
+    def on_event(event: dict[str, Any]) -> bool:
+        with lock:
+            state.apply(event)
+            if use_live:
+                live.update(live_table(state, title))
+            else:
+                plain_progress(event)
+        return True
+
+    kwargs: dict[str, Any] = {
+        "private_data_dir": str(private),
+        "project_dir": str(PROJECT_ROOT),
+        "playbook": str(path),
+        "inventory": str(inventory),
+        "envvars": runner_env(stack_state, forks),
+        "forks": forks,
+        "ident": ident,
+        "rotate_artifacts": RUNS_KEPT,
+        "quiet": True,
+        "event_handler": on_event,
+        "verbosity": options.verbosity,
+    }
+    if options.limit:
+        kwargs["limit"] = options.limit
+    if options.extra_vars:
+        kwargs["extravars"] = options.extra_vars
+    if not use_live:
+        console.print(f"running {title} ({forks} forks)")
+    runner: Any
+    if use_live:
+        with live:
+            runner = ansible_runner.run(**kwargs)
+    else:
+        runner = ansible_runner.run(**kwargs)
+    summary = RunSummary(
+        playbook=path.name,
+        status=str(runner.status),
+        rc=int(runner.rc if runner.rc is not None else 1),
+        hosts=tuple(sorted(state.hosts.values(), key=lambda h: h.name)),
+        failures=tuple(state.failures),
+        artifact_dir=str(runner.config.artifact_dir),
+        seconds=time.monotonic() - started,
+    )
+    Path(summary.artifact_dir, "summary.json").write_text(
+        json.dumps(summary.to_dict(), indent=2, sort_keys=True) + "\n"
+    )
+    print_summary(console, summary)
+    return summary

@@ -1,0 +1,179 @@
+#!/usr/bin/python
+# Copyright: Groundwork contributors
+# Apache-2.0
+"""Read-only facts the common role decides on, in one module run."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: groundwork_node_probe
+short_description: Read kernel module, sysctl, swap and container facts of a node
+description:
+  - Reads, never changes. Reports whether the node is a container (it then
+    shares its host's kernel), whether the kernel can load modules, which of
+    the given modules the running kernel does not provide, the active swap
+    devices, and the running value of each given sysctl.
+options:
+  modules:
+    description: Kernel module names the node needs.
+    type: list
+    elements: str
+    default: []
+  sysctls:
+    description: Desired sysctl values (key -> value); keys may be sysctl.d globs.
+    type: dict
+    default: {}
+  container_sysctl_pattern:
+    description:
+      - Regular expression of the keys a container owns (its own network
+        namespace). In a container, other keys are kernel-wide and belong to
+        the host, so they are neither owned nor checked.
+    type: str
+    default: '^net\.'
+author: Groundwork
+"""
+
+RETURN = r"""
+container:
+  description: True when the node is a container (shares its host's kernel).
+  type: bool
+  returned: always
+modules_loadable:
+  description: True when /lib/modules/<kernel release> exists, so modprobe can load modules.
+  type: bool
+  returned: always
+missing_modules:
+  description: Modules neither loaded nor built into the running kernel.
+  type: list
+  elements: str
+  returned: always
+swap_devices:
+  description: Active swap devices from /proc/swaps.
+  type: list
+  elements: str
+  returned: always
+sysctls:
+  description: Running value of each owned key without globs (null when it does not exist).
+  type: dict
+  returned: always
+sysctls_owned:
+  description: The keys this node sets (all of them, or only the namespaced ones in a container).
+  type: list
+  elements: str
+  returned: always
+sysctl_drift:
+  description: Owned keys (without globs) whose running value differs from the desired one.
+  type: list
+  elements: str
+  returned: always
+"""
+
+EXAMPLES = r"""
+- name: Probe the node
+  groundwork_node_probe:
+    modules: [overlay, br_netfilter]
+    sysctls: {net.ipv4.ip_forward: "1"}
+  register: probe
+"""
+
+import gzip
+import os
+import re
+import subprocess
+
+from ansible.module_utils.basic import AnsibleModule
+
+# Module name -> kernel config symbol where they differ.
+KCONFIG = {
+    "overlay": "OVERLAY_FS",
+    "br_netfilter": "BRIDGE_NETFILTER",
+    "ip_tables": "IP_NF_IPTABLES",
+    "iptable_nat": "IP_NF_NAT",
+    "iptable_filter": "IP_NF_FILTER",
+    "xt_set": "NETFILTER_XT_SET",
+    "ipip": "NET_IPIP",
+}
+
+
+def read(path):
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return handle.read()
+    except OSError:
+        return None
+
+
+def is_container():
+    try:
+        result = subprocess.run(
+            ["systemd-detect-virt", "--container"], capture_output=True, check=False
+        )
+        return result.returncode == 0
+    except OSError:
+        return os.path.exists("/run/.containerenv") or os.path.exists("/.dockerenv")
+
+
+def builtin_config():
+    try:
+        with gzip.open("/proc/config.gz", "rt") as handle:
+            return {line.strip() for line in handle if line.endswith("=y\n")}
+    except OSError:
+        return set()
+
+
+def missing(modules, release):
+    loaded = {line.split()[0] for line in (read("/proc/modules") or "").splitlines() if line}
+    builtin_list = read(f"/lib/modules/{release}/modules.builtin") or ""
+    builtin_names = {os.path.basename(line)[: -len(".ko")] for line in builtin_list.splitlines()}
+    config = None
+    out = []
+    for name in modules:
+        if name in loaded or os.path.isdir(f"/sys/module/{name}") or name in builtin_names:
+            continue
+        if config is None:
+            config = builtin_config()
+        if f"CONFIG_{KCONFIG.get(name, name.upper())}=y" in config:
+            continue
+        out.append(name)
+    return out
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "modules": {"type": "list", "elements": "str", "default": []},
+            "sysctls": {"type": "dict", "default": {}},
+            "container_sysctl_pattern": {"type": "str", "default": r"^net\."},
+        },
+        supports_check_mode=True,
+    )
+    release = os.uname().release
+    swaps = (read("/proc/swaps") or "").splitlines()[1:]
+    container = is_container()
+    pattern = re.compile(module.params["container_sysctl_pattern"])
+    wanted = {str(k): str(v) for k, v in module.params["sysctls"].items()}
+    owned = sorted(k for k in wanted if not container or pattern.search(k))
+    sysctls = {}
+    drift = []
+    for key in owned:
+        if any(c in key for c in "*?["):
+            continue
+        value = read("/proc/sys/" + key.replace(".", "/"))
+        sysctls[key] = " ".join(value.split()) if value is not None else None
+        if sysctls[key] != " ".join(wanted[key].split()):
+            drift.append(key)
+    module.exit_json(
+        changed=False,
+        container=container,
+        sysctls=sysctls,
+        sysctls_owned=owned,
+        sysctl_drift=drift,
+        modules_loadable=os.path.isdir(f"/lib/modules/{release}"),
+        missing_modules=missing(module.params["modules"], release),
+        swap_devices=[line.split()[0] for line in swaps if line.strip()],
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,67 @@
+"""`up` on the lab: every host converges, etcd is healthy, a second `up` changes nothing.
+
+Verification assertions live in tests/lab/test_verify.py. The stack defaults
+to the lab stack; GROUNDWORK_UP_LAB_STACK points at another stack file (a
+private lab, so engineers do not collide).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import pytest
+from rich.console import Console
+
+from groundwork.lab import ssh
+from groundwork.runner import RunSummary
+from groundwork.spec import ClusterSpec, Role, load_stack
+from groundwork.steps.provision import provision
+
+pytestmark = pytest.mark.lab
+
+STACK = os.environ.get("GROUNDWORK_UP_LAB_STACK", "lab")
+
+
+@pytest.fixture(scope="module")
+def spec() -> ClusterSpec:
+    return load_stack(STACK)
+
+
+@pytest.fixture(scope="module")
+def first_up(spec: ClusterSpec) -> RunSummary:
+    return provision(spec, console=Console(width=160), live=False)
+
+
+def test_up_converges_every_host(spec: ClusterSpec, first_up: RunSummary) -> None:
+    assert first_up.ok, "\n".join(f.describe() for f in first_up.failures) or first_up.status
+    assert sorted(h.name for h in first_up.hosts) == sorted(n.name for n in spec.nodes)
+    for host in first_up.hosts:
+        assert (host.failed, host.unreachable) == (0, 0), host
+
+
+def test_etcd_is_healthy_with_every_member(spec: ClusterSpec, first_up: RunSummary) -> None:
+    assert first_up.ok
+    members = spec.nodes_with(Role.ETCD)
+    endpoints = ",".join(f"https://{n.address}:2379" for n in members)
+    for node in members:
+        # One string: ssh hands the command to the node's login shell as is.
+        script = (
+            f". /etc/etcd/etcdctl.env && ETCDCTL_ENDPOINTS={endpoints} "
+            "etcdctl endpoint health && etcdctl member list"
+        )
+        argv = ssh.target(spec, node.name).argv([script])
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+        assert out.returncode == 0, out.stdout + out.stderr
+        assert out.stdout.count("is healthy") == len(members), out.stdout
+        for member in members:
+            assert f", started, {member.name}, https://{member.address}:2380" in out.stdout
+
+
+def test_second_up_changes_nothing(spec: ClusterSpec, first_up: RunSummary) -> None:
+    assert first_up.ok
+    second = provision(spec, console=Console(width=160), live=False)
+    assert second.ok, "\n".join(f.describe() for f in second.failures)
+    changed = {h.name: h.changed_tasks for h in second.hosts if h.changed}
+    assert changed == {}, f"a no-change up changed something: {changed}"
+    assert second.changed_by_host() == {n.name: 0 for n in spec.nodes}

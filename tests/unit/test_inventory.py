@@ -1,0 +1,323 @@
+"""groundwork.inventory: rendering from spec + plan, byte-stability, what Ansible sees."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from groundwork import versions
+from groundwork.inventory import (
+    Connection,
+    InventoryError,
+    release_sha256,
+    render_inventory,
+    write_inventory,
+)
+from groundwork.inventory.artifacts import parse_sha256_file
+from groundwork.plan import build_plan
+from groundwork.runner.events import RunState, RunSummary, failure_message
+from groundwork.spec import ClusterSpec, load_stack
+
+STACKS = Path(__file__).resolve().parents[2] / "stacks"
+SHA = "0" * 63 + "1"
+CONNECTION = Connection(known_hosts=Path("/state/lab/ssh/known_hosts"), lab_key=Path("/state/id"))
+
+
+def spec_of(name: str) -> ClusterSpec:
+    return load_stack(str(STACKS / f"Pulumi.{name}.yaml"))
+
+
+def rendered(name: str) -> Any:
+    spec = spec_of(name)
+    return render_inventory(
+        spec, build_plan(spec), CONNECTION, pki_dir=Path("/state/pki"), etcd_sha256=SHA
+    )
+
+
+@pytest.mark.parametrize("name", ["lab", "dev", "prod"])
+def test_rendering_is_byte_stable(name: str) -> None:
+    first, second = rendered(name), rendered(name)
+    assert first.hosts_yml == second.hosts_yml
+    assert first.group_vars_yml == second.group_vars_yml
+    # The text is the documents, nothing else.
+    assert yaml.safe_load(first.hosts_yml) == first.hosts
+    assert yaml.safe_load(first.group_vars_yml) == first.group_vars
+
+
+def test_writer_touches_nothing_on_a_rerun(tmp_path: Path) -> None:
+    inv = rendered("lab")
+    assert sorted(write_inventory(tmp_path, inv)) == ["group_vars/all/generated.yml", "hosts.yml"]
+    mtimes = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*") if p.is_file()}
+    assert write_inventory(tmp_path, rendered("lab")) == []
+    assert {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*") if p.is_file()} == mtimes
+    assert (tmp_path / "hosts.yml").read_text() == inv.hosts_yml
+
+
+def test_groups_and_connection_of_every_host() -> None:
+    spec = spec_of("lab")
+    doc = rendered("lab").hosts["all"]
+    groups = {g: sorted(v["hosts"]) for g, v in doc["children"].items()}
+    assert groups == {
+        "control_plane": ["cp1", "cp2", "cp3"],
+        "etcd": ["cp1", "cp2", "cp3"],
+        "worker": ["w1", "w2"],
+    }
+    for node in spec.nodes:
+        host = doc["hosts"][node.name]
+        assert host["ansible_host"] == str(node.address)
+        assert host["ansible_user"] == "root"
+        assert host["ansible_port"] == 22
+        assert host["ansible_ssh_private_key_file"] == "/state/id"  # ssh.key: lab
+    args = doc["vars"]["ansible_ssh_common_args"]
+    assert "-o UserKnownHostsFile=/state/lab/ssh/known_hosts" in args
+    assert "-o StrictHostKeyChecking=yes" in args
+    assert "ControlPersist=" in args
+    assert "StrictHostKeyChecking=no" not in args
+
+
+def test_per_host_values_come_from_the_plan() -> None:
+    spec = spec_of("lab")
+    plan = build_plan(spec)
+    hosts = rendered("lab").hosts["all"]["hosts"]
+    for node in plan.nodes:
+        assert hosts[node.name]["gw_node_address"] == str(node.address)
+        assert hosts[node.name]["gw_pod_subnet"] == str(node.pod_subnet)
+    assert {n: h["gw_vrrp_priority"] for n, h in hosts.items() if "gw_vrrp_priority" in h} == {
+        "cp1": 150,
+        "cp2": 149,
+        "cp3": 148,
+    }
+    assert sorted(n for n, h in hosts.items() if "gw_etcd_member_name" in h) == [
+        "cp1",
+        "cp2",
+        "cp3",
+    ]
+
+
+def test_cluster_variables() -> None:
+    spec = spec_of("lab")
+    plan = build_plan(spec)
+    gv = rendered("lab").group_vars
+    assert gv["gw_etcd_initial_cluster"] == plan.etcd.initial_cluster
+    assert gv["gw_etcd_sha256"] == SHA
+    assert gv["gw_etcd_url"] == "http://10.77.0.1:8080/etcd/v3.5.1/etcd-v3.5.1-linux-amd64.tar.gz"
+    assert gv["gw_apt_source"] == "deb [trusted=yes] http://10.77.0.1:8080/debian ./"
+    assert gv["gw_ntp_servers"] == []  # the lab has no time source
+    assert gv["gw_endpoint_haproxy"] is True
+    assert gv["gw_endpoint_port"] == plan.endpoint.port
+    assert gv["gw_apiserver_port"] == plan.endpoint.apiserver_port
+    assert gv["gw_node_cidr"] == "10.77.0.0/24"
+    assert gv["gw_pod_mtu"] == plan.network.pod_mtu
+    assert [m["name"] for m in gv["gw_kernel_modules"]] == [m.name for m in plan.kernel_modules]
+    assert {s["key"]: s["value"] for s in gv["gw_sysctls"]} == {
+        s.key: s.value for s in plan.sysctls
+    }
+    assert all(isinstance(s["value"], str) for s in gv["gw_sysctls"])
+
+
+def test_roles_read_only_variables_the_inventory_defines() -> None:
+    """Every gw_* variable a role reads is generated (or is a documented per-host one)."""
+    roles = Path(__file__).resolve().parents[2] / "roles"
+    used: set[str] = set()
+    for path in roles.rglob("*"):
+        if path.is_file() and path.suffix in {".yml", ".j2"}:
+            text = path.read_text()
+            used.update(w for w in _words(text) if w.startswith("gw_"))
+    inv = rendered("lab")
+    defined = set(inv.group_vars)
+    for host in inv.hosts["all"]["hosts"].values():
+        defined.update(k for k in host if k.startswith("gw_"))
+    assert used - defined == set()
+
+
+def _words(text: str) -> set[str]:
+    import re
+
+    return set(re.findall(r"\bgw_[a-z0-9_]+", text))
+
+
+def test_non_lab_stack_uses_declared_keys_and_its_own_known_hosts() -> None:
+    inv = rendered("dev")
+    hosts = inv.hosts["all"]["hosts"]
+    assert hosts["dev-cp1"]["ansible_user"] == "ops"
+    key = hosts["dev-cp1"]["ansible_ssh_private_key_file"]
+    assert key == str(Path("~/.ssh/groundwork-dev").expanduser())
+    assert inv.group_vars["gw_endpoint_haproxy"] is False  # dns endpoint: no VIP
+    assert inv.group_vars["gw_apt_source"] == ""
+    assert inv.group_vars["gw_etcd_url"].startswith("https://github.com/etcd-io/etcd/")
+
+
+@pytest.mark.parametrize("name", ["lab", "dev", "prod"])
+def test_no_secret_in_the_inventory(name: str) -> None:
+    inv = rendered(name)
+    text = inv.hosts_yml + inv.group_vars_yml
+    assert "PRIVATE KEY" not in text
+    assert "BEGIN" not in text
+    assert "password" not in text.lower()
+
+
+def test_ansible_reads_the_inventory(tmp_path: Path) -> None:
+    write_inventory(tmp_path / "lab", rendered("lab"))
+    exe = shutil.which("ansible-inventory", path=str(Path(sys.executable).parent))
+    assert exe, "ansible-inventory is not installed next to this Python"
+    out = subprocess.run(
+        [exe, "-i", str(tmp_path / "lab"), "--list"], capture_output=True, text=True, check=True
+    )
+    data = json.loads(out.stdout)
+    assert sorted(data["etcd"]["hosts"]) == ["cp1", "cp2", "cp3"]
+    cp1 = data["_meta"]["hostvars"]["cp1"]
+    assert cp1["gw_pod_subnet"] == "10.244.11.0/24"
+    assert cp1["gw_etcd_cluster_token"].startswith("lab-etcd-")  # group_vars/all applied
+
+
+def test_sha256_file_parsing() -> None:
+    digest = "ab" * 32
+    assert parse_sha256_file(f"{digest}  etcd.tar.gz\n", "etcd.tar.gz") == digest
+    assert parse_sha256_file(f"{digest.upper()} *etcd.tar.gz\n", "etcd.tar.gz") == digest
+    assert parse_sha256_file(f"{digest}\n", "etcd.tar.gz") == digest
+    with pytest.raises(InventoryError):
+        parse_sha256_file(f"{digest}  other.tar.gz\n", "etcd.tar.gz")
+    with pytest.raises(InventoryError):
+        parse_sha256_file("not a digest\n", "etcd.tar.gz")
+
+
+def test_unpinned_upstream_release_is_refused() -> None:
+    artifact = versions.artifact("etcd", "3.6.6")
+    assert artifact.sha256 is None
+    with pytest.raises(InventoryError, match="no pinned sha256"):
+        release_sha256(artifact, None)
+
+
+# --- runner events (pure) -------------------------------------------------------------
+
+
+def _event(kind: str, **data: Any) -> dict[str, Any]:
+    return {"event": kind, "event_data": data}
+
+
+def test_run_state_counts_and_names_failures() -> None:
+    state = RunState()
+    state.apply(_event("runner_on_start", host="cp1", role="etcd", task="Run etcd"))
+    assert (state.hosts["cp1"].role, state.hosts["cp1"].task) == ("etcd", "Run etcd")
+    state.apply(_event("runner_on_ok", host="cp1", role="etcd", task="Run etcd", res={}))
+    state.apply(
+        _event("runner_on_failed", host="cp2", role="etcd", task="Run etcd",
+               res={"msg": "Unable to start service etcd: Job failed"})
+    )  # fmt: skip
+    state.apply(
+        _event("runner_on_unreachable", host="w1", task="Read the node's addresses",
+               res={"msg": "Failed to connect to the host via ssh: Host key verification failed."})
+    )  # fmt: skip
+    state.apply(
+        _event(
+            "playbook_on_stats",
+            ok={"cp1": 5, "cp2": 1},
+            changed={"cp1": 2},
+            failures={"cp2": 1},
+            dark={"w1": 1},
+            skipped={},
+        )
+    )
+    summary = RunSummary("site.yml", "failed", 2, tuple(state.hosts.values()),
+                         tuple(state.failures), "/x", 1.0)  # fmt: skip
+    assert not summary.ok
+    assert summary.changed_by_host() == {"cp1": 2, "cp2": 0, "w1": 0}
+    assert state.hosts["cp1"].ok == 3  # ok counts changed tasks too; shown apart
+    lines = [f.describe() for f in summary.failures]
+    assert lines == [
+        "cp2: failed at role etcd, task 'Run etcd': Unable to start service etcd: Job failed",
+        'w1: unreachable at task "Read the node\'s addresses": '
+        "Failed to connect to the host via ssh: Host key verification failed.",
+    ]
+
+
+def test_failure_message_prefers_msg_then_stderr() -> None:
+    assert failure_message({"msg": "non-zero return code", "stderr": "boom", "rc": 1}) == (
+        "non-zero return code"
+    )
+    assert failure_message({"stderr": "no such\nfile", "rc": 2}) == "exit 2: no such file"
+    assert failure_message({}) == "failed (no message)"
+
+
+# --- role templates render to valid configuration -----------------------------------
+
+ROLES = Path(__file__).resolve().parents[2] / "roles"
+
+
+def _render(template: str, **variables: Any) -> str:
+    import jinja2
+
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    env.filters["lower"] = lambda v: str(v).lower()
+    text = (ROLES / template).read_text()
+    return env.from_string(text).render(ansible_managed="Ansible managed", **variables)
+
+
+@pytest.mark.parametrize(("major", "version"), [(2, "1.6.20"), (3, "2.2.0")])
+@pytest.mark.parametrize("driver", ["systemd", "cgroupfs"])
+def test_containerd_config_schema_per_major(major: int, version: str, driver: str) -> None:
+    import tomllib
+
+    text = _render(
+        f"container_runtime/templates/config-v{major}.toml.j2",
+        container_runtime_installed_version=version,
+        container_runtime_sandbox_image="registry.k8s.io/pause:3.10",
+        container_runtime_cgroup_driver=driver,
+        container_runtime_cni_bin_dir="/opt/cni/bin",
+        container_runtime_cni_conf_dir="/etc/cni/net.d",
+        container_runtime_certs_dir="/etc/containerd/certs.d",
+    )
+    config = tomllib.loads(text)
+    assert config["version"] == major
+    plugins = config["plugins"]
+    if major == 2:
+        cri = plugins["io.containerd.grpc.v1.cri"]
+        runc = cri["containerd"]["runtimes"]["runc"]
+        assert cri["sandbox_image"] == "registry.k8s.io/pause:3.10"
+    else:
+        runtime = plugins["io.containerd.cri.v1.runtime"]
+        runc = runtime["containerd"]["runtimes"]["runc"]
+        images = plugins["io.containerd.cri.v1.images"]
+        assert images["pinned_images"]["sandbox"] == "registry.k8s.io/pause:3.10"
+    assert runc["options"]["SystemdCgroup"] is (driver == "systemd")
+
+
+def test_bridge_conflist_uses_the_node_subnet_and_mtu() -> None:
+    text = _render(
+        "network/templates/10-groundwork.conflist.j2",
+        network_cni_bridge="cni0",
+        network_pod_mtu=1450,
+        network_pod_subnet="10.244.11.0/24",
+    )
+    doc = json.loads(text)
+    bridge, portmap = doc["plugins"]
+    assert bridge["type"] == "bridge" and bridge["mtu"] == 1450
+    assert bridge["ipam"] == {
+        "type": "host-local",
+        "ranges": [[{"subnet": "10.244.11.0/24"}]],
+        "routes": [{"dst": "0.0.0.0/0"}],
+    }
+    assert portmap["type"] == "portmap"
+
+
+def test_pod_routes_go_to_every_other_node() -> None:
+    gv = rendered("lab").group_vars
+    text = _render(
+        "network/templates/pod-routes.j2",
+        network_nodes=gv["gw_nodes"],
+        network_node_address="10.77.0.11",
+    )
+    lines = [line for line in text.splitlines() if line and not line.startswith("#")]
+    assert lines == [
+        "10.244.12.0/24 10.77.0.12",
+        "10.244.13.0/24 10.77.0.13",
+        "10.244.21.0/24 10.77.0.21",
+        "10.244.22.0/24 10.77.0.22",
+    ]
