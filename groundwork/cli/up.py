@@ -72,6 +72,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     roles_line = f"roles: {changed} change(s) in {summary.seconds:.1f} s"
     if args.no_verify:
         console.print(f"{roles_line}; verification skipped")
+        if summary.not_installed:
+            console.print(f"[bold yellow]NOT INSTALLED[/bold yellow] {summary.not_installed}")
         return 0
     # Imported lazily: the verify step belongs to another part of the tree.
     from groundwork.steps.verify import verify
@@ -82,4 +84,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     if not report.ok:
         return fail(f"{roles_line}, but verification failed ({total:.1f} s in all)")
     console.print(f"[green]up[/green] {spec.name}: {roles_line}; verified ({total:.1f} s in all)")
+    if summary.not_installed:
+        # Loud, last, and on stdout: the substrate is verified, but this is
+        # not a Kubernetes cluster yet, and the user must not think it is.
+        console.print(f"[bold yellow]NOT INSTALLED[/bold yellow] {summary.not_installed}")
     return 0

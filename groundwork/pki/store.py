@@ -59,15 +59,20 @@ def ensure_pki(directory: Path, requests: Iterable[CertificateRequest]) -> Ensur
     Raises PkiError if an existing CA cannot be used (it is never replaced).
     """
     ensured = ensure_bundle(load_bundle(directory), requests)
+    write_bundle(directory, ensured.bundle)
+    return ensured
+
+
+def write_bundle(directory: Path, bundle: PkiBundle) -> None:
+    """Lay a bundle out as files (the Pulumi path hands its state to the roles
+    this way); a file whose bytes are unchanged is not touched."""
     _make_dir(directory)
-    bundle = ensured.bundle
     # Keys before certificates: a certificate on disk always has its key.
     for stem, pem in bundle.private_keys.items():
         _write(directory, f"{stem}.key", pem, KEY_MODE)
     _write(directory, f"{SA_STEM}.pub", bundle.service_account_public_key, CERT_MODE)
     for stem, pem in bundle.certificates.items():
         _write(directory, f"{stem}.crt", pem, CERT_MODE)
-    return ensured
 
 
 def _stem(directory: Path, path: Path) -> str:

@@ -1,17 +1,17 @@
 """The Cluster component: one per stack, parent of every resource Groundwork makes.
 
-Children are created in dependency order. Built today: `Pki`. Issue 5 adds,
-each as a child with `depends_on` its predecessor (a component that is not
-built yet is simply not created here, never stubbed):
+Children, each with `depends_on` its predecessor:
 
-1. `NodeProvisioning`: dynamic resource running ansible-runner through
-   groundwork.steps; diff = hash of the rendered inventory, vars and roles;
-   takes `self.pki` material as secret inputs.
-2. `NodeVerification`: dynamic resource running the testinfra checks.
-3. the admin kubeconfig (secret output) and a `kubernetes.Provider` from it.
-   Built: the kubeconfig comes from the Pki outputs and the plan's endpoint.
-4. addons (built, `groundwork.pulumi.addons`): CNI -> CoreDNS, storage,
-   load balancer -> gateway -> workloads.
+1. `Pki`: the CAs, certificates and service-account key.
+2. `NodeProvisioning` (`groundwork.pulumi.nodes`): dynamic resource running
+   ansible-runner through groundwork.steps; its diff is
+   `provisioning_hash(spec)` (rendered inventory, playbooks, roles).
+3. `NodeVerification`: dynamic resource running the testinfra checks; takes
+   the provisioning hash as input, so it re-runs whenever provisioning did.
+4. the admin kubeconfig (secret output, from the Pki outputs and the plan's
+   endpoint) and a `kubernetes.Provider` from it.
+5. addons (`groundwork.pulumi.addons`): CNI -> CoreDNS, storage, load
+   balancer -> gateway -> workloads; every layer depends on the verification.
 """
 
 from __future__ import annotations
@@ -25,14 +25,18 @@ from groundwork.manifests.kubeconfig import admin_kubeconfig
 from groundwork.pki import CertificateRequest
 from groundwork.plan import build_plan
 from groundwork.pulumi.addons import Addons, add_addons
+from groundwork.pulumi.nodes import NodeProvisioning, NodeVerification
 from groundwork.pulumi.pki import Pki
 from groundwork.spec import ClusterSpec
+from groundwork.steps.fingerprint import provisioning_hash
 
 CLUSTER_TYPE = "groundwork:index:Cluster"
 
 
 class Cluster(pulumi.ComponentResource):
     pki: Pki
+    provisioning: NodeProvisioning
+    verification: NodeVerification
     kubeconfig: pulumi.Output[str]
     provider: kubernetes.Provider
     addons: Addons
@@ -47,11 +51,36 @@ class Cluster(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         self.pki = Pki(f"{spec.name}-pki", certificate_requests, child)
         self.ca_certificate = self.pki.certificate("ca")
+        content_hash = provisioning_hash(spec)
+        self.provisioning = NodeProvisioning(
+            f"{spec.name}-nodes",
+            spec,
+            content_hash,
+            pki=pulumi.Output.secret(
+                pulumi.Output.all(
+                    self.pki.certificates,
+                    self.pki.private_keys,
+                    self.pki.service_account_public_key,
+                ).apply(
+                    lambda parts: {
+                        "certificates": parts[0],
+                        "privateKeys": parts[1],
+                        "serviceAccountPublicKey": parts[2],
+                    }
+                )
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.pki]),
+        )
+        self.verification = NodeVerification(
+            f"{spec.name}-verify",
+            spec,
+            content_hash,
+            pulumi.ResourceOptions(parent=self, depends_on=[self.provisioning]),
+        )
         plan = build_plan(spec)
         # The admin kubeconfig for the endpoint the nodes serve, from the PKI's
         # cluster CA and `admin` client certificate (system:masters). Secret:
-        # it embeds the private key. NodeProvisioning will replace `self.pki`
-        # as the addons' prerequisite once it exists.
+        # it embeds the private key.
         self.kubeconfig = pulumi.Output.secret(
             pulumi.Output.all(
                 self.ca_certificate, self.pki.certificate("admin"), self.pki.private_key("admin")
@@ -60,11 +89,12 @@ class Cluster(pulumi.ComponentResource):
         self.provider = kubernetes.Provider(
             "k8s", kubeconfig=self.kubeconfig, opts=pulumi.ResourceOptions(parent=self)
         )
-        self.addons = add_addons(self, self.provider, spec, plan, depends_on=[self.pki])
+        self.addons = add_addons(self, self.provider, spec, plan, depends_on=[self.verification])
         self.register_outputs(
             {
                 "name": spec.name,
                 "caCertificate": self.ca_certificate,
                 "kubeconfig": self.kubeconfig,
+                "provisioningHash": content_hash,
             }
         )

@@ -144,6 +144,9 @@ class RunSummary:
     failures: tuple[Failure, ...]
     artifact_dir: str
     seconds: float
+    # What this run could not do and the user must know (e.g. the Kubernetes
+    # layer skipped because its binaries are not available).
+    not_installed: str = ""
 
     @property
     def ok(self) -> bool:

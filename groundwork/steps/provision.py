@@ -6,6 +6,7 @@ touched (it is also what `verify` and the tests need to find the files).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,8 +108,8 @@ def provision(
     if not summary.ok or not kubernetes:
         return summary
     if prepared.kube_missing:
-        progress(missing_message(list(prepared.kube_missing), spec.kubernetes.version))
-        return summary
+        message = missing_message(list(prepared.kube_missing), spec.kubernetes.version)
+        return dataclasses.replace(summary, not_installed=message)
     kube = run_playbook(
         state_dir(spec.name), prepared.inventory, KUBERNETES_PLAYBOOK, options, console=console
     )

@@ -18,10 +18,12 @@ from groundwork.manifests import render_addons
 from groundwork.plan import build_plan
 from groundwork.pulumi import CLUSTER_TYPE, PkiMaterial, PkiProvider
 from groundwork.pulumi.addons import CNI_TYPE, LAYER_DEPENDENCIES, LAYER_TYPES
+from groundwork.pulumi.nodes import NodeVerification
 from groundwork.spec import load_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 MATERIAL_TYPE = f"pulumi-python:{PkiMaterial._resource_type_name}"
+VERIFICATION_TYPE = f"pulumi-python:{NodeVerification._resource_type_name}"
 CONFIG_GROUP = "kubernetes:yaml/v2:ConfigGroup"
 CONFIG_FILE = "kubernetes:yaml/v2:ConfigFile"
 PROVIDER = "pulumi:providers:kubernetes"
@@ -141,11 +143,11 @@ def test_dependency_edges_are_real(ran: tuple[str, Monitor, dict[str, Any]]) -> 
         assert not deps(layer) & others, layer
     assert children("cni") <= deps("coredns") and children("load_balancer") <= deps("gateway")
     assert children("storage") | children("gateway") <= deps("workloads")
-    # Every layer waits for what the cluster needs first (the PKI today), even
-    # when the layer before it renders nothing (the bridge CNI).
-    material = monitor.urn(MATERIAL_TYPE)
+    # Every layer waits for what the cluster needs first (the verified nodes),
+    # even when the layer before it renders nothing (the bridge CNI).
+    verification = monitor.urn(VERIFICATION_TYPE)
     for layer in LAYER_TYPES:
-        assert material in deps(layer), layer
+        assert verification in deps(layer), layer
 
 
 def test_children_use_the_cluster_provider(ran: tuple[str, Monitor, dict[str, Any]]) -> None:

@@ -325,3 +325,28 @@ def test_openssl_verifies_leaves(tmp_path: Path) -> None:
         check=False,
     )
     assert wrong.returncode != 0
+
+
+def test_bundle_from_pulumi_state_is_what_the_cli_then_keeps(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Pulumi path writes its PKI state to the stack's PKI directory before
+    the roles run; the CLI's ensure_pki must then find everything and change
+    nothing, so both front doors install one and the same CA."""
+    from groundwork.pki import pki_dir
+    from groundwork.pulumi.nodes import _install_pki
+    from groundwork.spec import load_stack
+
+    monkeypatch.setenv("GROUNDWORK_STATE_DIR", str(tmp_path))
+    spec = load_stack("lab")
+    from groundwork.plan import build_plan
+
+    requests = list(build_plan(spec).certificates)
+    held = ensure_bundle(PkiBundle(), requests).bundle  # as the Pki resource holds it
+    _install_pki(spec, {"pki": held.to_dict()})
+    directory = pki_dir("lab")
+    assert (directory / "ca.crt").read_text() == held.certificates["ca"]
+    assert (directory / "ca.key").stat().st_mode & 0o777 == 0o600
+    before = snapshot(directory)
+    assert not ensure_pki(directory, requests).changed
+    assert snapshot(directory) == before

@@ -1,0 +1,235 @@
+"""Node provisioning and verification as Pulumi dynamic resources.
+
+Both are thin: they rebuild the spec from their `cluster` input and call the
+same steps the CLI calls (`groundwork.steps.provision.provision`,
+`groundwork.steps.verify.verify`, and the reset playbook through the runner).
+
+- `NodeProvisioning`: inputs are the cluster value and `contentHash`
+  (`groundwork.steps.fingerprint.provisioning_hash`: rendered inventory,
+  playbooks and roles). `diff` reports a change when either differs, so a
+  `pulumi up` with nothing changed does not touch a node. create/update run
+  site.yml (and kubernetes.yml when its binaries exist) and fail with every
+  failed host/role/task; delete runs playbooks/reset.yml.
+- `NodeVerification`: inputs are the cluster value and the provisioning's
+  `contentHash`, so it re-runs whenever provisioning re-ran; create/update run
+  the testinfra checks and fail with the failing ones.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING, Any
+
+import pulumi
+from pulumi import dynamic
+from pulumi.runtime.rpc import unwrap_rpc_secret
+
+from groundwork.spec import ClusterSpec, parse_cluster
+
+if TYPE_CHECKING:  # the runner imports ansible-runner: only when a provider runs
+    from groundwork.runner import RunSummary
+
+PROVISIONING_SOURCE = "NodeProvisioning.cluster"
+VERIFICATION_SOURCE = "NodeVerification.cluster"
+RESET_PLAYBOOK = "reset.yml"
+
+
+def cluster_value(spec: ClusterSpec) -> dict[str, Any]:
+    """The spec as the JSON value the providers receive (and parse back)."""
+    return spec.model_dump(by_alias=True, mode="json", exclude_none=True)
+
+
+def _spec(props: dict[str, Any], source: str) -> ClusterSpec:
+    return parse_cluster(unwrap_rpc_secret(props.get("cluster")), source=source)
+
+
+def _differs(olds: dict[str, Any], news: dict[str, Any], keys: tuple[str, ...]) -> list[str]:
+    return [k for k in keys if unwrap_rpc_secret(olds.get(k)) != unwrap_rpc_secret(news.get(k))]
+
+
+def _diff(olds: dict[str, Any], news: dict[str, Any], keys: tuple[str, ...]) -> dynamic.DiffResult:
+    changed = _differs(olds, news, keys)
+    return dynamic.DiffResult(
+        changes=bool(changed), replaces=[], stables=[], delete_before_replace=False
+    )
+
+
+# --- provisioning -------------------------------------------------------------------
+
+
+class ProvisioningError(Exception):
+    """The playbook run failed; the message names each failed host, role and task."""
+
+
+class NodeProvisioningProvider(dynamic.ResourceProvider):
+    """CRUD for the node substrate (and Kubernetes layer): ansible-runner via groundwork.steps."""
+
+    serialize_as_secret_always = False
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.DiffResult:
+        return _diff(olds, news, ("contentHash", "cluster"))
+
+    def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
+        return dynamic.CreateResult(f"nodes-{uuid.uuid4().hex}", self._apply(props))
+
+    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> dynamic.UpdateResult:
+        return dynamic.UpdateResult(self._apply(news))
+
+    def read(self, id_: str, props: dict[str, Any]) -> dynamic.ReadResult:
+        return dynamic.ReadResult(id_, props)
+
+    def delete(self, _id: str, props: dict[str, Any]) -> None:
+        from groundwork.paths import state_dir
+        from groundwork.runner import RunOptions, run_playbook
+        from groundwork.steps.provision import prepare
+
+        spec = _spec(props, PROVISIONING_SOURCE)
+        _install_pki(spec, props)
+        prepared = prepare(spec)
+        options = RunOptions(host_count=len(spec.nodes), live=False)
+        summary = run_playbook(state_dir(spec.name), prepared.inventory, RESET_PLAYBOOK, options)
+        if not summary.ok:
+            raise ProvisioningError(_failure_message(f"{RESET_PLAYBOOK} on {spec.name}", summary))
+
+    @staticmethod
+    def _apply(props: dict[str, Any]) -> dict[str, Any]:
+        from groundwork.steps.provision import provision
+
+        spec = _spec(props, PROVISIONING_SOURCE)
+        _install_pki(spec, props)
+        summary = provision(spec, lab_up=False, live=False)
+        if not summary.ok:
+            raise ProvisioningError(_failure_message(f"provisioning {spec.name}", summary))
+        return {
+            "cluster": props.get("cluster"),
+            "contentHash": props.get("contentHash"),
+            "changed": summary.changed_by_host(),
+            "notInstalled": summary.not_installed,
+        }
+
+
+def _install_pki(spec: ClusterSpec, props: dict[str, Any]) -> None:
+    """Write the PKI held in Pulumi state to the stack's PKI directory, so the
+    roles install the same CA the kubeconfig output trusts (one CA, whichever
+    front door ran first). `prepare` then finds every file it would issue."""
+    from groundwork.pki import PkiBundle, pki_dir
+    from groundwork.pki.store import write_bundle
+
+    material = props.get("pki")
+    if material:
+        write_bundle(pki_dir(spec.name), PkiBundle.from_dict(material))
+
+
+def _failure_message(what: str, summary: RunSummary) -> str:
+    lines = [f"{what} failed ({summary.playbook}: {summary.status}, rc {summary.rc})"]
+    lines += [f"  {f.describe()}" for f in summary.failures]
+    if not summary.failures:
+        bad = [h.name for h in summary.hosts if h.failed or h.unreachable]
+        lines.append(f"  failed or unreachable hosts: {', '.join(bad) or 'none reported'}")
+    return "\n".join(lines)
+
+
+# --- verification -------------------------------------------------------------------
+
+
+class VerificationError(Exception):
+    """A node check failed; the message names each failing check."""
+
+
+class NodeVerificationProvider(dynamic.ResourceProvider):
+    """Runs the testinfra node checks; an update fails when a check fails."""
+
+    serialize_as_secret_always = False
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.DiffResult:
+        return _diff(olds, news, ("provisioningHash", "cluster"))
+
+    def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
+        return dynamic.CreateResult(f"verify-{uuid.uuid4().hex}", self._check(props))
+
+    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> dynamic.UpdateResult:
+        return dynamic.UpdateResult(self._check(news))
+
+    def read(self, id_: str, props: dict[str, Any]) -> dynamic.ReadResult:
+        return dynamic.ReadResult(id_, props)
+
+    def delete(self, _id: str, _props: dict[str, Any]) -> None:
+        # Checks leave nothing behind; the nodes are reset by NodeProvisioning.
+        return None
+
+    @staticmethod
+    def _check(props: dict[str, Any]) -> dict[str, Any]:
+        from groundwork.steps.verify import verify
+
+        spec = _spec(props, VERIFICATION_SOURCE)
+        report = verify(spec)
+        passed = sum(r.ok for r in report.results)
+        if not report.ok:
+            lines = [report.summary()]
+            lines += [
+                f"  {r.node}: {r.check}: {r.outcome}" + (f": {r.message}" if r.message else "")
+                for r in report.failures
+            ]
+            raise VerificationError("\n".join(lines))
+        return {
+            "cluster": props.get("cluster"),
+            "provisioningHash": props.get("provisioningHash"),
+            "passed": passed,
+            "failed": len(report.failures),
+        }
+
+
+# --- resources ----------------------------------------------------------------------
+
+
+class NodeProvisioning(dynamic.Resource, module="groundwork", name="NodeProvisioning"):
+    """Every node of the stack made to match it by the Ansible roles."""
+
+    cluster: pulumi.Output[dict[str, Any]]
+    contentHash: pulumi.Output[str]
+    changed: pulumi.Output[dict[str, int]]
+    notInstalled: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        spec: ClusterSpec,
+        content_hash: str,
+        pki: pulumi.Input[dict[str, Any]] | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        props: dict[str, Any] = {
+            "cluster": cluster_value(spec),
+            "contentHash": content_hash,
+            # The Pki bundle (secret): written to the PKI directory before the
+            # roles run. Not part of the diff: a re-issued leaf changes the
+            # content hash through the requests in the spec already.
+            "pki": pki,
+            "changed": None,
+            "notInstalled": None,
+        }
+        super().__init__(NodeProvisioningProvider(), name, props, opts)
+
+
+class NodeVerification(dynamic.Resource, module="groundwork", name="NodeVerification"):
+    """The node checks of the stack, run after every provisioning change."""
+
+    cluster: pulumi.Output[dict[str, Any]]
+    provisioningHash: pulumi.Output[str]
+    passed: pulumi.Output[int]
+    failed: pulumi.Output[int]
+
+    def __init__(
+        self,
+        name: str,
+        spec: ClusterSpec,
+        provisioning_hash: str,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        props: dict[str, Any] = {
+            "cluster": cluster_value(spec),
+            "provisioningHash": provisioning_hash,
+            "passed": None,
+            "failed": None,
+        }
+        super().__init__(NodeVerificationProvider(), name, props, opts)

@@ -1,0 +1,77 @@
+"""A content hash of everything node provisioning applies (pure: no host contacted).
+
+`provisioning_hash(spec)` covers the rendered inventory (hosts.yml and the
+generated group_vars, rendered in memory by `render_inventory`) and the bytes
+of every file under playbooks/ and roles/. The same spec and the same code
+give the same hash on any machine, so the Pulumi diff of `NodeProvisioning`
+re-runs Ansible exactly when something it would apply changed.
+
+Machine-local paths (state directory, lab key) are rendered under a fixed
+placeholder root: they are where the controller keeps its files, not what
+the nodes receive. The etcd sha256 is the pinned one ("" when a mirror
+publishes it: reading it would contact the mirror); the mirror URL itself is
+part of the spec, hence of the hash.
+
+The playbooks/roles part is computed once per process per tree (the program
+runs once per `pulumi up`), which keeps the Pulumi program fast.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from collections.abc import Iterable
+from pathlib import Path
+
+from groundwork import versions
+from groundwork.inventory import Connection, render_inventory
+from groundwork.paths import PROJECT_ROOT
+from groundwork.plan import build_plan
+from groundwork.spec import ClusterSpec
+
+# The trees whose files Ansible runs; a change in any of them re-provisions.
+CODE_ROOTS: tuple[Path, ...] = (PROJECT_ROOT / "playbooks", PROJECT_ROOT / "roles")
+# Stand-in for the controller's per-stack state directory in the rendered inventory.
+PLACEHOLDER_STATE = Path("/groundwork-state")
+
+
+def _update(digest: hashlib._Hash, label: str, data: bytes) -> None:
+    """Length-prefixed, so no two different sequences of parts hash alike."""
+    for part in (label.encode(), data):
+        digest.update(len(part).to_bytes(8, "big"))
+        digest.update(part)
+
+
+@functools.cache
+def tree_hash(root: Path) -> str:
+    """sha256 over every file under `root`: relative paths and bytes, sorted (cached)."""
+    digest = hashlib.sha256()
+    if root.is_dir():
+        for path in sorted(p for p in root.rglob("*") if p.is_file()):
+            _update(digest, path.relative_to(root).as_posix(), path.read_bytes())
+    return digest.hexdigest()
+
+
+def inventory_files(spec: ClusterSpec) -> dict[str, str]:
+    """The inventory's files as `provision` would write them, with placeholder local paths."""
+    plan = build_plan(spec)
+    state = PLACEHOLDER_STATE / spec.name
+    connection = Connection(
+        known_hosts=state / "ssh" / "known_hosts",
+        lab_key=state / "ssh" / "id_ed25519" if spec.lab is not None else None,
+    )
+    etcd = versions.artifact("etcd", plan.etcd.version)
+    rendered = render_inventory(
+        spec, plan, connection, pki_dir=state / "pki", etcd_sha256=(etcd.sha256 or "").lower()
+    )
+    return rendered.files()
+
+
+def provisioning_hash(spec: ClusterSpec, roots: Iterable[Path] = CODE_ROOTS) -> str:
+    """sha256 hex of the rendered inventory and the playbooks/roles trees."""
+    digest = hashlib.sha256()
+    for relative, text in sorted(inventory_files(spec).items()):
+        _update(digest, f"inventory/{relative}", text.encode())
+    for root in roots:
+        _update(digest, f"tree/{root.name}", tree_hash(root).encode())
+    return digest.hexdigest()
