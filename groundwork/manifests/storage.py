@@ -234,6 +234,21 @@ def csi_driver_nfs() -> list[Obj]:
         env_field("NODE_ID", "spec.nodeName"),
         {"name": "CSI_ENDPOINT", "value": f"unix://{socket_dir}/csi.sock"},
     ]
+    # The NFS plugin container is the same in the controller and on every node.
+    nfs_container: Obj = {
+        "name": "nfs",
+        "image": nfs.image("nfs"),
+        "args": node_args,
+        "env": nfs_env,
+        "securityContext": {"privileged": True, "capabilities": {"add": ["SYS_ADMIN"]}},
+        "volumeMounts": [
+            mount("socket-dir", socket_dir),
+            {
+                **mount("pods-mount-dir", "/var/lib/kubelet/pods"),
+                "mountPropagation": "Bidirectional",
+            },
+        ],
+    }
     controller_pod: Obj = {
         "serviceAccountName": "csi-nfs-controller-sa",
         "hostNetwork": True,
@@ -252,20 +267,7 @@ def csi_driver_nfs() -> list[Obj]:
                 "env": [{"name": "ADDRESS", "value": f"{socket_dir}/csi.sock"}],
                 "volumeMounts": [mount("socket-dir", socket_dir)],
             },
-            {
-                "name": "nfs",
-                "image": nfs.image("nfs"),
-                "args": node_args,
-                "env": nfs_env,
-                "securityContext": {"privileged": True, "capabilities": {"add": ["SYS_ADMIN"]}},
-                "volumeMounts": [
-                    mount("socket-dir", socket_dir),
-                    {
-                        **mount("pods-mount-dir", "/var/lib/kubelet/pods"),
-                        "mountPropagation": "Bidirectional",
-                    },
-                ],
-            },
+            nfs_container,
         ],
         "volumes": [
             {"name": "socket-dir", "emptyDir": {}},
@@ -293,20 +295,7 @@ def csi_driver_nfs() -> list[Obj]:
                     mount("registration-dir", "/registration"),
                 ],
             },
-            {
-                "name": "nfs",
-                "image": nfs.image("nfs"),
-                "args": node_args,
-                "env": nfs_env,
-                "securityContext": {"privileged": True, "capabilities": {"add": ["SYS_ADMIN"]}},
-                "volumeMounts": [
-                    mount("socket-dir", socket_dir),
-                    {
-                        **mount("pods-mount-dir", "/var/lib/kubelet/pods"),
-                        "mountPropagation": "Bidirectional",
-                    },
-                ],
-            },
+            nfs_container,
         ],
         "volumes": [
             host_path("socket-dir", plugin_dir, "DirectoryOrCreate"),
