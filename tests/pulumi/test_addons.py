@@ -12,33 +12,21 @@ import pulumi
 import pytest
 import yaml
 from cryptography import x509
-from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs
+from pulumi.runtime.mocks import MockMonitor
+from test_program import Mocks
 
 from groundwork.manifests import render_addons
 from groundwork.plan import build_plan
-from groundwork.pulumi import CLUSTER_TYPE, PkiMaterial, PkiProvider
+from groundwork.pulumi import CLUSTER_TYPE
 from groundwork.pulumi.addons import CNI_TYPE, LAYER_DEPENDENCIES, LAYER_TYPES
 from groundwork.pulumi.nodes import NodeVerification
 from groundwork.spec import load_stack
 
 ROOT = Path(__file__).resolve().parents[2]
-MATERIAL_TYPE = f"pulumi-python:{PkiMaterial._resource_type_name}"
 VERIFICATION_TYPE = f"pulumi-python:{NodeVerification._resource_type_name}"
 CONFIG_GROUP = "kubernetes:yaml/v2:ConfigGroup"
 CONFIG_FILE = "kubernetes:yaml/v2:ConfigFile"
 PROVIDER = "pulumi:providers:kubernetes"
-
-
-class Mocks(pulumi.runtime.Mocks):
-    def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
-        if args.typ == MATERIAL_TYPE:
-            props = {k: v for k, v in args.inputs.items() if k != "__provider"}
-            created = PkiProvider().create(props)
-            return created.id, created.outs or {}
-        return f"{args.name}-id", args.inputs
-
-    def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
-        return {}, None
 
 
 class Monitor(MockMonitor):
