@@ -74,7 +74,7 @@ def parse_cluster(value: Any, source: str = "") -> ClusterSpec:
 def _structural_problems(err: ValidationError) -> list[Problem]:
     problems: dict[str, Problem] = {}
     for item in err.errors():
-        loc = [p for p in item["loc"] if not _is_tag(item["loc"], p)]
+        loc = _without_tags(item["loc"])
         path = path_of(loc)
         if item["type"] == "extra_forbidden":
             message = _unknown_key_message(loc)
@@ -88,11 +88,15 @@ def _structural_problems(err: ValidationError) -> list[Problem]:
     return sorted(problems.values())
 
 
-def _is_tag(loc: Sequence[str | int], part: str | int) -> bool:
-    # pydantic puts the tag of a discriminated union into the location
-    # (controlPlane.endpoint.vip.vip); drop it so the path is the config path.
-    index = list(loc).index(part)
-    return index > 0 and loc[index - 1] == "endpoint" and part in _ENDPOINT_TAGS
+def _without_tags(loc: Sequence[str | int]) -> list[str | int]:
+    """pydantic puts the tag of a discriminated union into the location
+    (controlPlane.endpoint.vip.vip); drop it so the path is the config path.
+    By position: the tag and the field after it can have the same name."""
+    return [
+        part
+        for i, part in enumerate(loc)
+        if not (i > 0 and loc[i - 1] == "endpoint" and part in _ENDPOINT_TAGS)
+    ]
 
 
 def _unknown_key_message(loc: Sequence[str | int]) -> str:
