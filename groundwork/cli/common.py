@@ -3,15 +3,35 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+import textwrap
+from typing import Any
 
 from rich.console import Console
 
-from groundwork.spec import ClusterSpec, load_stack, warnings
+from groundwork.spec import ClusterSpec, Problem, SpecError, load_stack, warnings
 
 # Progress and tables go to stderr-free stdout; errors go to stderr.
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """Fills each line of a description or epilog on its own: prose lines wrap
+    to the terminal, indented lines (examples) are kept whole so they can be
+    pasted into a shell. argparse's default joins all lines into one paragraph."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        out: list[str] = []
+        for line in text.splitlines():
+            if not line.strip() or line[0].isspace():
+                out.append(indent + line if line.strip() else "")
+            else:
+                out.append(
+                    textwrap.fill(line, width, initial_indent=indent, subsequent_indent=indent)
+                )
+        return "\n".join(out)
 
 
 def stack_ref(args: argparse.Namespace) -> str:
@@ -26,6 +46,48 @@ def load_spec_from_args(args: argparse.Namespace, show_warnings: bool = True) ->
         for warning in warnings(spec):
             err_console.print(f"[yellow]warning[/yellow] {warning}")
     return spec
+
+
+def wants_json(args: argparse.Namespace) -> bool:
+    return getattr(args, "output", None) == "json"
+
+
+def problems_json(problems: list[Problem]) -> list[dict[str, str]]:
+    return [{"path": p.path, "message": p.message} for p in problems]
+
+
+def invalid_document(err: SpecError) -> dict[str, Any]:
+    """What a read verb prints with --output json when the stack is invalid."""
+    return {"valid": False, "source": err.source, "problems": problems_json(err.problems)}
+
+
+def load_spec_or_report(args: argparse.Namespace, show_warnings: bool = True) -> ClusterSpec | None:
+    """load_spec_from_args, except that with --output json an invalid stack is
+    written to stdout as one JSON document and None is returned (the verb exits
+    2): stdout must stay parseable, and main() would print plain lines."""
+    if not wants_json(args):
+        return load_spec_from_args(args, show_warnings)
+    try:
+        return load_spec_from_args(args, show_warnings)
+    except SpecError as err:
+        print_json(invalid_document(err))
+        return None
+
+
+def print_json(document: Any) -> None:
+    print(json.dumps(document, indent=2))
+
+
+def add_output_option(parser: argparse.ArgumentParser, table: str) -> None:
+    """--output table|json, the same on every read verb."""
+    parser.add_argument(
+        "--output",
+        "-o",
+        choices=("table", "json"),
+        default="table",
+        help=f"table (default: {table}) or json (the same data for scripts; "
+        "only JSON on stdout, even for an invalid stack)",
+    )
 
 
 def add_stack_options(parser: argparse.ArgumentParser, default: str = "lab") -> None:

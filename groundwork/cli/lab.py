@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 from groundwork import lab
 from groundwork.cli.common import (
+    HelpFormatter,
+    add_output_option,
     add_stack_options,
     console,
     err_console,
     fail,
     load_spec_from_args,
+    load_spec_or_report,
+    print_json,
 )
 from groundwork.lab import ssh
 from groundwork.lab.errors import LabError
@@ -66,13 +72,23 @@ def cmd_down(args: argparse.Namespace) -> int:
     return 0
 
 
+def state_document(state: LabState) -> dict[str, Any]:
+    """`lab status --output json`: every field of the state, plus the verdict."""
+    return {**dataclasses.asdict(state), "up": state.up}
+
+
 def cmd_status(args: argparse.Namespace) -> int:
-    spec = load_spec_from_args(args)
+    spec = load_spec_or_report(args, show_warnings=args.output != "json")
+    if spec is None:
+        return 2
     try:
         state = lab.status(spec)
     except LabError as err:
         return fail(str(err))
-    _report(state)
+    if args.output == "json":
+        print_json(state_document(state))
+    else:
+        _report(state)
     return 0 if state.up else 1
 
 
@@ -101,6 +117,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
             "reachable over SSH with pinned host keys, plus an offline artifact mirror "
             "on the lab gateway. Needs root and podman."
         ),
+        epilog=(
+            "Examples:\n"
+            "  groundwork lab up\n"
+            "  groundwork lab status --output json\n"
+            "  groundwork lab ssh cp1 -- systemctl is-system-running\n"
+            "  groundwork lab down\n"
+            "\nEach subverb has its own --help."
+        ),
+        formatter_class=HelpFormatter,
     )
     verbs = parser.add_subparsers(dest="lab_verb", metavar="SUBVERB", required=True)
 
@@ -112,6 +137,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
             "network and nodes, pin their host keys and start the mirror. Running it on "
             "a lab that is up changes nothing and reports the lab."
         ),
+        epilog=(
+            "Examples:\n"
+            "  groundwork lab up\n"
+            "  groundwork lab up --artifacts ~/kubernetes-1.36.4-bin\n"
+            "\nExit codes: 0 the lab is up, 1 it is not (the table says which part), "
+            "2 invalid stack."
+        ),
+        formatter_class=HelpFormatter,
     )
     add_stack_options(up)
     up.add_argument(
@@ -132,6 +165,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="remove the lab: nodes, network, mirror process, state",
         description="Remove every node, the lab network and the mirror process; "
         "the image and mirror caches are kept for the next `up`.",
+        epilog="Example:\n  groundwork lab down --stack lab\n"
+        "\nExit codes: 0 nothing is left, 1 something was left behind (it is named).",
+        formatter_class=HelpFormatter,
     )
     add_stack_options(down)
     down.set_defaults(func=cmd_down)
@@ -141,17 +177,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="show each node's address, roles, state and reachability",
         description="A table of node, address, roles, systemd state, SSH reachable and "
         "mirror reachable. Exit 0 when the lab is fully up, 1 otherwise.",
+        epilog="Examples:\n  groundwork lab status\n"
+        "  groundwork lab status --output json | jq '.up'\n"
+        "\nExit codes: 0 fully up, 1 not (or podman failed), 2 invalid stack.",
+        formatter_class=HelpFormatter,
     )
     add_stack_options(status)
+    add_output_option(status, "one row per node")
     status.set_defaults(func=cmd_status)
 
     ssh_p = verbs.add_parser(
         "ssh",
         help="open a shell on a node, or run a command there (after --)",
         description="SSH to a lab node with the lab key and its pinned host key "
-        "(StrictHostKeyChecking=yes). Example: groundwork lab ssh cp1 -- systemctl status",
+        "(StrictHostKeyChecking=yes). Without a command, an interactive shell.",
+        epilog="Examples:\n  groundwork lab ssh cp1\n"
+        "  groundwork lab ssh w1 -- systemctl status containerd\n"
+        "\nExit code: the remote command's.",
+        formatter_class=HelpFormatter,
     )
     add_stack_options(ssh_p)
     ssh_p.add_argument("node", metavar="NODE", help="node name from the stack")
-    ssh_p.add_argument("command", nargs=argparse.REMAINDER, metavar="-- CMD", help="command to run")
+    ssh_p.add_argument(
+        "command",
+        nargs=argparse.REMAINDER,
+        metavar="-- CMD",
+        help="command to run on the node, after `--` (default: a login shell)",
+    )
     ssh_p.set_defaults(func=cmd_ssh)

@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
 from rich.table import Table
 
-from groundwork.cli.common import add_stack_options, console, fail, load_spec_from_args
+from groundwork.cli.common import (
+    HelpFormatter,
+    add_output_option,
+    add_stack_options,
+    console,
+    fail,
+    load_spec_or_report,
+    print_json,
+    problems_json,
+    stack_ref,
+)
 from groundwork.plan import ClusterPlan, build_plan
+from groundwork.spec import ClusterSpec, stack_path, warnings
 
 
 def register(subparsers: Any) -> None:
@@ -22,9 +32,16 @@ def register(subparsers: Any) -> None:
             "(e.g. `cluster.network.podCidr: overlaps cluster.network.serviceCidr "
             "10.96.0.0/12`). Warnings go to stderr. No host is contacted."
         ),
-        epilog="Exit codes: 0 valid, 2 invalid, 1 the stack could not be read.",
+        epilog=(
+            "Examples:\n"
+            "  groundwork validate --stack prod\n"
+            "  groundwork validate --stack-file ../site/Pulumi.edge.yaml --output json\n"
+            "\nExit codes: 0 valid, 2 invalid, 1 the stack could not be read."
+        ),
+        formatter_class=HelpFormatter,
     )
     add_stack_options(validate)
+    add_output_option(validate, "one line per problem")
     validate.set_defaults(func=run_validate)
 
     plan = subparsers.add_parser(
@@ -37,38 +54,58 @@ def register(subparsers: Any) -> None:
             "and sysctls. No host is contacted."
         ),
         epilog=(
-            "Exit codes: 0 ok, 2 invalid stack (every problem listed with its path), "
+            "Examples:\n"
+            "  groundwork plan --stack prod\n"
+            "  groundwork plan --stack prod --output json | jq '.nodes[].pod_subnet'\n"
+            "\nExit codes: 0 ok, 2 invalid stack (every problem listed with its path), "
             "1 other failures. With --output json only JSON is written to stdout."
         ),
+        formatter_class=HelpFormatter,
     )
     add_stack_options(plan)
-    plan.add_argument(
-        "--output",
-        "-o",
-        choices=("table", "json"),
-        default="table",
-        help="table (default, readable) or json (the same data, for scripts)",
-    )
+    add_output_option(plan, "readable tables")
     plan.set_defaults(func=run_plan)
 
 
-def run_validate(args: argparse.Namespace) -> int:
+def _load(args: argparse.Namespace) -> ClusterSpec | int:
+    """The spec, or the exit code when it could not be had (already reported)."""
     try:
-        spec = load_spec_from_args(args)
+        spec = load_spec_or_report(args)
     except (OSError, UnicodeError) as err:
         return fail(f"cannot read the stack: {err}", "check the path given to --stack/--stack-file")
-    console.print(f"stack {spec.name} is valid ({len(spec.nodes)} nodes)")
+    return 2 if spec is None else spec
+
+
+def valid_document(spec: ClusterSpec, source: str) -> dict[str, Any]:
+    """`validate --output json` for a valid stack (warnings included: they are
+    legal but questionable, and a script may want to fail on them)."""
+    return {
+        "valid": True,
+        "source": source,
+        "stack": spec.name,
+        "nodes": len(spec.nodes),
+        "warnings": problems_json(warnings(spec)),
+    }
+
+
+def run_validate(args: argparse.Namespace) -> int:
+    spec = _load(args)
+    if isinstance(spec, int):
+        return spec
+    if args.output == "json":
+        print_json(valid_document(spec, str(stack_path(stack_ref(args)))))
+    else:
+        console.print(f"stack {spec.name} is valid ({len(spec.nodes)} nodes)")
     return 0
 
 
 def run_plan(args: argparse.Namespace) -> int:
-    try:
-        spec = load_spec_from_args(args)
-    except (OSError, UnicodeError) as err:
-        return fail(f"cannot read the stack: {err}", "check the path given to --stack/--stack-file")
+    spec = _load(args)
+    if isinstance(spec, int):
+        return spec
     plan = build_plan(spec)
     if args.output == "json":
-        print(json.dumps(plan.to_dict(), indent=2))
+        print_json(plan.to_dict())
     else:
         for table in tables(plan):
             console.print(table)

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
 from groundwork.cli.common import (
+    HelpFormatter,
+    add_output_option,
     add_stack_options,
     console,
     err_console,
     is_tty,
-    load_spec_from_args,
+    load_spec_or_report,
+    print_json,
 )
 from groundwork.steps.verify import verify
 
@@ -37,9 +39,14 @@ def register(subparsers: Any) -> None:
             "and for failures what differs (declared vs live)."
         ),
         epilog=(
-            "Exit codes: 0 every check passed, 1 a check failed or could not run, "
+            "Examples:\n"
+            "  groundwork verify --stack lab\n"
+            "  groundwork verify --stack prod --failures-only --junit reports/verify.xml\n"
+            "  groundwork verify --stack prod --output json | jq '.failed'\n"
+            "\nExit codes: 0 every check passed, 1 a check failed or could not run, "
             "2 invalid stack. `groundwork up` repairs drift."
         ),
+        formatter_class=HelpFormatter,
     )
     add_stack_options(parser)
     parser.add_argument(
@@ -49,13 +56,7 @@ def register(subparsers: Any) -> None:
         metavar="FILE",
         help="also write the results as JUnit XML to FILE (for CI)",
     )
-    parser.add_argument(
-        "--output",
-        "-o",
-        choices=("table", "json"),
-        default="table",
-        help="table (default: one table per node) or json (only JSON on stdout)",
-    )
+    add_output_option(parser, "one table per node")
     parser.add_argument(
         "--workers",
         "-n",
@@ -74,12 +75,14 @@ def register(subparsers: Any) -> None:
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    spec = load_spec_from_args(args, show_warnings=args.output != "json")
+    spec = load_spec_or_report(args, show_warnings=args.output != "json")
+    if spec is None:
+        return 2
     if args.output != "json":
         err_console.print(f"verifying {len(spec.nodes)} node(s) of stack {spec.name} ...")
     report = verify(spec, junit=args.junit, workers=args.workers)
     if args.output == "json":
-        print(json.dumps(report.to_dict(), indent=2))
+        print_json(report.to_dict())
     else:
         if report.results:
             # Piped output (CI logs) is not squeezed into 80 columns.

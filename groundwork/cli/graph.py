@@ -1,0 +1,70 @@
+"""`groundwork graph`: draw a stack's topology as an SVG file; never contacts a host."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from groundwork.cli.common import HelpFormatter, add_stack_options, fail, load_spec_from_args
+from groundwork.graph import render_svg
+from groundwork.plan import build_plan
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "graph",
+        help="draw the stack's topology as an SVG picture (no host is contacted)",
+        description=(
+            "Validate a stack and draw it as a standalone SVG: the control plane endpoint "
+            "(VIP, load balancer or DNS name) on top, then the control-plane, etcd-only and "
+            "worker machines with their address, roles, pod subnet and etcd membership, "
+            "and panels for the network plugin and backend, the ports each role must "
+            "open, etcd members, storage classes, the gateway and the load balancer. The "
+            "same stack always gives the same bytes, so the picture can be committed and "
+            "reviewed. Needs no graphviz and no browser."
+        ),
+        epilog=(
+            "Examples:\n"
+            "  groundwork graph --stack prod                  # writes ./prod.svg\n"
+            "  groundwork graph --stack lab --output docs/lab.svg\n"
+            "  groundwork graph --stack dev --output - | rsvg-convert -o dev.png\n"
+            "\nExit codes: 0 written, 1 the file could not be written, 2 invalid stack."
+        ),
+        formatter_class=HelpFormatter,
+    )
+    add_stack_options(parser)
+    parser.add_argument(
+        "--output",
+        "-o",
+        type=str,
+        default=None,
+        metavar="FILE",
+        help="where to write the SVG (default: <stack name>.svg in the current directory; "
+        "`-` writes it to stdout and nothing else)",
+    )
+    parser.set_defaults(func=run_graph)
+
+
+def default_path(stack_name: str) -> Path:
+    return Path(f"{stack_name}.svg")
+
+
+def run_graph(args: argparse.Namespace) -> int:
+    try:
+        spec = load_spec_from_args(args)
+    except (OSError, UnicodeError) as err:
+        return fail(f"cannot read the stack: {err}", "check the path given to --stack/--stack-file")
+    svg = render_svg(spec, build_plan(spec))
+    if args.output == "-":
+        sys.stdout.write(svg)
+        return 0
+    path = Path(args.output) if args.output else default_path(spec.name)
+    try:
+        path.write_text(svg, encoding="utf-8")
+    except OSError as err:
+        return fail(f"cannot write {path}: {err}", "choose a writable path with --output")
+    # Plain print: a path is not rich markup, and scripts may read this line.
+    print(f"wrote {path} ({len(spec.nodes)} nodes of stack {spec.name})")
+    return 0
