@@ -97,6 +97,15 @@ def _private_key(node: Node, connection: Connection) -> str | None:
     return str(Path(key).expanduser())
 
 
+def _pod_routes(plan: ClusterPlan, name: str) -> list[str]:
+    """ "<pod subnet> <node address>" for every other node with a pod subnet, sorted."""
+    return sorted(
+        f"{other.pod_subnet} {other.address}"
+        for other in plan.nodes
+        if other.name != name and other.pod_subnet is not None
+    )
+
+
 def hosts(spec: ClusterSpec, plan: ClusterPlan, connection: Connection) -> dict[str, Any]:
     """The hosts.yml document."""
     control_plane = [n.name for n in spec.nodes_with(Role.CONTROL_PLANE)]
@@ -109,6 +118,9 @@ def hosts(spec: ClusterSpec, plan: ClusterPlan, connection: Connection) -> dict[
             "ansible_port": node.ssh.port,
             "ansible_user": node.ssh.user,
         }
+        if node.ssh.user != "root":
+            # Every role needs root; pre-flight says so when sudo asks for a password.
+            entry["ansible_become"] = True
         key = _private_key(node, connection)
         if key is not None:
             entry["ansible_ssh_private_key_file"] = key
@@ -116,6 +128,7 @@ def hosts(spec: ClusterSpec, plan: ClusterPlan, connection: Connection) -> dict[
         entry["gw_node_address"] = str(node.address)
         if node_plan.pod_subnet is not None:
             entry["gw_pod_subnet"] = str(node_plan.pod_subnet)
+        entry["gw_pod_routes"] = _pod_routes(plan, node.name)
         if node.name in members:
             entry["gw_etcd_member_name"] = node.name
         if node.name in control_plane:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
@@ -49,11 +51,29 @@ def summary_table(summary: RunSummary) -> Table:
     return table
 
 
+ERROR_CONTEXT_LINES = 12
+
+
+def error_lines(artifact_dir: str) -> list[str]:
+    """The first [ERROR] of Ansible's output and the lines after it (its origin)."""
+    try:
+        lines = Path(artifact_dir, "stdout").read_text(errors="replace").splitlines()
+    except OSError:
+        return []
+    for index, line in enumerate(lines):
+        if line.startswith("[ERROR]") or line.startswith("ERROR!"):
+            return [text for text in lines[index : index + ERROR_CONTEXT_LINES] if text.strip()]
+    return lines[-ERROR_CONTEXT_LINES:]
+
+
 def print_summary(console: Console, summary: RunSummary) -> None:
     parts: list[Table | Text] = [summary_table(summary)]
     for failure in summary.failures:
         parts.append(Text(failure.describe(), style="red"))
     if not summary.ok and not summary.failures:
+        # No host failed: Ansible stopped before any task (a playbook or
+        # inventory error). Its own words are at the end of its output.
         parts.append(Text(f"ansible-runner ended {summary.status} (rc {summary.rc})", style="red"))
+        parts.extend(Text(line, style="red") for line in error_lines(summary.artifact_dir))
     parts.append(Text(f"logs: {summary.artifact_dir}", style="dim"))
     console.print(Group(*parts))

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import ansible_mitogen
 import ansible_runner
 from rich.console import Console
 from rich.live import Live
@@ -42,11 +43,30 @@ class RunOptions:
     verbosity: int = 0
 
 
+# GROUNDWORK_STRATEGY=linear falls back to Ansible's own SSH connection
+# (the default is mitogen, measured ~2.5x faster on a no-change run).
+STRATEGY_ENV = "GROUNDWORK_STRATEGY"
+
+
+def strategy_env() -> dict[str, str]:
+    """Mitogen's strategy: one persistent Python per node instead of one per task."""
+    if os.environ.get(STRATEGY_ENV, "mitogen") == "linear":
+        return {"ANSIBLE_STRATEGY": "linear"}
+    plugins = Path(ansible_mitogen.__file__).parent / "plugins" / "strategy"
+    return {
+        "ANSIBLE_STRATEGY_PLUGINS": str(plugins),
+        "ANSIBLE_STRATEGY": "mitogen_linear",
+        # ansible-core warns that third-party strategies are deprecated (no
+        # replacement is planned); the warning would fill every run's log.
+        "ANSIBLE_DEPRECATION_WARNINGS": "False",
+    }
+
+
 def runner_env(state: Path, forks: int) -> dict[str, str]:
     """Environment for ansible-playbook."""
     # ansible-playbook from the same environment as this Python.
     path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
-    return {
+    return strategy_env() | {
         "PATH": path,
         "ANSIBLE_CONFIG": str(ANSIBLE_CFG),
         "ANSIBLE_FORKS": str(forks),

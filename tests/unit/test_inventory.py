@@ -308,12 +308,8 @@ def test_bridge_conflist_uses_the_node_subnet_and_mtu() -> None:
 
 
 def test_pod_routes_go_to_every_other_node() -> None:
-    gv = rendered("lab").group_vars
-    text = _render(
-        "network/templates/pod-routes.j2",
-        network_nodes=gv["gw_nodes"],
-        network_node_address="10.77.0.11",
-    )
+    host_vars = rendered("lab").hosts["all"]["hosts"]["cp1"]
+    text = _render("network/templates/pod-routes.j2", network_pod_routes=host_vars["gw_pod_routes"])
     lines = [line for line in text.splitlines() if line and not line.startswith("#")]
     assert lines == [
         "10.244.12.0/24 10.77.0.12",

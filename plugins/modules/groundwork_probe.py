@@ -1,20 +1,51 @@
 #!/usr/bin/python
 # Copyright: Groundwork contributors
 # Apache-2.0
-"""Read-only facts the common role decides on, in one module run."""
+"""Read-only facts a role decides on, in one module run.
+
+Every role starts with one probe, then skips each action whose state is
+already right: on a converged node a role costs a probe, its package
+transaction and one file call, not a round trip per file and per service.
+Each section is read only when asked for.
+"""
 
 from __future__ import annotations
 
 DOCUMENTATION = r"""
 ---
-module: groundwork_node_probe
-short_description: Read kernel module, sysctl, swap and container facts of a node
+module: groundwork_probe
+short_description: Read a node's kernel, swap, hostname, unit, path and command facts
 description:
   - Reads, never changes. Reports whether the node is a container (it then
     shares its host's kernel), whether the kernel can load modules, which of
     the given modules the running kernel does not provide, the active swap
     devices, and the running value of each given sysctl.
+  - Also the running and static hostname, whether /etc/fstab enables swap,
+    whether given systemd units are active and enabled, whether given paths
+    exist, and the output of given read-only commands.
 options:
+  packages:
+    description: Debian packages that must be installed; the missing ones are returned.
+    type: list
+    elements: str
+    default: []
+  routes_proto:
+    description: Read the IPv4 routes of this routing protocol number as "destination gateway" lines.
+    type: int
+  units:
+    description: systemd units whose active and enabled state to read.
+    type: list
+    elements: str
+    default: []
+  paths:
+    description: Paths whose existence to read.
+    type: list
+    elements: path
+    default: []
+  commands:
+    description: Read-only commands (name -> argv); each one's rc and stdout are returned.
+    type: dict
+    default: {}
   modules:
     description: Kernel module names the node needs.
     type: list
@@ -67,11 +98,41 @@ sysctl_drift:
   type: list
   elements: str
   returned: always
+hostname:
+  description: The running hostname and the one in /etc/hostname (static).
+  type: dict
+  returned: always
+fstab_swap:
+  description: True when /etc/fstab has an uncommented swap entry.
+  type: bool
+  returned: always
+missing_packages:
+  description: The given packages that are not installed (dpkg status other than "ii").
+  type: list
+  elements: str
+  returned: always
+routes:
+  description: Sorted "destination gateway" lines of the routes of routes_proto (empty when not asked).
+  type: list
+  elements: str
+  returned: always
+units:
+  description: unit -> {active, enabled} (booleans).
+  type: dict
+  returned: always
+paths:
+  description: path -> exists.
+  type: dict
+  returned: always
+commands:
+  description: name -> {rc, stdout}.
+  type: dict
+  returned: always
 """
 
 EXAMPLES = r"""
 - name: Probe the node
-  groundwork_node_probe:
+  groundwork_probe:
     modules: [overlay, br_netfilter]
     sysctls: {net.ipv4.ip_forward: "1"}
   register: probe
@@ -139,12 +200,62 @@ def missing(modules, release):
     return out
 
 
+FSTAB_SWAP = re.compile(r"^[^#\s]\S*\s+\S+\s+swap\s", re.MULTILINE)
+
+
+def unit_state(module, unit):
+    active = module.run_command(["systemctl", "is-active", "--quiet", unit])[0] == 0
+    enabled = module.run_command(["systemctl", "is-enabled", "--quiet", unit])[0] == 0
+    return {"active": active, "enabled": enabled}
+
+
+def missing_packages(module, packages):
+    if not packages:
+        return []
+    # dpkg-query exits 1 when a package is unknown, and still lists the known ones.
+    _, out, _ = module.run_command(
+        ["dpkg-query", "-W", "-f=${db:Status-Abbrev} ${Package}\\n", *packages]
+    )
+    installed = {
+        line.split()[-1].split(":")[0] for line in out.splitlines() if line.startswith("ii ")
+    }
+    return [name for name in packages if name not in installed]
+
+
+def routes(module, proto):
+    if proto is None:
+        return []
+    _, out, _ = module.run_command(["ip", "-4", "route", "show", "proto", str(proto)])
+    found = []
+    for line in out.splitlines():
+        fields = line.split()
+        if "via" in fields:
+            found.append(f"{fields[0]} {fields[fields.index('via') + 1]}")
+        elif fields:
+            found.append(fields[0])
+    return sorted(found)
+
+
+def run(module, argv):
+    # A command that is not installed (yet) is an answer, not a failure.
+    try:
+        rc, out, err = module.run_command([str(a) for a in argv], handle_exceptions=False)
+    except OSError as error:
+        return {"rc": 127, "stdout": "", "stderr": str(error)}
+    return {"rc": rc, "stdout": out.strip(), "stderr": err.strip()}
+
+
 def main():
     module = AnsibleModule(
         argument_spec={
             "modules": {"type": "list", "elements": "str", "default": []},
             "sysctls": {"type": "dict", "default": {}},
             "container_sysctl_pattern": {"type": "str", "default": r"^net\."},
+            "packages": {"type": "list", "elements": "str", "default": []},
+            "routes_proto": {"type": "int"},
+            "units": {"type": "list", "elements": "str", "default": []},
+            "paths": {"type": "list", "elements": "path", "default": []},
+            "commands": {"type": "dict", "default": {}},
         },
         supports_check_mode=True,
     )
@@ -172,6 +283,16 @@ def main():
         modules_loadable=os.path.isdir(f"/lib/modules/{release}"),
         missing_modules=missing(module.params["modules"], release),
         swap_devices=[line.split()[0] for line in swaps if line.strip()],
+        fstab_swap=bool(FSTAB_SWAP.search(read("/etc/fstab") or "")),
+        hostname={
+            "running": (read("/proc/sys/kernel/hostname") or "").strip(),
+            "static": (read("/etc/hostname") or "").strip(),
+        },
+        missing_packages=missing_packages(module, module.params["packages"]),
+        routes=routes(module, module.params["routes_proto"]),
+        units={unit: unit_state(module, unit) for unit in module.params["units"]},
+        paths={path: os.path.lexists(path) for path in module.params["paths"]},
+        commands={name: run(module, argv) for name, argv in module.params["commands"].items()},
     )
 
 

@@ -1,0 +1,114 @@
+"""Controller side of groundwork_files: render templates, read files, one module call.
+
+Each entry of `files` names its content one of three ways:
+  template: a Jinja template found like the template module finds it (the role's templates/)
+  src:      a file on the controller (absolute, or found in the role's files/)
+  content:  the text itself
+and may carry `enabled: false` to leave it out (a file a stack does not need).
+Templates see the task's variables (`item` too, in a loop).
+Everything is sent to the node in one module call; see plugins/modules/groundwork_files.py.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from ansible.errors import AnsibleActionFail, AnsibleError
+from ansible.module_utils.parsing.convert_bool import boolean
+from ansible.plugins.action import ActionBase
+from ansible.template import trust_as_template
+
+try:  # the template module's own variables (ansible_managed and friends)
+    from ansible._internal._templating._template_vars import generate_ansible_template_vars
+except ImportError:  # pragma: no cover - older ansible-core
+    generate_ansible_template_vars = None
+
+SOURCE_KEYS = ("template", "src", "content")
+# Keys that only the controller understands; the module never sees them.
+CONTROLLER_KEYS = (*SOURCE_KEYS, "enabled")
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _VALID_ARGS = frozenset(("directories", "links", "files"))
+
+    def run(self, tmp: Any = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
+        task_vars = task_vars or {}
+        result = super().run(tmp, task_vars)
+        del tmp
+        args = self._task.args
+        try:
+            files = [
+                self._resolve(entry, task_vars)
+                for entry in args.get("files") or []
+                if boolean(entry.get("enabled", True), strict=True)
+            ]
+        except (AnsibleError, OSError, TypeError) as err:
+            raise AnsibleActionFail(f"groundwork_files: {err}") from err
+        module_args = {
+            "directories": [
+                d
+                for d in args.get("directories") or []
+                if boolean(d.pop("enabled", True), strict=True)
+            ],
+            "links": [
+                link
+                for link in args.get("links") or []
+                if boolean(link.pop("enabled", True), strict=True)
+            ],
+            "files": files,
+        }
+        result.update(
+            self._execute_module(
+                module_name="groundwork_files", module_args=module_args, task_vars=task_vars
+            )
+        )
+        return result
+
+    def _resolve(self, entry: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
+        sources = [key for key in SOURCE_KEYS if key in entry]
+        dest = entry.get("dest", "?")
+        if len(sources) != 1:
+            raise AnsibleActionFail(f"{dest}: give exactly one of {', '.join(SOURCE_KEYS)}")
+        source = sources[0]
+        if source == "template":
+            content = self._render(str(entry["template"]), str(dest), task_vars)
+        elif source == "src":
+            path = str(entry["src"])
+            if not os.path.isabs(path):
+                path = self._find_needle("files", path)
+            with open(path, encoding="utf-8") as handle:
+                content = handle.read()
+        else:
+            content = str(entry["content"])
+        resolved = {key: value for key, value in entry.items() if key not in CONTROLLER_KEYS}
+        resolved["content"] = content
+        return resolved
+
+    def _render(self, name: str, dest: str, task_vars: dict[str, Any]) -> str:
+        source = self._find_needle("templates", name)
+        template = trust_as_template(self._loader.get_text_file_contents(source))
+        searchpath = list(task_vars.get("ansible_search_path", []))
+        searchpath.extend([self._loader._basedir, os.path.dirname(source)])
+        searchpath = [p for base in searchpath for p in (os.path.join(base, "templates"), base)]
+        variables = dict(task_vars)
+        if generate_ansible_template_vars is not None:
+            variables.update(
+                generate_ansible_template_vars(
+                    path=name,
+                    fullpath=source,
+                    dest_path=dest,
+                    include_ansible_managed="ansible_managed" not in variables,
+                )
+            )
+        templar = self._templar.copy_with_new_env(
+            searchpath=searchpath, available_variables=variables
+        )
+        # The template module's defaults: trim_blocks on, lstrip_blocks off.
+        rendered = templar.template(
+            template,
+            escape_backslashes=False,
+            overrides={"trim_blocks": True, "lstrip_blocks": False},
+        )
+        return "" if rendered is None else str(rendered)

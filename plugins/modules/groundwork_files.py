@@ -1,0 +1,279 @@
+#!/usr/bin/python
+"""Converge a set of directories, symlinks and files on a node in one call.
+
+The roles used to spend one task per file (template, copy, file); on a
+no-change run each task costs a round trip per host, which made a no-change
+`up` take a minute. This module takes everything a role writes at once: the
+`groundwork_files` action plugin (plugins/action) renders templates and reads
+controller files, then this module compares and writes only what differs.
+
+Files are written atomically (a temporary file in the destination directory,
+then rename), after an optional validate command has accepted the temporary
+file. File contents are marked no_log: private keys travel in them, and must
+not appear in logs, job events or process arguments.
+"""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: groundwork_files
+short_description: Converge directories, symlinks and files on a node in one call
+description:
+  - Ensures each listed directory exists with its owner, group and mode; each symlink points at
+    its target; each file has exactly its content, owner, group and mode.
+  - Called by the groundwork_files action plugin, which renders C(template) entries and reads
+    C(src) entries on the controller into C(content).
+  - Returns the paths it changed, so handlers and later tasks can act on a specific file.
+options:
+  directories:
+    description: Directories, created with parents (missing parents are root-owned 0755).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      path: {description: Absolute path., type: path, required: true}
+      owner: {description: Owner name., type: str, default: root}
+      group: {description: Group name., type: str, default: root}
+      mode: {description: Octal mode as a string., type: str, required: true}
+  links:
+    description: Symbolic links.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      src: {description: What the link points at., type: path, required: true}
+      dest: {description: The link itself., type: path, required: true}
+      force:
+        description: Replace a regular file or a link to elsewhere at dest; a real directory is never replaced.
+        type: bool
+        default: true
+  files:
+    description: Files with their full content.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      dest: {description: Absolute path., type: path, required: true}
+      content: {description: The whole file (text)., type: str, required: true, no_log: true}
+      owner: {description: Owner name., type: str, default: root}
+      group: {description: Group name., type: str, default: root}
+      mode: {description: Octal mode as a string., type: str, required: true}
+      validate:
+        description: Command run on the new content before it is installed; C(%s) is its path.
+        type: str
+author: Groundwork
+"""
+
+RETURN = r"""
+changed_paths:
+  description: Every path created or modified, in the order given (directories, links, files).
+  type: list
+  elements: str
+  returned: always
+"""
+
+import contextlib
+import errno
+import grp
+import os
+import pwd
+import shlex
+import stat
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+
+
+def _ids(module, owner, group):
+    try:
+        uid = pwd.getpwnam(owner).pw_uid
+    except KeyError:
+        module.fail_json(msg=f"no user {owner!r} on this node")
+    try:
+        gid = grp.getgrnam(group).gr_gid
+    except KeyError:
+        module.fail_json(msg=f"no group {group!r} on this node")
+    return uid, gid
+
+
+def _mode(module, text, where):
+    try:
+        return int(str(text), 8)
+    except ValueError:
+        module.fail_json(msg=f"{where}: mode {text!r} is not octal (write it as a quoted string)")
+
+
+def _attrs_differ(st, uid, gid, mode):
+    return (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) != (uid, gid, mode)
+
+
+def _make_parents(path, check_mode):
+    """Create missing parent directories root-owned 0755; True when any was missing."""
+    parent = os.path.dirname(path)
+    if os.path.isdir(parent):
+        return False
+    if not check_mode:
+        os.makedirs(parent, mode=0o755, exist_ok=True)
+    return True
+
+
+def converge_directory(module, entry):
+    path = entry["path"]
+    uid, gid = _ids(module, entry["owner"], entry["group"])
+    mode = _mode(module, entry["mode"], path)
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        if not module.check_mode:
+            os.makedirs(path, mode=0o755, exist_ok=True)
+            os.chown(path, uid, gid)
+            os.chmod(path, mode)
+        return True
+    if not stat.S_ISDIR(st.st_mode):
+        module.fail_json(msg=f"{path} exists and is not a directory")
+    if _attrs_differ(st, uid, gid, mode):
+        if not module.check_mode:
+            os.chown(path, uid, gid)
+            os.chmod(path, mode)
+        return True
+    return False
+
+
+def converge_link(module, entry):
+    src, dest = entry["src"], entry["dest"]
+    try:
+        st = os.lstat(dest)
+    except FileNotFoundError:
+        st = None
+    if st is not None:
+        if stat.S_ISLNK(st.st_mode) and os.readlink(dest) == src:
+            return False
+        if stat.S_ISDIR(st.st_mode):
+            module.fail_json(
+                msg=f"{dest} is a real directory; refusing to replace it with a link to {src}"
+            )
+        if not entry["force"]:
+            module.fail_json(msg=f"{dest} exists and is not a link to {src} (force is off)")
+    if module.check_mode:
+        return True
+    _make_parents(dest, False)
+    # A new link under a temporary name, renamed over dest: never a moment without it.
+    tmp = f"{dest}.groundwork-tmp"
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(tmp)
+    os.symlink(src, tmp)
+    os.replace(tmp, dest)
+    return True
+
+
+def _validate(module, command, path, dest):
+    argv = [part.replace("%s", path) for part in shlex.split(command)]
+    rc, out, err = module.run_command(argv)
+    if rc != 0:
+        module.fail_json(
+            msg=f"{dest}: the new content was rejected by `{command}`: {(err or out).strip()}"
+        )
+
+
+def converge_file(module, entry):
+    dest = entry["dest"]
+    content = entry["content"].encode("utf-8")
+    uid, gid = _ids(module, entry["owner"], entry["group"])
+    mode = _mode(module, entry["mode"], dest)
+    try:
+        st = os.lstat(dest)
+    except FileNotFoundError:
+        st = None
+    if st is not None and stat.S_ISREG(st.st_mode):
+        with open(dest, "rb") as current:
+            same = current.read() == content
+        if same:
+            if not _attrs_differ(st, uid, gid, mode):
+                return False
+            if not module.check_mode:
+                os.chown(dest, uid, gid)
+                os.chmod(dest, mode)
+            return True
+    elif st is not None and stat.S_ISDIR(st.st_mode):
+        module.fail_json(msg=f"{dest} is a directory, not a file")
+    if module.check_mode:
+        return True
+    _make_parents(dest, False)
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(dest), prefix=".groundwork-")
+    try:
+        # Owner and mode before content: a key is never readable by others, not even briefly.
+        os.fchown(fd, uid, gid)
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as new:
+            new.write(content)
+            new.flush()
+            os.fsync(new.fileno())
+        if entry.get("validate"):
+            _validate(module, entry["validate"], tmp, dest)
+        os.replace(tmp, dest)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError as err:
+            if err.errno != errno.ENOENT:
+                raise
+        raise
+    return True
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "directories": {
+                "type": "list",
+                "elements": "dict",
+                "default": [],
+                "options": {
+                    "path": {"type": "path", "required": True},
+                    "owner": {"type": "str", "default": "root"},
+                    "group": {"type": "str", "default": "root"},
+                    "mode": {"type": "str", "required": True},
+                },
+            },
+            "links": {
+                "type": "list",
+                "elements": "dict",
+                "default": [],
+                "options": {
+                    "src": {"type": "path", "required": True},
+                    "dest": {"type": "path", "required": True},
+                    "force": {"type": "bool", "default": True},
+                },
+            },
+            "files": {
+                "type": "list",
+                "elements": "dict",
+                "default": [],
+                "options": {
+                    "dest": {"type": "path", "required": True},
+                    "content": {"type": "str", "required": True, "no_log": True},
+                    "owner": {"type": "str", "default": "root"},
+                    "group": {"type": "str", "default": "root"},
+                    "mode": {"type": "str", "required": True},
+                    "validate": {"type": "str"},
+                },
+            },
+        },
+        supports_check_mode=True,
+    )
+    changed_paths = []
+    for entry in module.params["directories"]:
+        if converge_directory(module, entry):
+            changed_paths.append(entry["path"])
+    for entry in module.params["links"]:
+        if converge_link(module, entry):
+            changed_paths.append(entry["dest"])
+    for entry in module.params["files"]:
+        if converge_file(module, entry):
+            changed_paths.append(entry["dest"])
+    module.exit_json(changed=bool(changed_paths), changed_paths=changed_paths)
+
+
+if __name__ == "__main__":
+    main()
