@@ -25,11 +25,10 @@ class Connection:
 
 
 def known_hosts_path(spec: ClusterSpec) -> Path:
-    if spec.lab is not None:
-        from groundwork.lab.ssh import connection_files
+    """The same pinned file the roles use (groundwork.inventory.connection_for)."""
+    from groundwork.inventory.render import connection_for
 
-        return connection_files(spec)[1]
-    return state_dir(spec.name) / "known_hosts"
+    return connection_for(spec).known_hosts
 
 
 def identity_file(spec: ClusterSpec, key: str | None) -> Path | None:
