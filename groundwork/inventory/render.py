@@ -18,7 +18,7 @@ import yaml
 from groundwork import versions
 from groundwork.lab import ssh as lab_ssh
 from groundwork.paths import state_dir
-from groundwork.plan import ClusterPlan
+from groundwork.plan import ClusterPlan, packages
 from groundwork.plan.etcd import CLIENT_PORT, PEER_PORT
 from groundwork.plan.kube_config_vars import kube_group_vars, kube_host_vars
 from groundwork.spec import ClusterSpec, Node, Role
@@ -129,6 +129,11 @@ def hosts(spec: ClusterSpec, plan: ClusterPlan, connection: Connection) -> dict[
         if node_plan.pod_subnet is not None:
             entry["gw_pod_subnet"] = str(node_plan.pod_subnet)
         entry["gw_pod_routes"] = _pod_routes(plan, node.name)
+        entry["gw_node_packages"] = packages.node_packages(
+            runs_pods=node_plan.runs_kubelet,
+            control_plane=node.name in control_plane,
+            endpoint=plan.endpoint,
+        )
         if node.name in members:
             entry["gw_etcd_member_name"] = node.name
         if node.name in control_plane:
@@ -211,6 +216,11 @@ def group_vars(
         "gw_node_cidr": str(cidr) if cidr is not None else "",
         # common
         "gw_apt_source": apt_source(spec),
+        "gw_packages": {
+            "common": list(packages.BASE),
+            "container_runtime": list(packages.CONTAINER_RUNTIME),
+            "apiserver_lb": list(packages.APISERVER_LB),
+        },
         "gw_ntp_servers": [] if spec.lab is not None else list(DEFAULT_NTP),
         "gw_kernel_modules": [{"name": m.name, "reason": m.reason} for m in plan.kernel_modules],
         "gw_sysctls": [{"key": s.key, "value": s.value, "reason": s.reason} for s in plan.sysctls],

@@ -317,3 +317,19 @@ def test_pod_routes_go_to_every_other_node() -> None:
         "10.244.21.0/24 10.77.0.21",
         "10.244.22.0/24 10.77.0.22",
     ]
+
+
+def test_each_node_installs_what_its_components_need_in_one_transaction() -> None:
+    from groundwork.lab.packages import IMAGE_PACKAGES, MIRROR_PACKAGES
+    from groundwork.plan import packages
+
+    hosts = rendered("lab").hosts["all"]["hosts"]
+    assert set(packages.APISERVER_LB) <= set(hosts["cp1"]["gw_node_packages"])
+    assert set(packages.CONTAINER_RUNTIME) <= set(hosts["w1"]["gw_node_packages"])
+    assert not set(packages.APISERVER_LB) & set(hosts["w1"]["gw_node_packages"])
+    # The lab image has them, or its offline mirror serves them.
+    every = {p for host in hosts.values() for p in host["gw_node_packages"]}
+    assert every <= set(MIRROR_PACKAGES) | set(IMAGE_PACKAGES)
+    # A DNS endpoint runs no haproxy, so no control-plane node installs it.
+    dev = rendered("dev").hosts["all"]["hosts"]
+    assert not any(set(packages.APISERVER_LB) & set(h["gw_node_packages"]) for h in dev.values())
