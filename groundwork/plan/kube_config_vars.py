@@ -55,9 +55,10 @@ def kube_binaries(
 ) -> dict[str, dict[str, str]]:
     """component -> {version, url, sha256} for every binary the stack installs.
 
-    The sha256 is the one the caller resolved (`checksums`, e.g. a mirror's
-    published .sha256 via groundwork.inventory.release_sha256), else the pin in
-    versions.SHA256, else "" (the roles refuse it with instructions).
+    The sha256 is the pin in versions.SHA256 when there is one (a mirror can
+    never override a pinned checksum), else the one the caller resolved
+    (`checksums`, e.g. a mirror's published .sha256), else "" (the roles
+    refuse it with instructions).
     `versions_override` lets a client binary (kubectl) differ from the
     cluster version, as the lab's mirror offers one kubectl only.
     """
@@ -66,7 +67,7 @@ def kube_binaries(
     for name in required_binaries(spec):
         version = (versions_override or {}).get(name, plan.kubernetes_version)
         art = versions.artifact(name, version.removeprefix("v"), arch)
-        sha = (checksums or {}).get(name) or art.sha256 or ""
+        sha = art.sha256 or (checksums or {}).get(name) or ""
         out[name] = {"version": art.version, "url": art.url(mirror), "sha256": sha.lower()}
     return out
 

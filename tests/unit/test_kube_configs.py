@@ -17,6 +17,7 @@ parse of the unit stands in.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import configparser
 import functools
 import shutil
@@ -598,3 +599,15 @@ def test_missing_kube_binaries_in_the_lab() -> None:
     no_sha = _index({b: "1.36.4" for b in versions.KUBE_BINARIES})
     no_sha["artifacts"]["kubelet"]["sha256"] = ""
     assert missing_kube_binaries(spec, no_sha) == ["kubelet"]
+
+
+def test_a_pinned_checksum_wins_over_the_mirrors() -> None:
+    """A compromised mirror cannot swap a pinned binary by publishing its own checksum."""
+    spec = load_stack("lab")
+    plan = dataclasses.replace(build_plan(spec), kubernetes_version="1.35.1")
+    binaries = kube_binaries(spec, plan, checksums={"kubelet": "0" * 64, "kube-proxy": "1" * 64})
+    pinned = versions.SHA256[("kubelet", "1.35.1", "amd64")]
+    assert pinned and binaries["kubelet"]["sha256"] == pinned
+    # Unpinned (kube-proxy): the mirror's published checksum is the only one there is.
+    assert versions.SHA256.get(("kube-proxy", "1.35.1", "amd64")) is None
+    assert binaries["kube-proxy"]["sha256"] == "1" * 64

@@ -1,0 +1,131 @@
+"""Benchmark how `up` scales: the lab stack's shape with 5 and with 15 machines.
+
+    python bench/scale.py [--runs N] [--sizes 5,15] [--subnet 10.80.0.0/24]
+
+For each size, a stack file like stacks/Pulumi.lab.yaml is generated (3
+control-plane + etcd nodes, the rest workers) on its own lab subnet, so the
+`lab` stack is left alone. Per run: `lab down` + `lab up` (not timed), then a
+cold `up` (provisioning, as `groundwork up --no-verify`), then one no-change
+`up`. Prints each run, the median and spread per size, and the ratio of the
+cold medians (target: 15 nodes <= 2 x 5 nodes). Leaves the labs down. Writes
+the figures to <state dir>/bench-scale.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+from rich.console import Console
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from groundwork import lab  # noqa: E402
+from groundwork.paths import state_dir  # noqa: E402
+from groundwork.spec import ClusterSpec, load_stack  # noqa: E402
+from groundwork.steps.provision import provision  # noqa: E402
+
+CONTROL_PLANE = 3
+TARGET_RATIO = 2.0
+
+
+def stack_document(size: int, subnet: ipaddress.IPv4Network) -> dict[str, Any]:
+    """The lab stack reshaped: `size` machines on `subnet` (pure)."""
+    base = yaml.safe_load((ROOT / "stacks" / "Pulumi.lab.yaml").read_text())
+    cluster = base["config"]["groundwork:cluster"]
+    hosts = list(subnet.hosts())
+    cluster["name"] = f"bench{size}"
+    nodes = []
+    for i in range(size):
+        control = i < CONTROL_PLANE
+        name = f"cp{i + 1}" if control else f"w{i - CONTROL_PLANE + 1}"
+        roles = ["control-plane", "etcd"] if control else ["worker"]
+        address = hosts[10 + i] if control else hosts[20 + i - CONTROL_PLANE]
+        nodes.append({"name": name, "address": str(address), "roles": roles, "ssh": {"key": "lab"}})
+    cluster["nodes"] = nodes
+    cluster["controlPlane"]["endpoint"]["vip"] = str(hosts[9])
+    cluster["lab"]["subnet"] = str(subnet)
+    cluster["lab"]["gateway"] = str(hosts[0])
+    port = cluster["lab"]["mirrorPort"]
+    cluster["artifacts"]["mirror"] = f"http://{hosts[0]}:{port}"
+    return base
+
+
+def timed(spec: ClusterSpec, quiet: Console) -> tuple[float, int]:
+    started = time.monotonic()
+    summary = provision(spec, lab_up=False, console=quiet, live=False)
+    seconds = time.monotonic() - started
+    if not summary.ok:
+        sys.exit(f"up failed on {spec.name}: see {summary.artifact_dir}")
+    return seconds, summary.changed
+
+
+def figures(values: list[float]) -> dict[str, float]:
+    return {
+        "median": round(statistics.median(values), 1),
+        "min": round(min(values), 1),
+        "max": round(max(values), 1),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=2, help="cold runs per size (default 2)")
+    parser.add_argument("--sizes", default="5,15", help="machine counts (default 5,15)")
+    parser.add_argument("--subnet", default="10.80.0.0/24", help="lab subnet for the bench stacks")
+    args = parser.parse_args()
+    console = Console(highlight=False)
+    quiet = Console(file=open(os.devnull, "w"))  # noqa: SIM115
+    subnet = ipaddress.IPv4Network(args.subnet)
+    report: dict[str, Any] = {"cpus": os.cpu_count(), "sizes": {}}
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in (int(s) for s in args.sizes.split(",")):
+            path = Path(tmp) / f"Pulumi.bench{size}.yaml"
+            path.write_text(yaml.safe_dump(stack_document(size, subnet), sort_keys=False))
+            spec = load_stack(str(path))
+            cold: list[float] = []
+            no_change: list[float] = []
+            for run in range(args.runs):
+                lab.down(spec)
+                if not lab.up(spec).up:
+                    sys.exit(f"the {size}-machine lab did not come up")
+                seconds, changed = timed(spec, quiet)
+                cold.append(seconds)
+                again, unchanged = timed(spec, quiet)
+                no_change.append(again)
+                load = os.getloadavg()[0]
+                console.print(
+                    f"{size} machines, run {run + 1}: cold {seconds:.1f} s ({changed} changes), "
+                    f"no-change {again:.1f} s ({unchanged} changes), load {load:.1f}"
+                )
+            lab.down(spec)
+            report["sizes"][str(size)] = {"cold": figures(cold), "no-change": figures(no_change)}
+            console.print(f"{size} machines: cold {figures(cold)}, no-change {figures(no_change)}")
+    sizes = sorted(report["sizes"], key=int)
+    if len(sizes) >= 2:
+        small, large = report["sizes"][sizes[0]], report["sizes"][sizes[-1]]
+        ratio = large["cold"]["median"] / small["cold"]["median"]
+        report["cold_ratio"] = round(ratio, 2)
+        verdict = "meets" if ratio <= TARGET_RATIO else "MISSES"
+        console.print(
+            f"cold {sizes[-1]} / {sizes[0]} machines: {ratio:.2f}x; {verdict} the "
+            f"{TARGET_RATIO:g}x target"
+        )
+    out = state_dir("bench-scale").parent / "bench-scale.json"
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    console.print(f"written {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
