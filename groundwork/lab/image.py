@@ -18,7 +18,7 @@ from groundwork.lab.packages import DEBIAN_SUITE, IMAGE_PACKAGES
 from groundwork.lab.proc import last_line, run
 
 # Bump when customize() changes what ends up in the image.
-IMAGE_RECIPE_VERSION = "2"
+IMAGE_RECIPE_VERSION = "3"
 IMAGE_REPO = "localhost/groundwork-node"
 
 # Units that need hardware or a console a container does not have; masked so
@@ -55,6 +55,17 @@ Type=oneshot
 ExecStart=/usr/bin/ssh-keygen -q -t ed25519 -N "" -f /etc/ssh/ssh_host_ed25519_key
 """
 SSHD_CONFIG_TEXT = "# groundwork lab: the one host key each node makes at first boot\nHostKey /etc/ssh/ssh_host_ed25519_key\n"
+
+
+# The lab's machines are disposable, unlike real hosts: dpkg need not fsync
+# every file it unpacks (on container storage that was most of a cold `up`'s
+# package installs), nor unpack documentation nobody reads there.
+DPKG_LAB_CONFIG = """# groundwork lab: disposable machines, fast package installs
+force-unsafe-io
+path-exclude=/usr/share/doc/*
+path-exclude=/usr/share/man/*
+path-exclude=/usr/share/info/*
+"""
 
 
 def cache_key(
@@ -127,6 +138,7 @@ def customize(rootfs: Path) -> None:
         path = systemd / unit
         path.unlink(missing_ok=True)
         path.symlink_to("/dev/null")
+    (etc / "dpkg" / "dpkg.cfg.d" / "groundwork-lab").write_text(DPKG_LAB_CONFIG)
     # Empty machine-id: systemd gives each node its own at boot.
     (etc / "machine-id").write_text("")
     # Air-gapped: no Debian sources; `lab up` points apt at the lab mirror.

@@ -19,6 +19,9 @@ from groundwork.lab.proc import run
 
 BOOT_TIMEOUT = 120.0
 
+# The common role's apt source file (roles/common/defaults: common_apt_source_file).
+APT_SOURCE_FILE = "/etc/apt/sources.list.d/groundwork.list"
+
 
 @dataclass(frozen=True)
 class Container:
@@ -186,7 +189,9 @@ def setup_script(lab: LabLayout, public_key: str, apt_source: str) -> str:
         f"if ! grep -qxF {shlex.quote(marker)} /etc/hosts; then",
         f"  printf '%s\\n' {shlex.quote(marker)} {shlex.quote(hosts)} >> /etc/hosts",
         "fi",
-        f"printf '%s\\n' {shlex.quote(apt_source)} > /etc/apt/sources.list.d/groundwork-lab.list",
+        # The file the common role manages (one source line, not two): the
+        # lab writes it only until the role takes it over.
+        f"[ -e {APT_SOURCE_FILE} ] || printf '%s\\n' {shlex.quote(apt_source)} > {APT_SOURCE_FILE}",
     ]
     return "\n".join(lines) + "\n"
 
