@@ -79,7 +79,9 @@ def cmd_up(args: argparse.Namespace) -> int:
     from groundwork.steps.verify import verify
 
     report = verify(spec, junit=args.junit)
-    report.print_table()
+    # One line per node that is right; a table only where something drifted
+    # (`groundwork verify` lists every check).
+    report.print_table(all_checks=False)
     total = time.monotonic() - start
     if not report.ok:
         return fail(f"{roles_line}, but verification failed ({total:.1f} s in all)")
