@@ -2,7 +2,7 @@
 
 `provisioning_hash(spec)` covers the rendered inventory (hosts.yml and the
 generated group_vars, rendered in memory by `render_inventory`) and the bytes
-of every file under playbooks/ and roles/. The same spec and the same code
+of every file under playbooks/, roles/ and plugins/. The same spec and the same code
 give the same hash on any machine, so the Pulumi diff of `NodeProvisioning`
 re-runs Ansible exactly when something it would apply changed.
 
@@ -30,7 +30,11 @@ from groundwork.plan import build_plan
 from groundwork.spec import ClusterSpec
 
 # The trees whose files Ansible runs; a change in any of them re-provisions.
-CODE_ROOTS: tuple[Path, ...] = (PROJECT_ROOT / "playbooks", PROJECT_ROOT / "roles")
+CODE_ROOTS: tuple[Path, ...] = (
+    PROJECT_ROOT / "playbooks",
+    PROJECT_ROOT / "roles",
+    PROJECT_ROOT / "plugins",  # groundwork_files, groundwork_probe, groundwork_preflight
+)
 # Stand-in for the controller's per-stack state directory in the rendered inventory.
 PLACEHOLDER_STATE = Path("/groundwork-state")
 
@@ -47,7 +51,9 @@ def tree_hash(root: Path) -> str:
     """sha256 over every file under `root`: relative paths and bytes, sorted (cached)."""
     digest = hashlib.sha256()
     if root.is_dir():
-        for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        # Bytecode caches differ per interpreter and run: not what Ansible applies.
+        files = (p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+        for path in sorted(files):
             _update(digest, path.relative_to(root).as_posix(), path.read_bytes())
     return digest.hexdigest()
 
@@ -68,7 +74,7 @@ def inventory_files(spec: ClusterSpec) -> dict[str, str]:
 
 
 def provisioning_hash(spec: ClusterSpec, roots: Iterable[Path] = CODE_ROOTS) -> str:
-    """sha256 hex of the rendered inventory and the playbooks/roles trees."""
+    """sha256 hex of the rendered inventory and the playbooks/roles/plugins trees."""
     digest = hashlib.sha256()
     for relative, text in sorted(inventory_files(spec).items()):
         _update(digest, f"inventory/{relative}", text.encode())
