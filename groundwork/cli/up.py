@@ -29,9 +29,15 @@ def register(subparsers: Any) -> None:
             "one, validate the stack, create the PKI, render the Ansible inventory "
             "(inventories/<stack>/), run playbooks/site.yml with ansible-runner (live "
             "progress per host, summary per host), then run the node checks. A second "
-            "`up` with no change reports changed=0 on every host."
+            "`up` with no change reports changed=0 on every host. Nodes added to or "
+            "removed from a stack already applied are named first; removed nodes are "
+            "drained, leave etcd and are reset; new etcd members join one at a time; a "
+            "removal that would lose etcd quorum is refused before any change."
         ),
-        epilog="Exit codes: 0 roles and verification passed, 1 a step failed, 2 invalid stack.",
+        epilog=(
+            "Exit codes: 0 roles and verification passed, 1 a step failed, 2 invalid stack "
+            "or a refused membership change (e.g. one that would lose etcd quorum)."
+        ),
     )
     add_stack_options(parser)
     parser.add_argument(
@@ -55,13 +61,20 @@ def cmd_up(args: argparse.Namespace) -> int:
     start = time.monotonic()
     progress = _progress(start)
     spec = load_spec_from_args(args)  # invalid stack: SpecError -> exit 2, no host touched
-    from groundwork.steps.provision import provision
+    from groundwork.steps.provision import RecordError, ScaleRefused, provision
 
     try:
         summary = provision(
             spec, lab_up=not args.no_lab, console=console, live=is_tty(), progress=progress
         )
-    except (InventoryError, LabError, PkiError) as err:
+    except ScaleRefused as err:
+        # Like an invalid stack: every reason, each naming its config path,
+        # and nothing was touched.
+        for problem in err.problems:
+            err_console.print(f"[red]refused[/red] {problem}")
+        err_console.print("nothing was changed: no node was contacted")
+        return 2
+    except (InventoryError, LabError, PkiError, RecordError) as err:
         return fail(str(err))
     if not summary.ok:
         return fail(

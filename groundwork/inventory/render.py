@@ -9,6 +9,7 @@ Neither holds a secret: private keys are referenced by path only.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from groundwork.paths import state_dir
 from groundwork.plan import ClusterPlan, packages
 from groundwork.plan.etcd import CLIENT_PORT, PEER_PORT
 from groundwork.plan.kube_config_vars import kube_group_vars, kube_host_vars
+from groundwork.plan.membership import Bootstrap, fresh_bootstrap
 from groundwork.spec import ClusterSpec, Node, Role
 from groundwork.spec.rules import node_cidr
 
@@ -106,8 +108,15 @@ def _pod_routes(plan: ClusterPlan, name: str) -> list[str]:
     )
 
 
-def hosts(spec: ClusterSpec, plan: ClusterPlan, connection: Connection) -> dict[str, Any]:
-    """The hosts.yml document."""
+def hosts(
+    spec: ClusterSpec,
+    plan: ClusterPlan,
+    connection: Connection,
+    etcd_bootstrap: Mapping[str, Bootstrap] | None = None,
+) -> dict[str, Any]:
+    """The hosts.yml document. `etcd_bootstrap`: each member's first-start settings
+    (groundwork.plan.membership); None for a fresh cluster (all members new)."""
+    bootstrap = fresh_bootstrap(plan.etcd) if etcd_bootstrap is None else etcd_bootstrap
     control_plane = [n.name for n in spec.nodes_with(Role.CONTROL_PLANE)]
     members = {m.name for m in plan.etcd.members}
     host_vars: dict[str, Any] = {}
@@ -136,6 +145,10 @@ def hosts(spec: ClusterSpec, plan: ClusterPlan, connection: Connection) -> dict[
         )
         if node.name in members:
             entry["gw_etcd_member_name"] = node.name
+            # Read by etcd on the member's first start only; a member that
+            # joins a running cluster lists the members at that moment.
+            entry["gw_etcd_bootstrap_cluster"] = bootstrap[node.name].initial_cluster
+            entry["gw_etcd_bootstrap_state"] = bootstrap[node.name].state
         if node.name in control_plane:
             entry["gw_vrrp_priority"] = VRRP_TOP_PRIORITY - control_plane.index(node.name)
         entry.update(kube_host_vars(spec, node.name))
@@ -281,9 +294,10 @@ def render_inventory(
     etcd_sha256: str,
     kube: KubeArtifacts = NO_KUBE_ARTIFACTS,
     source: str = "",
+    etcd_bootstrap: Mapping[str, Bootstrap] | None = None,
 ) -> RenderedInventory:
     """Both inventory files, as documents and as text (pure)."""
-    host_doc = hosts(spec, plan, connection)
+    host_doc = hosts(spec, plan, connection, etcd_bootstrap)
     vars_doc = group_vars(spec, plan, pki_dir=pki_dir, etcd_sha256=etcd_sha256, kube=kube)
     name = source or spec.name
     return RenderedInventory(host_doc, vars_doc, to_yaml(host_doc, name), to_yaml(vars_doc, name))

@@ -1,0 +1,351 @@
+"""Scale: what changes between the membership last applied and the declared one (pure).
+
+`groundwork up` records what it applied (<state dir>/<stack>/applied.json:
+the nodes and the etcd members with the settings each member bootstrapped
+with). That record is the *current* membership; the stack is the *declared*
+one. This module diffs the two:
+
+- nodes added and removed (a removed node is drained, loses its etcd
+  membership and is reset; an added one is provisioned);
+- etcd members joining (added one at a time to the running cluster, each
+  started with `initial-cluster-state: existing`) and leaving;
+- every change that would put etcd at risk, refused before any machine is
+  touched, each naming the config path with the reason.
+
+No record means a fresh cluster: every member bootstraps together with
+`initial-cluster-state: new`, as a stack without the record always did.
+
+A member's bootstrap settings (initial-cluster and its state) are only read
+by etcd on its first start. They are recorded and rendered unchanged
+afterwards, so a member joining later changes no other member's
+configuration and restarts none of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from ipaddress import ip_address
+from typing import Any, Literal
+
+from groundwork.plan.etcd import EtcdMember, EtcdPlan
+from groundwork.spec import ClusterSpec, Problem, Role
+
+RECORD_VERSION = 1
+NODES_PATH = "cluster.nodes"
+
+State = Literal["new", "existing"]
+
+
+class RecordError(ValueError):
+    """applied.json is not a record this version can read."""
+
+
+@dataclass(frozen=True)
+class Bootstrap:
+    """What one etcd member reads on its first start."""
+
+    initial_cluster: str
+    state: State
+
+
+@dataclass(frozen=True)
+class AppliedNode:
+    """A node as it was applied: enough to reach it again once it leaves the stack."""
+
+    name: str
+    address: str
+    roles: tuple[str, ...]
+    ssh_user: str = "root"
+    ssh_port: int = 22
+    ssh_key: str | None = None
+
+
+@dataclass(frozen=True)
+class AppliedMember:
+    name: str
+    address: str
+    bootstrap: Bootstrap
+
+    @property
+    def peer_url(self) -> str:
+        return EtcdMember(self.name, ip_address(self.address)).peer_url
+
+    @property
+    def client_url(self) -> str:
+        return EtcdMember(self.name, ip_address(self.address)).client_url
+
+
+@dataclass(frozen=True)
+class Applied:
+    """The membership the last successful `up` applied."""
+
+    nodes: tuple[AppliedNode, ...]
+    members: tuple[AppliedMember, ...]
+
+    def node(self, name: str) -> AppliedNode | None:
+        return next((n for n in self.nodes if n.name == name), None)
+
+    def member(self, name: str) -> AppliedMember | None:
+        return next((m for m in self.members if m.name == name), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": RECORD_VERSION,
+            "nodes": [
+                {
+                    "name": n.name,
+                    "address": n.address,
+                    "roles": list(n.roles),
+                    "ssh": {"user": n.ssh_user, "port": n.ssh_port, "key": n.ssh_key},
+                }
+                for n in self.nodes
+            ],
+            "etcd": {
+                "members": [
+                    {
+                        "name": m.name,
+                        "address": m.address,
+                        "initial_cluster": m.bootstrap.initial_cluster,
+                        "initial_cluster_state": m.bootstrap.state,
+                    }
+                    for m in self.members
+                ]
+            },
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Applied:
+        """The record back from its JSON document; RecordError names what is wrong."""
+        try:
+            if data["version"] != RECORD_VERSION:
+                raise RecordError(f"record version {data['version']!r}, expected {RECORD_VERSION}")
+            nodes = tuple(
+                AppliedNode(
+                    name=str(n["name"]),
+                    address=str(ip_address(n["address"])),
+                    roles=tuple(str(r) for r in n["roles"]),
+                    ssh_user=str(n["ssh"]["user"]),
+                    ssh_port=int(n["ssh"]["port"]),
+                    ssh_key=None if n["ssh"]["key"] is None else str(n["ssh"]["key"]),
+                )
+                for n in data["nodes"]
+            )
+            members = tuple(
+                AppliedMember(
+                    name=str(m["name"]),
+                    address=str(ip_address(m["address"])),
+                    bootstrap=Bootstrap(
+                        str(m["initial_cluster"]), _state(m["initial_cluster_state"])
+                    ),
+                )
+                for m in data["etcd"]["members"]
+            )
+        except (KeyError, TypeError, ValueError) as err:
+            if isinstance(err, RecordError):
+                raise
+            raise RecordError(f"malformed record: {type(err).__name__}: {err}") from None
+        return cls(nodes, members)
+
+
+def _state(value: Any) -> State:
+    if value == "new":
+        return "new"
+    if value == "existing":
+        return "existing"
+    raise RecordError(f"initial_cluster_state {value!r} is neither new nor existing")
+
+
+@dataclass(frozen=True)
+class MembershipPlan:
+    """Current (applied) vs declared membership, and what `up` must do about it."""
+
+    fresh: bool
+    added: tuple[str, ...] = ()
+    removed: tuple[AppliedNode, ...] = ()
+    # etcd members to add to the running cluster, one at a time, in this order.
+    joining: tuple[str, ...] = ()
+    # etcd members to remove from it, one at a time, in this order.
+    leaving: tuple[str, ...] = ()
+    # The current members (as applied), and those of them that stay (every
+    # remaining member must be healthy before one leaves).
+    current: tuple[AppliedMember, ...] = ()
+    remaining: tuple[AppliedMember, ...] = ()
+    # Every declared member's first-start settings.
+    bootstrap: Mapping[str, Bootstrap] = field(default_factory=dict)
+    problems: tuple[Problem, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def changes(self) -> bool:
+        return bool(self.added or self.removed or self.joining or self.leaving)
+
+    @property
+    def removed_names(self) -> tuple[str, ...]:
+        return tuple(n.name for n in self.removed)
+
+    def describe(self) -> list[str]:
+        """One line per change, in the order `up` makes them."""
+        lines = []
+        for node in self.removed:
+            etcd = ", leaves etcd" if node.name in self.leaving else ""
+            lines.append(f"remove {node.name} ({node.address}{etcd}): drain, then reset")
+        for name in self.added:
+            etcd = ", joins etcd" if name in self.joining else ""
+            lines.append(f"add {name}{etcd}")
+        for name in self.joining:
+            if name not in self.added:
+                lines.append(f"{name} joins etcd")
+        return lines
+
+
+def max_removable(members: int) -> int:
+    """How many of `members` current etcd members one change may remove: the
+    ones left must still be a majority of the current cluster, so that a
+    failure midway (one more member lost) cannot cost the quorum."""
+    return (members - 1) // 2
+
+
+def quorum_problems(current: Sequence[str], leaving: Sequence[str]) -> list[Problem]:
+    """Why removing `leaving` from the current members would risk quorum (empty: safe)."""
+    if not leaving:
+        return []
+    names = ", ".join(leaving)
+    left = len(current) - len(leaving)
+    if left <= 0:
+        return [
+            Problem(
+                NODES_PATH,
+                f"removes every etcd member ({names}): the cluster's data would be lost; "
+                "keep at least one of the current members",
+            )
+        ]
+    limit = max_removable(len(current))
+    if len(leaving) > limit:
+        majority = len(current) // 2 + 1
+        return [
+            Problem(
+                NODES_PATH,
+                f"removes {len(leaving)} of the {len(current)} current etcd members ({names}): "
+                f"the {left} left would not be a majority ({majority}) of the current "
+                f"cluster, so one failure during the change loses quorum; remove at most "
+                f"{limit} per run"
+                + (" (a 1- or 2-member cluster cannot lose a member)" if limit == 0 else ""),
+            )
+        ]
+    return []
+
+
+def fresh_bootstrap(etcd: EtcdPlan) -> dict[str, Bootstrap]:
+    """Every member starts together (a new cluster)."""
+    return {m.name: Bootstrap(etcd.initial_cluster, "new") for m in etcd.members}
+
+
+def plan_membership(applied: Applied | None, spec: ClusterSpec, etcd: EtcdPlan) -> MembershipPlan:
+    """Diff the applied record (None: fresh cluster) against the declared stack."""
+    if applied is None:
+        return MembershipPlan(fresh=True, bootstrap=fresh_bootstrap(etcd))
+    declared = {n.name: (i, n) for i, n in enumerate(spec.nodes)}
+    added = tuple(n.name for n in spec.nodes if applied.node(n.name) is None)
+    removed = tuple(n for n in applied.nodes if n.name not in declared)
+    declared_members = [m.name for m in etcd.members]
+    current = [m.name for m in applied.members]
+    joining = tuple(m for m in declared_members if m not in current)
+    leaving = tuple(m for m in current if m not in declared_members)
+    problems: list[Problem] = []
+    removed_addresses = {n.address: n.name for n in removed}
+    for name in added:
+        i, node = declared[name]
+        holder = removed_addresses.get(str(node.address))
+        if holder is not None:
+            problems.append(
+                Problem(
+                    f"{NODES_PATH}[{i}].address",
+                    f"{name} takes the address of {holder}, which this change removes: "
+                    f"remove {holder} first (run up), then add {name}",
+                )
+            )
+    for member in applied.members:
+        if member.name not in declared:
+            continue
+        i, node = declared[member.name]
+        if not node.has(Role.ETCD):
+            problems.append(
+                Problem(
+                    f"{NODES_PATH}[{i}].roles",
+                    f"{member.name} would leave etcd but stay in the cluster, which is not "
+                    "supported: remove the node (its membership is removed, it is reset), "
+                    "then add it back with its new roles",
+                )
+            )
+        elif str(node.address) != member.address:
+            problems.append(
+                Problem(
+                    f"{NODES_PATH}[{i}].address",
+                    f"{member.name} is an etcd member at {member.address}; a member's address "
+                    "cannot change: remove the node (run up), then add it back at "
+                    f"{node.address}",
+                )
+            )
+    if joining and leaving:
+        problems.append(
+            Problem(
+                NODES_PATH,
+                f"adds etcd member(s) {', '.join(joining)} and removes {', '.join(leaving)} "
+                "in one change: add first (run up), then remove, so the cluster never "
+                "has fewer members than it tolerates losing",
+            )
+        )
+    problems.extend(quorum_problems(current, leaving))
+    bootstrap: dict[str, Bootstrap] = {}
+    cluster = [f"{m.name}={m.peer_url}" for m in applied.members if m.name not in leaving]
+    for declared_member in etcd.members:
+        name = declared_member.name
+        recorded = applied.member(name)
+        if recorded is not None:
+            bootstrap[name] = recorded.bootstrap
+        else:
+            # Joins after the members before it: its initial-cluster must be
+            # exactly the membership at its first start (etcd checks the count).
+            cluster.append(f"{name}={declared_member.peer_url}")
+            bootstrap[name] = Bootstrap(",".join(cluster), "existing")
+    return MembershipPlan(
+        fresh=False,
+        added=added,
+        removed=removed,
+        joining=joining,
+        leaving=leaving,
+        current=applied.members,
+        remaining=tuple(m for m in applied.members if m.name not in leaving),
+        bootstrap=bootstrap,
+        problems=tuple(sorted(problems)),
+    )
+
+
+def applied_after(spec: ClusterSpec, etcd: EtcdPlan, bootstrap: Mapping[str, Bootstrap]) -> Applied:
+    """The record to write once the declared stack is applied."""
+    nodes = tuple(
+        AppliedNode(
+            name=n.name,
+            address=str(n.address),
+            roles=tuple(r.value for r in n.roles),
+            ssh_user=n.ssh.user,
+            ssh_port=n.ssh.port,
+            ssh_key=n.ssh.key,
+        )
+        for n in spec.nodes
+    )
+    members = tuple(AppliedMember(m.name, str(m.address), bootstrap[m.name]) for m in etcd.members)
+    return Applied(nodes, members)
+
+
+def without(applied: Applied, names: Sequence[str]) -> Applied:
+    """The record once these nodes (and their etcd memberships) are gone."""
+    gone = set(names)
+    return Applied(
+        tuple(n for n in applied.nodes if n.name not in gone),
+        tuple(m for m in applied.members if m.name not in gone),
+    )
