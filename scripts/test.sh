@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: lint, types, unit tests, Pulumi mocks, ansible-lint,
-# and the lab integration tests (real systemd machines on podman).
+# the lab integration tests (real systemd machines on podman), then a lab
+# rebuild (destroy -> up -> verify) with a JUnit report.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -11,4 +12,9 @@ echo "==> ruff"
 echo "==> mypy"
 .venv/bin/mypy
 echo "==> pytest"
-exec .venv/bin/pytest "$@"
+.venv/bin/pytest "$@"
+# CI proves "rebuild the cluster from CI" on every change: the lab stack is
+# reset, provisioned again and verified, with one JUnit report.
+echo "==> groundwork rebuild --stack lab"
+mkdir -p reports
+.venv/bin/groundwork rebuild --stack lab --junit reports/rebuild-lab.xml
