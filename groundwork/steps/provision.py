@@ -42,6 +42,7 @@ from groundwork.steps import scale
 from groundwork.steps.scale import RecordError, ScaleRefused
 
 Progress = Callable[[str], None]
+SITE_PLAYBOOK = "site.yml"
 KUBERNETES_PLAYBOOK = "kubernetes.yml"
 
 __all__ = [
@@ -90,7 +91,8 @@ def prepare(
     (`members`, else read from the applied record).
     """
     plan = build_plan(spec)
-    members = members or membership(spec, plan)
+    if members is None:
+        members = membership(spec, plan)
     directory = pki_dir(spec.name)
     ensured = ensure_pki(directory, plan.certificates)
     changed = tuple(ensured.changed)
@@ -139,7 +141,7 @@ def provision(
     console: Console | None = None,
     live: bool = True,
     progress: Progress = _quiet,
-    playbook: str = "site.yml",
+    playbook: str = SITE_PLAYBOOK,
     kubernetes: bool = True,
 ) -> RunSummary:
     """Make the nodes match the stack: refuse a risky membership change, lab up
@@ -177,7 +179,10 @@ def provision(
     summary = _combined(steps)
     if not summary.ok:
         return summary
-    scale.write_applied(spec.name, applied_after(spec, plan.etcd, members.bootstrap))
+    if playbook == SITE_PLAYBOOK:
+        # Every declared node now runs what site.yml installs: the next run
+        # diffs against this membership.
+        scale.write_applied(spec.name, applied_after(spec, plan.etcd, members.bootstrap))
     if not kubernetes:
         return summary
     if prepared.kube_missing:

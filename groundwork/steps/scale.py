@@ -173,6 +173,15 @@ def remove_nodes(
     )
     out = out.combine(reset)
     if not out.ok:
+        unreachable = sorted({f.host for f in reset.failures if f.unreachable} & set(removed))
+        if unreachable:
+            # The usual reason to remove a node is that it died: say what
+            # was done and the two ways on.
+            (console or Console(highlight=False)).print(
+                f"{', '.join(unreachable)}: unreachable, so not reset (already drained and out "
+                "of etcd). Run `groundwork up` again once it is back; if it is gone for good, "
+                f"delete its entry from {applied_path(spec.name)} and run `groundwork up`."
+            )
         return out
     if any(DRAIN_TASK in task for h in out.hosts for task in h.changed_tasks):
         forget = {**extra, "gw_scale_phase": "forget"}
