@@ -96,7 +96,11 @@ class RunState:
             host.skipped += 1
         elif kind == "runner_on_failed" and not data.get("ignore_errors"):
             host.failed += 1
-            self.failures.append(Failure(host.name, role, task, failure_message(result)))
+            if lost_connection(result):
+                message = f"the node stopped answering (connection lost: {failure_message(result)})"
+                self.failures.append(Failure(host.name, role, task, message, True))
+            else:
+                self.failures.append(Failure(host.name, role, task, failure_message(result)))
         elif kind == "runner_on_unreachable":
             host.unreachable += 1
             self.failures.append(Failure(host.name, role, task, failure_message(result), True))
@@ -117,6 +121,21 @@ class RunState:
             host.skipped = int((data.get("skipped") or {}).get(name, 0))
             host.done = True
             host.role, host.task = "", ""
+
+
+# What mitogen says when the node behind a connection dies mid-task; Ansible
+# reports it as a task failure, but it is an unreachable node.
+_LOST_CONNECTION = (
+    "mitogen.core.ChannelError",
+    "mitogen.core.StreamError",
+    "EOF on stream",
+    "object has no attribute 'protocol'",
+)
+
+
+def lost_connection(result: dict[str, Any]) -> bool:
+    text = " ".join(str(result.get(key, "")) for key in ("msg", "exception", "module_stderr"))
+    return any(marker in text for marker in _LOST_CONNECTION)
 
 
 def failure_message(result: dict[str, Any]) -> str:

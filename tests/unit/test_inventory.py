@@ -238,6 +238,21 @@ def test_run_state_counts_and_names_failures() -> None:
     ]
 
 
+def test_a_node_dying_under_mitogen_is_reported_unreachable() -> None:
+    state = RunState()
+    crash = {
+        "msg": "Task failed: builtins.AttributeError: 'NoneType' object has no attribute 'protocol'",
+        "exception": "Traceback ... mitogen/core.py ...",
+    }
+    state.apply(
+        _event("runner_on_failed", host="w2", role="common", task="Probe the node", res=crash)
+    )
+    (failure,) = state.failures
+    assert failure.unreachable
+    assert failure.describe().startswith("w2: unreachable at role common, task 'Probe the node'")
+    assert "the node stopped answering" in failure.describe()
+
+
 def test_failure_message_prefers_msg_then_stderr() -> None:
     assert failure_message({"msg": "non-zero return code", "stderr": "boom", "rc": 1}) == (
         "non-zero return code"
