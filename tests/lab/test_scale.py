@@ -91,10 +91,24 @@ class Stacks:
         self.one_member = write_stack(directory, "one-member", [BASE[0], BASE[3]])
 
 
+# What `up` announced (its progress lines) in the last call of up().
+announced: list[str] = []
+
+
 def up(spec: ClusterSpec) -> tuple[RunSummary, float]:
+    announced.clear()
+
+    def progress(line: str) -> None:
+        announced.append(line)
+        print(line)
+
     started = time.monotonic()
-    summary = provision(spec, console=Console(width=160), live=False, progress=print)
+    summary = provision(spec, console=Console(width=160), live=False, progress=progress)
     return summary, time.monotonic() - started
+
+
+def announced_changes() -> list[str]:
+    return [line for line in announced if line.startswith("scale: ")]
 
 
 def assert_ok(summary: RunSummary) -> None:
@@ -163,6 +177,7 @@ def test_adding_a_worker_changes_only_the_node_lists_elsewhere(
     summary, seconds = up(stacks.worker)
     assert_ok(summary)
     print(f"[scale] add a worker: {seconds:.1f} s")
+    assert announced_changes() == ["scale: add w2"]
     changed = changed_tasks(summary)
     assert changed["w2"], "the new worker was not provisioned"
     for name in ("cp1", "cp2", "cp3", "w1"):
@@ -181,6 +196,7 @@ def test_adding_two_members_joins_them_one_at_a_time(stacks: Stacks, base: Clust
     summary, seconds = up(spec)
     assert_ok(summary)
     print(f"[scale] add two etcd/control-plane nodes: {seconds:.1f} s")
+    assert announced_changes() == ["scale: add cp4, joins etcd", "scale: add cp5, joins etcd"]
     assert members(spec) == {f"cp{i}": "started" for i in range(1, 6)}
     assert healthy_endpoints(spec) == 5
     for name in ("cp4", "cp5"):
@@ -234,6 +250,11 @@ def test_removing_two_members_and_a_worker(stacks: Stacks, base: ClusterSpec) ->
     summary, seconds = up(stacks.base)
     assert_ok(summary)
     print(f"[scale] remove two etcd/control-plane nodes and a worker: {seconds:.1f} s")
+    assert announced_changes() == [
+        "scale: remove w2 (10.79.0.22): drain, then reset",
+        "scale: remove cp4 (10.79.0.14, leaves etcd): drain, then reset",
+        "scale: remove cp5 (10.79.0.15, leaves etcd): drain, then reset",
+    ]
     assert members(wide) == {"cp1": "started", "cp2": "started", "cp3": "started"}
     assert healthy_endpoints(wide) == 3
     for name in ("cp4", "cp5", "w2"):
