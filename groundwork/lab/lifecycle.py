@@ -136,6 +136,11 @@ def down(spec: ClusterSpec, progress: Progress = _quiet) -> None:
         nodes.remove(c.name for c in containers)
     network.remove_network(lab)
     shutil.rmtree(lab_state_dir(lab.stack), ignore_errors=True)
+    # The machines are gone, so is the cluster: the next `up` bootstraps a
+    # fresh one (a member that joined later must not start as "existing").
+    from groundwork.steps.scale import forget_applied  # steps import the lab: import late
+
+    forget_applied(spec.name)
 
 
 def leftovers(spec: ClusterSpec) -> list[str]:

@@ -23,6 +23,7 @@ from rich.text import Text
 from groundwork.paths import state_dir
 from groundwork.runner import RunOptions, RunSummary, run_playbook
 from groundwork.spec import ClusterSpec
+from groundwork.steps.scale import forget_applied
 
 Progress = Callable[[str], None]
 RESET_PLAYBOOK = "reset.yml"
@@ -183,6 +184,7 @@ def destroy(
     """
     console = console or Console(highlight=False)
     if lab_machines_gone(spec):
+        forget_applied(spec.name)  # no machines, no cluster: the next up bootstraps afresh
         return DestroyResult(
             spec.name,
             None,
@@ -197,4 +199,8 @@ def destroy(
     )
     checks = check_ssh(spec)
     console.print(ssh_table(checks))
+    if summary.ok:
+        # Every node is reset: the membership record describes a cluster that
+        # is gone, and a member that joined later must not start as "existing".
+        forget_applied(spec.name)
     return DestroyResult(spec.name, summary, checks)

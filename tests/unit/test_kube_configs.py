@@ -17,8 +17,8 @@ parse of the unit stands in.
 from __future__ import annotations
 
 import base64
-import dataclasses
 import configparser
+import dataclasses
 import functools
 import shutil
 import subprocess
