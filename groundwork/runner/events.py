@@ -103,7 +103,8 @@ class RunState:
                 self.failures.append(Failure(host.name, role, task, failure_message(result)))
         elif kind == "runner_on_unreachable":
             host.unreachable += 1
-            self.failures.append(Failure(host.name, role, task, failure_message(result), True))
+            message = unreachable_message(failure_message(result))
+            self.failures.append(Failure(host.name, role, task, message, True))
 
     def _apply_stats(self, data: dict[str, Any]) -> None:
         self.stats_seen = True
@@ -131,6 +132,14 @@ _LOST_CONNECTION = (
     "EOF on stream",
     "object has no attribute 'protocol'",
 )
+
+
+def unreachable_message(message: str) -> str:
+    """Plain words for what an unreachable node's connection said."""
+    if "password was requested" in message or "Permission denied" in message:
+        # mitogen asks for a password once every key was refused.
+        return f"the node refused the SSH key: check the node's ssh.key and ssh.user ({message})"
+    return message
 
 
 def lost_connection(result: dict[str, Any]) -> bool:

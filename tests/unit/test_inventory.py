@@ -253,6 +253,14 @@ def test_a_node_dying_under_mitogen_is_reported_unreachable() -> None:
     assert "the node stopped answering" in failure.describe()
 
 
+def test_a_refused_key_is_said_in_plain_words() -> None:
+    state = RunState()
+    refused = {"msg": "Task failed: SSH password was requested, but none specified"}
+    state.apply(_event("runner_on_unreachable", host="w2", task="Check", res=refused))
+    (failure,) = state.failures
+    assert failure.message.startswith("the node refused the SSH key: check the node's ssh.key")
+
+
 def test_failure_message_prefers_msg_then_stderr() -> None:
     assert failure_message({"msg": "non-zero return code", "stderr": "boom", "rc": 1}) == (
         "non-zero return code"
