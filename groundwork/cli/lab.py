@@ -92,7 +92,25 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0 if state.up else 1
 
 
+def ssh_command(args: argparse.Namespace) -> tuple[argparse.Namespace, list[str]]:
+    """The stack options and the remote command of `lab ssh` (pure).
+
+    argparse hands everything after NODE to the command, stack options
+    included (`lab ssh cp1 --stack-file F -- cmd`): those before `--` are
+    taken back as options.
+    """
+    command = list(args.command)
+    if "--" in command:
+        split = command.index("--")
+        options = argparse.ArgumentParser(add_help=False)
+        add_stack_options(options)
+        args = options.parse_args(command[:split], namespace=args)
+        command = command[split + 1 :]
+    return args, command
+
+
 def cmd_ssh(args: argparse.Namespace) -> int:
+    args, command = ssh_command(args)
     spec = load_spec_from_args(args, show_warnings=False)
     try:
         target = ssh.target(spec, args.node)
@@ -100,9 +118,6 @@ def cmd_ssh(args: argparse.Namespace) -> int:
         return fail(str(err))
     if not target.known_hosts.exists():
         return fail(f"lab {spec.name} is not up", "run `groundwork lab up` first")
-    command = list(args.command)
-    if command and command[0] == "--":
-        command = command[1:]
     argv = target.argv(command, batch=bool(command))
     os.execvp(argv[0], argv)
 
