@@ -30,6 +30,7 @@ from io import StringIO
 from typing import Any
 
 import pytest
+from _lab import must, on_node
 from rich.console import Console
 
 from groundwork import lab
@@ -60,20 +61,6 @@ def show(report: VerifyReport) -> str:
     console = Console(record=True, width=200)
     report.print_table(console, all_checks=False)
     return console.export_text() + report.error
-
-
-def on_node(
-    spec: ClusterSpec, node: str, script: str, timeout: float = 60
-) -> subprocess.CompletedProcess[str]:
-    """Run a shell script on a lab node over SSH (pinned host key)."""
-    argv = ssh.target(spec, node).argv([script])
-    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
-
-
-def must(spec: ClusterSpec, node: str, script: str, timeout: float = 60) -> str:
-    out = on_node(spec, node, script, timeout)
-    assert out.returncode == 0, f"{node}: {script}: {out.stdout}{out.stderr}"
-    return out.stdout
 
 
 def podman(*args: str) -> None:

@@ -8,20 +8,17 @@ another stack file (a private lab).
 from __future__ import annotations
 
 import os
-import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from _lab import converge_and_verify, must
 from rich.console import Console
 
-from groundwork.lab import ssh
 from groundwork.spec import ClusterSpec, Role, load_stack
 from groundwork.spec.model import VipEndpoint
 from groundwork.steps.destroy import destroy
-from groundwork.steps.provision import provision
 from groundwork.steps.rebuild import rebuild
-from groundwork.steps.verify import verify
 
 pytestmark = pytest.mark.lab
 
@@ -46,13 +43,6 @@ GONE = (
 SERVICES = ("etcd", "containerd", "haproxy", "keepalived", "groundwork-routes")
 
 
-def on_node(spec: ClusterSpec, node: str, script: str) -> str:
-    argv = ssh.target(spec, node).argv([script])
-    out = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
-    assert out.returncode == 0, f"{node}: {out.stdout}{out.stderr}"
-    return out.stdout
-
-
 @pytest.fixture(scope="module")
 def spec() -> ClusterSpec:
     return load_stack(STACK)
@@ -60,10 +50,7 @@ def spec() -> ClusterSpec:
 
 @pytest.fixture(scope="module")
 def verified(spec: ClusterSpec) -> ClusterSpec:
-    summary = provision(spec, console=Console(width=160), live=False)
-    assert summary.ok, "\n".join(f.describe() for f in summary.failures) or summary.status
-    report = verify(spec)
-    assert report.ok, report.summary() + report.error
+    converge_and_verify(spec)
     return spec
 
 
@@ -71,7 +58,7 @@ def test_destroy_leaves_clean_nodes_that_answer_ssh(verified: ClusterSpec) -> No
     spec = verified
     pod_node = spec.nodes_with(Role.WORKER)[0].name
     # verify left its probe rootfs: the reset below must remove it.
-    assert on_node(spec, pod_node, f"test -d {VERIFY_ROOTFS} && echo yes").strip() == "yes"
+    assert must(spec, pod_node, f"test -d {VERIFY_ROOTFS} && echo yes").strip() == "yes"
 
     result = destroy(spec, console=Console(width=160), live=False)
     assert result.ok, result.problems()
@@ -91,7 +78,7 @@ def test_destroy_leaves_clean_nodes_that_answer_ssh(verified: ClusterSpec) -> No
         "ip -o -4 addr show"
     )
     for node in spec.nodes:
-        out = on_node(spec, node.name, report)
+        out = must(spec, node.name, report)
         lines = out.splitlines()
         assert [line for line in lines if line.startswith("present ")] == [], node.name
         for unit in SERVICES:

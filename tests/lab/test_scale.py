@@ -17,7 +17,6 @@ The lab is torn down at the end of the module. Timings are printed.
 
 from __future__ import annotations
 
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,10 +24,10 @@ from typing import Any
 
 import pytest
 import yaml
+from _lab import must
 from rich.console import Console
 
 from groundwork import lab
-from groundwork.lab import ssh
 from groundwork.paths import PROJECT_ROOT, state_dir
 from groundwork.runner import RunSummary
 from groundwork.spec import ClusterSpec, load_stack
@@ -117,17 +116,6 @@ def assert_ok(summary: RunSummary) -> None:
 
 def changed_tasks(summary: RunSummary) -> dict[str, set[str]]:
     return {h.name: set(h.changed_tasks) for h in summary.hosts}
-
-
-def on_node(spec: ClusterSpec, name: str, script: str) -> subprocess.CompletedProcess[str]:
-    argv = ssh.target(spec, name).argv([script])
-    return subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
-
-
-def must(spec: ClusterSpec, name: str, script: str) -> str:
-    out = on_node(spec, name, script)
-    assert out.returncode == 0, f"{name}: {script}: {out.stdout}{out.stderr}"
-    return out.stdout
 
 
 def etcdctl(*args: str) -> str:

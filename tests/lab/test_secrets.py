@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from rich.console import Console
+from _lab import converge_and_verify, must
 
 from groundwork.inventory import inventory_dir
 from groundwork.lab import ssh
@@ -33,8 +33,6 @@ from groundwork.paths import PROJECT_ROOT, state_dir
 from groundwork.pki import pki_dir
 from groundwork.plan.kube_config_vars import encryption_key_file
 from groundwork.spec import ClusterSpec, Role, load_stack
-from groundwork.steps.provision import provision
-from groundwork.steps.verify import verify
 
 pytestmark = pytest.mark.lab
 
@@ -148,13 +146,6 @@ def files_under(root: Path) -> Iterator[Path]:
                 yield path
 
 
-def on_node(spec: ClusterSpec, node: str, script: str) -> str:
-    argv = ssh.target(spec, node).argv([script])
-    out = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
-    assert out.returncode == 0, f"{node}: {out.stdout}{out.stderr}"
-    return out.stdout
-
-
 # --- fixtures -----------------------------------------------------------------
 
 
@@ -166,10 +157,7 @@ def spec() -> ClusterSpec:
 @pytest.fixture(scope="module")
 def after_a_run(spec: ClusterSpec) -> ClusterSpec:
     """A lab run: up (roles) and verify, so that their logs and artifacts exist."""
-    summary = provision(spec, console=Console(width=160), live=False)
-    assert summary.ok, "\n".join(f.describe() for f in summary.failures) or summary.status
-    report = verify(spec)
-    assert report.ok, report.summary() + report.error
+    converge_and_verify(spec)
     return spec
 
 
@@ -261,7 +249,7 @@ def test_no_secret_in_process_arguments_on_the_nodes(
 ) -> None:
     spec = after_a_run
     for node in spec.nodes:
-        args = on_node(spec, node.name, "ps -eo args").encode()
+        args = must(spec, node.name, "ps -eo args").encode()
         assert len(args.splitlines()) > 5, f"{node.name}: ps listed almost nothing"
         leaks = [n.what for n in secret_needles if n.found_in(args)]
         assert leaks == [], f"{node.name}: process arguments hold {leaks}"
@@ -279,7 +267,7 @@ def test_private_keys_on_the_nodes_are_0600_and_owned_by_their_service(
     )
     for node in spec.nodes:
         found = {}
-        for line in on_node(spec, node.name, script).splitlines():
+        for line in must(spec, node.name, script).splitlines():
             mode, owner, path = line.split(" ", 2)
             found[path] = (mode, owner)
         expected_owner = {

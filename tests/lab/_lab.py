@@ -1,0 +1,35 @@
+"""Helpers the lab test modules share: commands on a node, a converged lab."""
+
+from __future__ import annotations
+
+import subprocess
+
+from rich.console import Console
+
+from groundwork.lab import ssh
+from groundwork.spec import ClusterSpec
+from groundwork.steps.provision import provision
+from groundwork.steps.verify import verify
+
+
+def on_node(
+    spec: ClusterSpec, node: str, script: str, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """Run a shell script on a lab node over SSH (pinned host key)."""
+    argv = ssh.target(spec, node).argv([script])
+    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def must(spec: ClusterSpec, node: str, script: str, timeout: float = 120) -> str:
+    """`on_node` that must succeed; its stdout."""
+    out = on_node(spec, node, script, timeout)
+    assert out.returncode == 0, f"{node}: {script}: {out.stdout}{out.stderr}"
+    return out.stdout
+
+
+def converge_and_verify(spec: ClusterSpec) -> None:
+    """`up` (lab up, roles) then `verify`; both must pass."""
+    summary = provision(spec, console=Console(width=160), live=False)
+    assert summary.ok, "\n".join(f.describe() for f in summary.failures) or summary.status
+    report = verify(spec)
+    assert report.ok, report.summary() + report.error
