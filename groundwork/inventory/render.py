@@ -235,7 +235,9 @@ def group_vars(
             "apiserver_lb": list(packages.APISERVER_LB),
         },
         "gw_ntp_servers": [] if spec.lab is not None else list(DEFAULT_NTP),
-        "gw_kernel_modules": [{"name": m.name, "reason": m.reason} for m in plan.kernel_modules],
+        "gw_kernel_modules": [
+            {"name": m.name, "reason": m.reason, "kconfig": m.kconfig} for m in plan.kernel_modules
+        ],
         "gw_sysctls": [{"key": s.key, "value": s.value, "reason": s.reason} for s in plan.sysctls],
         # container_runtime
         "gw_containerd_version": runtime.version.removeprefix("v"),

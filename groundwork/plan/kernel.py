@@ -10,11 +10,34 @@ from dataclasses import dataclass
 
 from groundwork.spec.model import KubeProxyMode, Plugin
 
+# Kernel config symbols of modules whose name does not map by upper-casing:
+# a module built into the kernel shows as CONFIG_<symbol>=y, not in
+# /proc/modules. Read by the node probe (through the inventory) and by the
+# node checks.
+KCONFIG_SYMBOLS: dict[str, str] = {
+    "overlay": "OVERLAY_FS",
+    "br_netfilter": "BRIDGE_NETFILTER",
+    "ip_tables": "IP_NF_IPTABLES",
+    "iptable_nat": "IP_NF_NAT",
+    "iptable_filter": "IP_NF_FILTER",
+    "xt_set": "NETFILTER_XT_SET",
+    "ipip": "NET_IPIP",
+}
+
+
+def kconfig_symbol(module: str) -> str:
+    """The CONFIG_<symbol> that builds `module` into the kernel."""
+    return KCONFIG_SYMBOLS.get(module, module.upper())
+
 
 @dataclass(frozen=True)
 class KernelModule:
     name: str
     reason: str
+
+    @property
+    def kconfig(self) -> str:
+        return kconfig_symbol(self.name)
 
 
 @dataclass(frozen=True)

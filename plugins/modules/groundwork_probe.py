@@ -6,7 +6,8 @@
 Every role starts with one probe, then skips each action whose state is
 already right: on a converged node a role costs a probe, its package
 transaction and one file call, not a round trip per file and per service.
-Each section is read only when asked for.
+Packages, units, paths, commands and routes are read only when asked for;
+the kernel, swap and hostname facts are cheap and always read.
 """
 
 from __future__ import annotations
@@ -51,6 +52,13 @@ options:
     type: list
     elements: str
     default: []
+  kconfig:
+    description:
+      - Module name -> kernel config symbol, where the symbol is not the
+        upper-cased name (groundwork/plan/kernel.py, through the inventory).
+        A module built into the kernel shows as CONFIG_<symbol>=y.
+    type: dict
+    default: {}
   sysctls:
     description: Desired sysctl values (key -> value); keys may be sysctl.d globs.
     type: dict
@@ -145,17 +153,6 @@ import subprocess
 
 from ansible.module_utils.basic import AnsibleModule
 
-# Module name -> kernel config symbol where they differ.
-KCONFIG = {
-    "overlay": "OVERLAY_FS",
-    "br_netfilter": "BRIDGE_NETFILTER",
-    "ip_tables": "IP_NF_IPTABLES",
-    "iptable_nat": "IP_NF_NAT",
-    "iptable_filter": "IP_NF_FILTER",
-    "xt_set": "NETFILTER_XT_SET",
-    "ipip": "NET_IPIP",
-}
-
 
 def read(path):
     try:
@@ -183,7 +180,7 @@ def builtin_config():
         return set()
 
 
-def missing(modules, release):
+def missing(modules, kconfig, release):
     loaded = {line.split()[0] for line in (read("/proc/modules") or "").splitlines() if line}
     builtin_list = read(f"/lib/modules/{release}/modules.builtin") or ""
     builtin_names = {os.path.basename(line)[: -len(".ko")] for line in builtin_list.splitlines()}
@@ -194,7 +191,7 @@ def missing(modules, release):
             continue
         if config is None:
             config = builtin_config()
-        if f"CONFIG_{KCONFIG.get(name, name.upper())}=y" in config:
+        if f"CONFIG_{kconfig.get(name, name.upper())}=y" in config:
             continue
         out.append(name)
     return out
@@ -249,6 +246,7 @@ def main():
     module = AnsibleModule(
         argument_spec={
             "modules": {"type": "list", "elements": "str", "default": []},
+            "kconfig": {"type": "dict", "default": {}},
             "sysctls": {"type": "dict", "default": {}},
             "container_sysctl_pattern": {"type": "str", "default": r"^net\."},
             "packages": {"type": "list", "elements": "str", "default": []},
@@ -281,7 +279,7 @@ def main():
         sysctls_owned=owned,
         sysctl_drift=drift,
         modules_loadable=os.path.isdir(f"/lib/modules/{release}"),
-        missing_modules=missing(module.params["modules"], release),
+        missing_modules=missing(module.params["modules"], module.params["kconfig"], release),
         swap_devices=[line.split()[0] for line in swaps if line.strip()],
         fstab_swap=bool(FSTAB_SWAP.search(read("/etc/fstab") or "")),
         hostname={

@@ -14,6 +14,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from groundwork.plan.kernel import kconfig_symbol
 from groundwork.verify.expect import (
     CNI_CONFIG,
     CONTAINERD_CONFIG,
@@ -59,22 +60,9 @@ def sysctls(keys: list[str]) -> str:
     return f"for f in {paths}; do printf '%s\\t' $f; cat $f 2>/dev/null || echo '(absent)'; done"
 
 
-# Kernel config symbols of modules whose name does not map by upper-casing.
-KCONFIG = {
-    "overlay": "OVERLAY_FS",
-    "br_netfilter": "BRIDGE_NETFILTER",
-    "ip_tables": "IP_NF_IPTABLES",
-    "iptable_nat": "IP_NF_NAT",
-    "iptable_filter": "IP_NF_FILTER",
-    "xt_set": "NETFILTER_XT_SET",
-    "ipip": "NET_IPIP",
-    "ip_vs": "IP_VS",
-}
-
-
 def kernel_modules(modules: tuple[str, ...]) -> str:
     """Per module "<name> loaded|builtin|none", then the =y kernel config lines."""
-    symbols = "|".join(KCONFIG.get(m, m.upper()) for m in modules)
+    symbols = "|".join(kconfig_symbol(m) for m in modules)
     script = (
         f"SYMBOLS='{symbols}'; "
         'for m in "$@"; do '

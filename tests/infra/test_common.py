@@ -7,6 +7,7 @@ from typing import Any
 
 import _facts as facts
 
+from groundwork.plan.kernel import kconfig_symbol
 from groundwork.verify.drift import Expect
 from groundwork.verify.expect import NodeExpectation
 
@@ -68,7 +69,7 @@ def test_kernel_modules(node: NodeExpectation, host: Any, expect: Expect) -> Non
             state[name] = how
     for module in node.kernel_modules:
         how = state.get(module, "none")
-        if how == "none" and facts.KCONFIG.get(module, module.upper()) in builtin_y:
+        if how == "none" and kconfig_symbol(module) in builtin_y:
             how = "builtin"
         expect.true(f"kernel module {module}", how != "none", "loaded or built in", "absent")
     expect.done()
