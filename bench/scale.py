@@ -17,7 +17,6 @@ import argparse
 import ipaddress
 import json
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -34,6 +33,9 @@ from groundwork import lab  # noqa: E402
 from groundwork.paths import state_dir  # noqa: E402
 from groundwork.spec import ClusterSpec, load_stack  # noqa: E402
 from groundwork.steps.provision import provision  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from up import stats  # noqa: E402  (bench/up.py: median and spread)
 
 CONTROL_PLANE = 3
 TARGET_RATIO = 2.0
@@ -70,14 +72,6 @@ def timed(spec: ClusterSpec, quiet: Console) -> tuple[float, int]:
     return seconds, summary.changed
 
 
-def figures(values: list[float]) -> dict[str, float]:
-    return {
-        "median": round(statistics.median(values), 1),
-        "min": round(min(values), 1),
-        "max": round(max(values), 1),
-    }
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=2, help="cold runs per size (default 2)")
@@ -109,8 +103,8 @@ def main() -> int:
                     f"no-change {again:.1f} s ({unchanged} changes), load {load:.1f}"
                 )
             lab.down(spec)
-            report["sizes"][str(size)] = {"cold": figures(cold), "no-change": figures(no_change)}
-            console.print(f"{size} machines: cold {figures(cold)}, no-change {figures(no_change)}")
+            report["sizes"][str(size)] = {"cold": stats(cold), "no-change": stats(no_change)}
+            console.print(f"{size} machines: cold {stats(cold)}, no-change {stats(no_change)}")
     sizes = sorted(report["sizes"], key=int)
     if len(sizes) >= 2:
         small, large = report["sizes"][sizes[0]], report["sizes"][sizes[-1]]
