@@ -17,6 +17,7 @@ import argparse
 import ipaddress
 import json
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -63,13 +64,23 @@ def stack_document(size: int, subnet: ipaddress.IPv4Network) -> dict[str, Any]:
     return base
 
 
-def timed(spec: ClusterSpec, quiet: Console) -> tuple[float, int]:
+def controller_cpu() -> float:
+    """CPU seconds used so far by this process and its finished children
+    (ansible-playbook, its workers, mitogen and ssh): the controller's share."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def timed(spec: ClusterSpec, quiet: Console) -> tuple[float, int, float]:
+    """(seconds, changes, controller CPU seconds) of one provisioning run."""
+    cpu = controller_cpu()
     started = time.monotonic()
     summary = provision(spec, lab_up=False, console=quiet, live=False)
     seconds = time.monotonic() - started
     if not summary.ok:
         sys.exit(f"up failed on {spec.name}: see {summary.artifact_dir}")
-    return seconds, summary.changed
+    return seconds, summary.changed, controller_cpu() - cpu
 
 
 def main() -> int:
@@ -89,21 +100,31 @@ def main() -> int:
             spec = load_stack(str(path))
             cold: list[float] = []
             no_change: list[float] = []
+            cold_cpu: list[float] = []
             for run in range(args.runs):
                 lab.down(spec)
                 if not lab.up(spec).up:
                     sys.exit(f"the {size}-machine lab did not come up")
-                seconds, changed = timed(spec, quiet)
+                seconds, changed, cpu = timed(spec, quiet)
                 cold.append(seconds)
-                again, unchanged = timed(spec, quiet)
+                cold_cpu.append(cpu)
+                again, unchanged, _ = timed(spec, quiet)
                 no_change.append(again)
                 load = os.getloadavg()[0]
+                # What the host's cores had during the cold run, and the
+                # controller's part of it; the rest went to the machines.
+                capacity = seconds * (os.cpu_count() or 1)
                 console.print(
-                    f"{size} machines, run {run + 1}: cold {seconds:.1f} s ({changed} changes), "
+                    f"{size} machines, run {run + 1}: cold {seconds:.1f} s ({changed} changes; "
+                    f"controller {cpu:.0f} CPU-s of {capacity:.0f}), "
                     f"no-change {again:.1f} s ({unchanged} changes), load {load:.1f}"
                 )
             lab.down(spec)
-            report["sizes"][str(size)] = {"cold": stats(cold), "no-change": stats(no_change)}
+            report["sizes"][str(size)] = {
+                "cold": stats(cold),
+                "no-change": stats(no_change),
+                "cold_controller_cpu_s": stats(cold_cpu),
+            }
             console.print(f"{size} machines: cold {stats(cold)}, no-change {stats(no_change)}")
     sizes = sorted(report["sizes"], key=int)
     if len(sizes) >= 2:

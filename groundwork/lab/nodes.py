@@ -31,6 +31,8 @@ class Container:
     address: str | None
     image: str
     labels: Mapping[str, str]
+    # podman's container ID: a container re-made under the same name has a new one.
+    id: str = ""
 
 
 def run_argv(lab: LabLayout, node: LabNode, image: str) -> list[str]:
@@ -80,6 +82,7 @@ def parse_containers(data: Iterable[Mapping[str, Any]], network: str) -> list[Co
                 address=address,
                 image=str(item.get("ImageName", "")),
                 labels=dict((item.get("Config") or {}).get("Labels") or {}),
+                id=str(item.get("Id", "")),
             )
         )
     return result

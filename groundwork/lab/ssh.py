@@ -7,6 +7,7 @@ Every consumer (`lab ssh`, Ansible, testinfra) checks host keys strictly.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -31,6 +32,27 @@ def key_paths(stack: str) -> tuple[Path, Path]:
 def connection_files(spec: ClusterSpec) -> tuple[Path, Path]:
     """(private key, known_hosts) that Ansible and testinfra use for the lab nodes."""
     return key_paths(spec.name)
+
+
+def host_key_record_path(stack: str) -> Path:
+    return lab_state_dir(stack) / "ssh" / "host-keys.json"
+
+
+def read_host_key_record(stack: str) -> dict[str, dict[str, str]]:
+    """container -> {id, key}: each node's host key as read when its container was made."""
+    try:
+        data = json.loads(host_key_record_path(stack).read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def write_host_key_record(stack: str, record: dict[str, dict[str, str]]) -> None:
+    path = host_key_record_path(stack)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    tmp.replace(path)
 
 
 def ensure_key(private_key: Path, comment: str) -> tuple[Path, bool]:

@@ -11,8 +11,10 @@ class NodeState:
     address: str
     roles: tuple[str, ...]
     container: str
-    state: str  # absent, stopped, or systemd's is-system-running answer
-    ssh_ok: bool | None  # None: not checked (node not running)
+    # absent, stopped, systemd's is-system-running answer, or "running" when
+    # only podman's record was read (a lab that `up` found unchanged).
+    state: str
+    ssh_ok: bool | None  # None: not checked (node not running, or lab unchanged)
     mirror_ok: bool | None
 
 
@@ -33,5 +35,7 @@ class LabState:
         return (
             self.network_present
             and self.mirror_running
-            and all(n.state in ("running", "degraded") and n.ssh_ok for n in self.nodes)
+            and all(
+                n.state in ("running", "degraded") and n.ssh_ok is not False for n in self.nodes
+            )
         )

@@ -26,6 +26,8 @@ class HostState:
     skipped: int = 0
     done: bool = False
     changed_tasks: list[str] = field(default_factory=list)
+    # Files the roles' groundwork_files calls wrote (their changed_paths).
+    changed_paths: list[str] = field(default_factory=list)
 
     @property
     def status(self) -> str:
@@ -90,6 +92,7 @@ class RunState:
             if result.get("changed"):
                 host.changed += 1
                 host.changed_tasks.append(f"{role}: {task}" if role else task)
+                host.changed_paths.extend(str(p) for p in result.get("changed_paths") or [])
             else:
                 host.ok += 1
         elif kind == "runner_on_skipped":
@@ -203,6 +206,7 @@ class RunSummary:
             total.unreachable += h.unreachable
             total.skipped += h.skipped
             total.changed_tasks.extend(h.changed_tasks)
+            total.changed_paths.extend(h.changed_paths)
         return RunSummary(
             playbook=f"{self.playbook} + {later.playbook}",
             status=later.status if self.status == "successful" else self.status,
@@ -229,6 +233,7 @@ class RunSummary:
                     "unreachable": h.unreachable,
                     "skipped": h.skipped,
                     "changed_tasks": h.changed_tasks,
+                    "changed_paths": h.changed_paths,
                 }
                 for h in self.hosts
             },

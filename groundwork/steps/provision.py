@@ -161,7 +161,9 @@ def provision(
 
         progress("lab: making sure the machines are up")
         # The removed nodes' machines stay until they are reset.
-        state = lab.up(scale.with_removed(spec, members), progress=progress)
+        # The pre-flight play asks every node over SSH next: an unchanged
+        # lab is not asked twice.
+        state = lab.up(scale.with_removed(spec, members), progress=progress, check_nodes=False)
         if not state.up:
             raise lab.LabError("the lab is not healthy: run `groundwork lab status`")
     prepared = prepare(spec, progress, members)

@@ -5,7 +5,11 @@ Each entry of `files` names its content one of three ways:
   src:      a file on the controller (absolute, or found in the role's files/)
   content:  the text itself
 and may carry `enabled: false` to leave it out (a file a stack does not need).
-Templates see the task's variables (`item` too, in a loop).
+`blocks` (lines a role owns inside a shared file, like /etc/hosts) name their
+content the same ways; `directories` and `links` take `enabled` too.
+Templates see the task's variables (`item` too, in a loop) and the entry's own
+`vars`. An entry may be a list of entries, spliced in (one file per registry
+mirror, built by the groundwork filters in plugins/filter).
 Everything is sent to the node in one module call; see plugins/modules/groundwork_files.py.
 """
 
@@ -25,13 +29,27 @@ except ImportError:  # pragma: no cover - older ansible-core
     generate_ansible_template_vars = None
 
 SOURCE_KEYS = ("template", "src", "content")
-# Keys that only the controller understands; the module never sees them.
-CONTROLLER_KEYS = (*SOURCE_KEYS, "enabled")
+
+
+def _enabled(entries: list[Any] | None) -> list[dict[str, Any]]:
+    """The entries a stack needs: `enabled` (default true) decides, and never reaches the node.
+
+    An entry may itself be a list of entries (a variable built by a filter,
+    one file per registry mirror): it is spliced in.
+    """
+    flat: list[dict[str, Any]] = []
+    for entry in entries or []:
+        flat.extend(entry if isinstance(entry, list) else [entry])
+    return [
+        {key: value for key, value in entry.items() if key != "enabled"}
+        for entry in flat
+        if boolean(entry.get("enabled", True), strict=True)
+    ]
 
 
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
-    _VALID_ARGS = frozenset(("directories", "links", "files"))
+    _VALID_ARGS = frozenset(("directories", "links", "files", "blocks"))
 
     def run(self, tmp: Any = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
         task_vars = task_vars or {}
@@ -39,26 +57,16 @@ class ActionModule(ActionBase):
         del tmp
         args = self._task.args
         try:
-            files = [
-                self._resolve(entry, task_vars)
-                for entry in args.get("files") or []
-                if boolean(entry.get("enabled", True), strict=True)
-            ]
+            module_args = {
+                "directories": _enabled(args.get("directories")),
+                "links": _enabled(args.get("links")),
+                "files": [self._resolve(e, task_vars) for e in _enabled(args.get("files"))],
+                "blocks": [
+                    self._resolve(e, task_vars, "path") for e in _enabled(args.get("blocks"))
+                ],
+            }
         except (AnsibleError, OSError, TypeError) as err:
             raise AnsibleActionFail(f"groundwork_files: {err}") from err
-        module_args = {
-            "directories": [
-                d
-                for d in args.get("directories") or []
-                if boolean(d.pop("enabled", True), strict=True)
-            ],
-            "links": [
-                link
-                for link in args.get("links") or []
-                if boolean(link.pop("enabled", True), strict=True)
-            ],
-            "files": files,
-        }
         result.update(
             self._execute_module(
                 module_name="groundwork_files", module_args=module_args, task_vars=task_vars
@@ -66,14 +74,17 @@ class ActionModule(ActionBase):
         )
         return result
 
-    def _resolve(self, entry: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
+    def _resolve(
+        self, entry: dict[str, Any], task_vars: dict[str, Any], target: str = "dest"
+    ) -> dict[str, Any]:
         sources = [key for key in SOURCE_KEYS if key in entry]
-        dest = entry.get("dest", "?")
+        dest = entry.get(target, "?")
         if len(sources) != 1:
             raise AnsibleActionFail(f"{dest}: give exactly one of {', '.join(SOURCE_KEYS)}")
         source = sources[0]
         if source == "template":
-            content = self._render(str(entry["template"]), str(dest), task_vars)
+            variables = task_vars | dict(entry.get("vars") or {})
+            content = self._render(str(entry["template"]), str(dest), variables)
         elif source == "src":
             path = str(entry["src"])
             if not os.path.isabs(path):
@@ -82,7 +93,7 @@ class ActionModule(ActionBase):
                 content = handle.read()
         else:
             content = str(entry["content"])
-        resolved = {key: value for key, value in entry.items() if key not in CONTROLLER_KEYS}
+        resolved = {k: v for k, v in entry.items() if k not in (*SOURCE_KEYS, "vars")}
         resolved["content"] = content
         return resolved
 

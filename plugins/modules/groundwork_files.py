@@ -62,12 +62,25 @@ options:
       validate:
         description: Command run on the new content before it is installed; C(%s) is its path.
         type: str
+  blocks:
+    description:
+      - Blocks of lines this node's roles own inside a file others write too (C(/etc/hosts)),
+        between C(# BEGIN marker) and C(# END marker) lines; the rest of the file is kept.
+      - A missing block is appended. When the file cannot be replaced by a rename (a file
+        bind-mounted into a container, like C(/etc/hosts) under podman), it is rewritten in place.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      path: {description: Absolute path of the file (created 0644 root-owned if missing)., type: path, required: true}
+      marker: {description: Text after C(# BEGIN) and C(# END)., type: str, required: true}
+      content: {description: The lines between the markers., type: str, required: true}
 author: Groundwork
 """
 
 RETURN = r"""
 changed_paths:
-  description: Every path created or modified, in the order given (directories, links, files).
+  description: Every path created or modified, in the order given (directories, links, files, blocks).
   type: list
   elements: str
   returned: always
@@ -222,6 +235,60 @@ def converge_file(module, entry):
     return True
 
 
+def with_block(text, marker, content):
+    """text with the lines between `# BEGIN marker` and `# END marker` set to content."""
+    begin, end = f"# BEGIN {marker}", f"# END {marker}"
+    body = content if not content or content.endswith("\n") else content + "\n"
+    block = f"{begin}\n{body}{end}\n"
+    lines = text.splitlines(keepends=True)
+    stripped = [line.rstrip("\n") for line in lines]
+    if begin in stripped and end in stripped[stripped.index(begin) :]:
+        first = stripped.index(begin)
+        last = stripped.index(end, first)
+        return "".join(lines[:first]) + block + "".join(lines[last + 1 :])
+    if text and not text.endswith("\n"):
+        text += "\n"
+    return text + block
+
+
+def converge_block(module, entry):
+    path = entry["path"]
+    try:
+        with open(path, encoding="utf-8") as current:
+            text = current.read()
+    except FileNotFoundError:
+        text = None
+    wanted = with_block(text or "", entry["marker"], entry["content"])
+    if wanted == text:
+        return False
+    if module.check_mode:
+        return True
+    if text is None:
+        _make_parents(path, False)
+    st = os.stat(path) if text is not None else None
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".groundwork-")
+    try:
+        os.fchown(fd, st.st_uid if st else 0, st.st_gid if st else 0)
+        os.fchmod(fd, stat.S_IMODE(st.st_mode) if st else 0o644)
+        with os.fdopen(fd, "w", encoding="utf-8") as new:
+            new.write(wanted)
+            new.flush()
+            os.fsync(new.fileno())
+        try:
+            os.replace(tmp, path)
+            return True
+        except OSError as err:
+            # A bind-mounted file (a container's /etc/hosts) cannot be renamed over.
+            if err.errno not in (errno.EBUSY, errno.EXDEV):
+                raise
+        with open(path, "w", encoding="utf-8") as in_place:
+            in_place.write(wanted)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+    return True
+
+
 def main():
     module = AnsibleModule(
         argument_spec={
@@ -259,6 +326,16 @@ def main():
                     "validate": {"type": "str"},
                 },
             },
+            "blocks": {
+                "type": "list",
+                "elements": "dict",
+                "default": [],
+                "options": {
+                    "path": {"type": "path", "required": True},
+                    "marker": {"type": "str", "required": True},
+                    "content": {"type": "str", "required": True},
+                },
+            },
         },
         supports_check_mode=True,
     )
@@ -272,6 +349,9 @@ def main():
     for entry in module.params["files"]:
         if converge_file(module, entry):
             changed_paths.append(entry["dest"])
+    for entry in module.params["blocks"]:
+        if converge_block(module, entry):
+            changed_paths.append(entry["path"])
     module.exit_json(changed=bool(changed_paths), changed_paths=changed_paths)
 
 

@@ -128,6 +128,11 @@ units:
   description: unit -> {active, enabled} (booleans).
   type: dict
   returned: always
+units_down:
+  description: The asked units that are not both active and enabled, in the order asked.
+  type: list
+  elements: str
+  returned: always
 paths:
   description: path -> exists.
   type: dict
@@ -200,10 +205,42 @@ def missing(modules, kconfig, release):
 FSTAB_SWAP = re.compile(r"^[^#\s]\S*\s+\S+\s+swap\s", re.MULTILINE)
 
 
-def unit_state(module, unit):
-    active = module.run_command(["systemctl", "is-active", "--quiet", unit])[0] == 0
-    enabled = module.run_command(["systemctl", "is-enabled", "--quiet", unit])[0] == 0
-    return {"active": active, "enabled": enabled}
+# The unit file states for which `systemctl is-enabled` exits 0.
+ENABLED_STATES = {
+    "enabled",
+    "enabled-runtime",
+    "alias",
+    "static",
+    "indirect",
+    "generated",
+    "transient",
+}
+
+
+def unit_states(module, units):
+    """unit -> {active, enabled}, read with one systemctl call for every unit."""
+    if not units:
+        return {}
+    _, out, _ = module.run_command(
+        ["systemctl", "show", "--property=ActiveState,UnitFileState", "--", *units]
+    )
+    return parse_unit_states(out, units)
+
+
+def parse_unit_states(out, units):
+    """`systemctl show` prints one blank-line separated block per unit, in the order asked."""
+    blocks = [
+        dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
+        for block in out.strip("\n").split("\n\n")
+    ]
+    states = {}
+    for index, unit in enumerate(units):
+        props = blocks[index] if index < len(blocks) else {}
+        states[unit] = {
+            "active": props.get("ActiveState") == "active",
+            "enabled": props.get("UnitFileState") in ENABLED_STATES,
+        }
+    return states
 
 
 def missing_packages(module, packages):
@@ -272,6 +309,7 @@ def main():
         sysctls[key] = " ".join(value.split()) if value is not None else None
         if sysctls[key] != " ".join(wanted[key].split()):
             drift.append(key)
+    units = unit_states(module, module.params["units"])
     module.exit_json(
         changed=False,
         container=container,
@@ -288,7 +326,8 @@ def main():
         },
         missing_packages=missing_packages(module, module.params["packages"]),
         routes=routes(module, module.params["routes_proto"]),
-        units={unit: unit_state(module, unit) for unit in module.params["units"]},
+        units=units,
+        units_down=[u for u, state in units.items() if not (state["active"] and state["enabled"])],
         paths={path: os.path.lexists(path) for path in module.params["paths"]},
         commands={name: run(module, argv) for name, argv in module.params["commands"].items()},
     )

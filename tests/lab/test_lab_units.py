@@ -18,6 +18,7 @@ from groundwork.lab import artifacts, image, mirror, network, nodes, site, ssh
 from groundwork.lab.errors import LabError
 from groundwork.lab.host import missing_packages
 from groundwork.lab.layout import LABEL, LabLayout, LabNode, layout
+from groundwork.lab.state import LabState, NodeState
 from groundwork.spec import load_stack
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMDY02mJIIKEvwqZ8D91CFXUeUWbzzFWdQG7tmzSDpaV root@cp1"
@@ -100,14 +101,42 @@ def test_parse_containers_reads_state_address_and_labels() -> None:
             "NetworkSettings": {"Networks": {"groundwork-lab": {"IPAddress": "10.77.0.11"}}},
             "ImageName": "localhost/groundwork-node:abc",
             "Config": {"Labels": {LABEL: "lab"}},
+            "Id": "e19ee902",
         },
         {"Name": "stray", "State": {"Status": "exited", "Pid": 0}, "Config": {}},
     ]
     cp1, stray = nodes.parse_containers(data, "groundwork-lab")
-    assert (cp1.state, cp1.pid, cp1.address) == ("running", 4242, "10.77.0.11")
+    assert (cp1.state, cp1.pid, cp1.address, cp1.id) == ("running", 4242, "10.77.0.11", "e19ee902")
     assert nodes.label_of(cp1) == "lab"
     assert stray.address is None and nodes.label_of(stray) is None
     assert not nodes.is_alive(stray)
+
+
+def test_a_lab_is_up_unless_a_node_is_down_or_refused_ssh() -> None:
+    def lab_with(*states: NodeState) -> LabState:
+        return LabState("lab", "groundwork-lab", True, "http://10.77.0.1:8080", True, False, states)
+
+    def node(state: str, ssh_ok: bool | None) -> NodeState:
+        return NodeState("cp1", "10.77.0.11", ("etcd",), "groundwork-lab-cp1", state, ssh_ok, None)
+
+    assert lab_with(node("running", True), node("degraded", True)).up
+    # Not asked over SSH (an unchanged lab, for `up`, whose pre-flight asks next).
+    assert lab_with(node("running", None)).up
+    assert not lab_with(node("running", False)).up
+    assert not lab_with(node("stopped", None)).up
+    assert not lab_with(node("absent", None)).up
+
+
+def test_host_key_record_round_trips_and_tolerates_garbage(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GROUNDWORK_STATE_DIR", str(tmp_path))
+    assert ssh.read_host_key_record("lab") == {}
+    record = {"groundwork-lab-cp1": {"id": "e19ee902", "key": KEY}}
+    ssh.write_host_key_record("lab", record)
+    assert ssh.read_host_key_record("lab") == record
+    ssh.host_key_record_path("lab").write_text("not json")
+    assert ssh.read_host_key_record("lab") == {}
 
 
 def test_a_running_record_without_a_process_is_stale() -> None:

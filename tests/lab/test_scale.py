@@ -41,9 +41,10 @@ NET = "10.79.0"
 CP = ["control-plane", "etcd"]
 
 # What a node that stays may change when another node comes or goes: the
-# files that list every node, nothing else (exact task names).
+# files that list every node, nothing else (exact task names, then paths).
 HOSTS_AND_ROUTES = {
-    "common: Name every cluster node in /etc/hosts",
+    "common: Write the package source, module, sysctl and chrony configuration and the "
+    "cluster's /etc/hosts block",
     "network: Write the CNI configuration, the pod routes and their unit",
     "network: Restore missing or stale pod routes",
     "network: Apply pod routes",
@@ -114,8 +115,18 @@ def assert_ok(summary: RunSummary) -> None:
     assert summary.ok, "\n".join(f.describe() for f in summary.failures) or summary.status
 
 
+# The files those tasks may change: the node list and the pod routes, and on
+# control-plane nodes the haproxy backends and keepalived's peers.
+NODE_LIST_PATHS = {"/etc/hosts", "/etc/groundwork/pod-routes"}
+BACKEND_PATHS = {"/etc/haproxy/haproxy.cfg", "/etc/keepalived/keepalived.conf"}
+
+
 def changed_tasks(summary: RunSummary) -> dict[str, set[str]]:
     return {h.name: set(h.changed_tasks) for h in summary.hosts}
+
+
+def changed_paths(summary: RunSummary) -> dict[str, set[str]]:
+    return {h.name: set(h.changed_paths) for h in summary.hosts}
 
 
 def etcdctl(*args: str) -> str:
@@ -167,10 +178,12 @@ def test_adding_a_worker_changes_only_the_node_lists_elsewhere(
     print(f"[scale] add a worker: {seconds:.1f} s")
     assert announced_changes() == ["scale: add w2"]
     changed = changed_tasks(summary)
+    paths = changed_paths(summary)
     assert changed["w2"], "the new worker was not provisioned"
     for name in ("cp1", "cp2", "cp3", "w1"):
         assert changed[name], f"{name} does not list w2"
         assert changed[name] <= HOSTS_AND_ROUTES, (name, changed[name] - HOSTS_AND_ROUTES)
+        assert paths[name] <= NODE_LIST_PATHS | BACKEND_PATHS, (name, paths[name])
     assert "w2" in must(stacks.worker, "cp1", "cat /etc/hosts")
     assert "10.244.22.0/24" in must(stacks.worker, "w1", "ip -4 route show proto 201")
 
@@ -197,13 +210,16 @@ def test_adding_two_members_joins_them_one_at_a_time(stacks: Stacks, base: Clust
         == 4
     )
     changed = changed_tasks(summary)
+    paths = changed_paths(summary)
     for name in ("cp1", "cp2", "cp3"):
         # No current member's etcd configuration changed, none restarted.
         assert changed[name] <= HOSTS_AND_ROUTES | BACKENDS, (name, changed[name])
+        assert paths[name] <= NODE_LIST_PATHS | BACKEND_PATHS, (name, paths[name])
         now = must(spec, name, "systemctl show -p ActiveEnterTimestampMonotonic etcd").strip()
         assert now == before[name], f"etcd restarted on {name}"
     for name in ("w1", "w2"):
         assert changed[name] <= HOSTS_AND_ROUTES, (name, changed[name])
+        assert paths[name] <= NODE_LIST_PATHS, (name, paths[name])
     record = scale.read_applied(NAME)
     assert record is not None
     assert [m.name for m in record.members] == ["cp1", "cp2", "cp3", "cp4", "cp5"]
@@ -252,11 +268,15 @@ def test_removing_two_members_and_a_worker(stacks: Stacks, base: ClusterSpec) ->
         assert must(wide, name, "ls -d /var/lib/etcd /etc/etcd 2>/dev/null | wc -l").strip() == "0"
     assert "w2" not in must(wide, "cp1", "cat /etc/hosts")
     changed = changed_tasks(summary)
+    paths = changed_paths(summary)
     for name in ("cp2", "cp3"):
         assert changed[name] <= HOSTS_AND_ROUTES | BACKENDS, (name, changed[name])
     # cp1 also ran the membership removal.
     assert changed["cp1"] <= HOSTS_AND_ROUTES | BACKENDS | {"Remove the members"}
     assert changed["w1"] <= HOSTS_AND_ROUTES
+    for name in ("cp1", "cp2", "cp3"):
+        assert paths[name] <= NODE_LIST_PATHS | BACKEND_PATHS, (name, paths[name])
+    assert paths["w1"] <= NODE_LIST_PATHS, paths["w1"]
     record = scale.read_applied(NAME)
     assert record is not None
     assert [n.name for n in record.nodes] == ["cp1", "cp2", "cp3", "w1"]
