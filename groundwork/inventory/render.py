@@ -162,10 +162,6 @@ def hosts(
             "vars": {
                 "ansible_python_interpreter": "/usr/bin/python3",
                 "ansible_ssh_common_args": ssh_common_args(connection),
-                # mitogen compresses its SSH stream by default; OpenSSH (and
-                # Ansible's own connection) do not. On the LAN a cluster's
-                # nodes share, it only costs CPU at both ends.
-                "mitogen_ssh_compression": False,
             },
             "hosts": host_vars,
             "children": children,
