@@ -289,53 +289,38 @@ def converge_block(module, entry):
     return True
 
 
+def _entries(**options):
+    """Argument spec of a list of entries, each a dict with these options."""
+    return {"type": "list", "elements": "dict", "default": [], "options": options}
+
+
 def main():
     module = AnsibleModule(
         argument_spec={
-            "directories": {
-                "type": "list",
-                "elements": "dict",
-                "default": [],
-                "options": {
-                    "path": {"type": "path", "required": True},
-                    "owner": {"type": "str", "default": "root"},
-                    "group": {"type": "str", "default": "root"},
-                    "mode": {"type": "str", "required": True},
-                },
-            },
-            "links": {
-                "type": "list",
-                "elements": "dict",
-                "default": [],
-                "options": {
-                    "src": {"type": "path", "required": True},
-                    "dest": {"type": "path", "required": True},
-                    "force": {"type": "bool", "default": True},
-                },
-            },
-            "files": {
-                "type": "list",
-                "elements": "dict",
-                "default": [],
-                "options": {
-                    "dest": {"type": "path", "required": True},
-                    "content": {"type": "str", "required": True, "no_log": True},
-                    "owner": {"type": "str", "default": "root"},
-                    "group": {"type": "str", "default": "root"},
-                    "mode": {"type": "str", "required": True},
-                    "validate": {"type": "str"},
-                },
-            },
-            "blocks": {
-                "type": "list",
-                "elements": "dict",
-                "default": [],
-                "options": {
-                    "path": {"type": "path", "required": True},
-                    "marker": {"type": "str", "required": True},
-                    "content": {"type": "str", "required": True},
-                },
-            },
+            "directories": _entries(
+                path={"type": "path", "required": True},
+                owner={"type": "str", "default": "root"},
+                group={"type": "str", "default": "root"},
+                mode={"type": "str", "required": True},
+            ),
+            "links": _entries(
+                src={"type": "path", "required": True},
+                dest={"type": "path", "required": True},
+                force={"type": "bool", "default": True},
+            ),
+            "files": _entries(
+                dest={"type": "path", "required": True},
+                content={"type": "str", "required": True, "no_log": True},
+                owner={"type": "str", "default": "root"},
+                group={"type": "str", "default": "root"},
+                mode={"type": "str", "required": True},
+                validate={"type": "str"},
+            ),
+            "blocks": _entries(
+                path={"type": "path", "required": True},
+                marker={"type": "str", "required": True},
+                content={"type": "str", "required": True},
+            ),
         },
         supports_check_mode=True,
     )
