@@ -6,7 +6,8 @@ For each size, a stack file like stacks/Pulumi.lab.yaml is generated (3
 control-plane + etcd nodes, the rest workers) on its own lab subnet, so the
 `lab` stack is left alone. Per run: `lab down` + `lab up` (not timed), then a
 cold `up` (provisioning, as `groundwork up --no-verify`), then one no-change
-`up`. Prints each run, the median and spread per size, and the ratio of the
+`up`; the sizes alternate within each run. A fixed CPU loop is timed before
+each run (the host's speed at that moment). Prints each run, the median and spread per size, and the ratio of the
 cold medians (target: 15 nodes <= 2 x 5 nodes). Leaves the labs down. Writes
 the figures to <state dir>/bench-scale.json.
 """
@@ -36,7 +37,7 @@ from groundwork.spec import ClusterSpec, load_stack  # noqa: E402
 from groundwork.steps.provision import provision  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from up import stats  # noqa: E402  (bench/up.py: median and spread)
+from up import reference_seconds, stats  # noqa: E402  (bench/up.py)
 
 CONTROL_PLANE = 3
 TARGET_RATIO = 2.0
@@ -93,23 +94,33 @@ def main() -> int:
     quiet = Console(file=open(os.devnull, "w"))  # noqa: SIM115
     subnet = ipaddress.IPv4Network(args.subnet)
     report: dict[str, Any] = {"cpus": os.cpu_count(), "sizes": {}}
+    sizes = [int(s) for s in args.sizes.split(",")]
+    cold: dict[int, list[float]] = {size: [] for size in sizes}
+    no_change: dict[int, list[float]] = {size: [] for size in sizes}
+    cold_cpu: dict[int, list[float]] = {size: [] for size in sizes}
+    reference: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
-        for size in (int(s) for s in args.sizes.split(",")):
+        specs = {}
+        for size in sizes:
             path = Path(tmp) / f"Pulumi.bench{size}.yaml"
             path.write_text(yaml.safe_dump(stack_document(size, subnet), sort_keys=False))
-            spec = load_stack(str(path))
-            cold: list[float] = []
-            no_change: list[float] = []
-            cold_cpu: list[float] = []
-            for run in range(args.runs):
+            specs[size] = load_stack(str(path))
+        # Sizes alternate within each run, so both see the host at the same
+        # speed (a shared host's speed drifts by tens of percent per hour).
+        for run in range(args.runs):
+            for size in sizes:
+                spec = specs[size]
                 lab.down(spec)
                 if not lab.up(spec).up:
                     sys.exit(f"the {size}-machine lab did not come up")
+                speed = reference_seconds()
+                reference.append(speed)
                 seconds, changed, cpu = timed(spec, quiet)
-                cold.append(seconds)
-                cold_cpu.append(cpu)
+                cold[size].append(seconds)
+                cold_cpu[size].append(cpu)
                 again, unchanged, _ = timed(spec, quiet)
-                no_change.append(again)
+                no_change[size].append(again)
+                lab.down(spec)  # the sizes share one subnet
                 load = os.getloadavg()[0]
                 # What the host's cores had during the cold run, and the
                 # controller's part of it; the rest went to the machines.
@@ -117,15 +128,19 @@ def main() -> int:
                 console.print(
                     f"{size} machines, run {run + 1}: cold {seconds:.1f} s ({changed} changes; "
                     f"controller {cpu:.0f} CPU-s of {capacity:.0f}), "
-                    f"no-change {again:.1f} s ({unchanged} changes), load {load:.1f}"
+                    f"no-change {again:.1f} s ({unchanged} changes), load {load:.1f}, "
+                    f"reference loop {speed:.2f} s"
                 )
-            lab.down(spec)
-            report["sizes"][str(size)] = {
-                "cold": stats(cold),
-                "no-change": stats(no_change),
-                "cold_controller_cpu_s": stats(cold_cpu),
-            }
-            console.print(f"{size} machines: cold {stats(cold)}, no-change {stats(no_change)}")
+    for size in sizes:
+        report["sizes"][str(size)] = {
+            "cold": stats(cold[size]),
+            "no-change": stats(no_change[size]),
+            "cold_controller_cpu_s": stats(cold_cpu[size]),
+        }
+        console.print(
+            f"{size} machines: cold {stats(cold[size])}, no-change {stats(no_change[size])}"
+        )
+    report["reference_loop_s"] = stats(reference)
     sizes = sorted(report["sizes"], key=int)
     if len(sizes) >= 2:
         small, large = report["sizes"][sizes[0]], report["sizes"][sizes[-1]]

@@ -59,6 +59,17 @@ def timed_cli(stack_args: list[str]) -> tuple[float, int, bool]:
     return seconds, int(found[1]) if found else -1, out.returncode == 0
 
 
+def reference_seconds() -> float:
+    """A fixed pure-Python loop, timed: how fast the host's CPU is right now.
+
+    On a shared or virtual host the same loop took 0.64 s in one hour and
+    1.15 s in the next; every figure moves with it, so each run records it.
+    """
+    started = time.perf_counter()
+    sum(range(30_000_000))
+    return round(time.perf_counter() - started, 2)
+
+
 def stats(values: list[float]) -> dict[str, float]:
     return {
         "median": round(statistics.median(values), 1),
@@ -84,16 +95,25 @@ def main() -> int:
     results: dict[str, list[dict[str, Any]]] = {"cold": [], "no-change": [], "no-change-cli": []}
     stack_args = ["--stack-file", args.stack_file] if args.stack_file else ["--stack", args.stack]
 
+    def record(kind: str, label: str, seconds: float, changed: int, ok: bool, speed: float) -> None:
+        load = os.getloadavg()[0]
+        results[kind].append(
+            {"seconds": seconds, "changed": changed, "ok": ok, "load": load, "reference_s": speed}
+        )
+        console.print(
+            f"{label}: {seconds:.1f} s, changed={changed}, ok={ok}, load {load:.1f}, "
+            f"reference loop {speed:.2f} s"
+        )
+
     for i in range(args.cold):
         lab.down(spec)
         state = lab.up(spec)
         if not state.up:
             console.print("[red]lab did not come up[/red]")
             return 1
+        speed = reference_seconds()
         seconds, changed, ok = timed_up(spec, quiet)
-        load = os.getloadavg()[0]
-        results["cold"].append({"seconds": seconds, "changed": changed, "ok": ok, "load": load})
-        console.print(f"cold {i + 1}: {seconds:.1f} s, changed={changed}, ok={ok}, load {load:.1f}")
+        record("cold", f"cold {i + 1}", seconds, changed, ok, speed)
         if not ok:
             return 1
     if not results["cold"]:
@@ -102,24 +122,13 @@ def main() -> int:
             console.print("[red]up failed[/red]")
             return 1
     for i in range(args.warm):
+        speed = reference_seconds()
         seconds, changed, ok = timed_up(spec, quiet)
-        load = os.getloadavg()[0]
-        results["no-change"].append(
-            {"seconds": seconds, "changed": changed, "ok": ok, "load": load}
-        )
-        console.print(
-            f"no-change {i + 1}: {seconds:.1f} s, changed={changed}, ok={ok}, load {load:.1f}"
-        )
-
+        record("no-change", f"no-change {i + 1}", seconds, changed, ok, speed)
     for i in range(args.cli):
+        speed = reference_seconds()
         seconds, changed, ok = timed_cli(stack_args)
-        load = os.getloadavg()[0]
-        results["no-change-cli"].append(
-            {"seconds": seconds, "changed": changed, "ok": ok, "load": load}
-        )
-        console.print(
-            f"no-change CLI {i + 1}: {seconds:.1f} s, changed={changed}, ok={ok}, load {load:.1f}"
-        )
+        record("no-change-cli", f"no-change CLI {i + 1}", seconds, changed, ok, speed)
 
     report: dict[str, Any] = {"stack": spec.name, "nodes": len(spec.nodes), "runs": results}
     for kind, runs in results.items():
