@@ -90,10 +90,17 @@ def up(
     recorded = ssh.read_host_key_record(lab.stack)
     ids = {n.container: containers[n.container].id for n in lab.nodes if n.container in keep}
 
+    # A kept machine that was just powered on again (`podman start`) is still
+    # booting: wait for it like a new one, so `up` never sees it half-started.
+    booting: list[LabNode] = []
+
     def host_key(node: LabNode) -> str:
         entry = recorded.get(node.container, {})
         kept_id = ids.get(node.container)
         if kept_id and entry.get("id") == kept_id and entry.get("key"):
+            if not nodes.port_open(str(node.address), node.port):
+                booting.append(node)
+                nodes.wait_sshd(node)
             return entry["key"]
         return nodes.wait_host_key(node)
 
@@ -101,7 +108,7 @@ def up(
     script = nodes.setup_script(lab, public_key, site.apt_source_line(lab.mirror_url))
     nodes.parallel(lambda n: nodes.configure(n, script), to_configure)
     changed = changed or bool(to_configure)
-    nodes.parallel(nodes.wait_booted, new)
+    nodes.parallel(nodes.wait_booted, [*new, *booting])
     text = ssh.format_known_hosts(zip(lab.nodes, host_keys, strict=True))
     if not known_hosts.exists() or known_hosts.read_text() != text:
         ssh.write_known_hosts(known_hosts, text)
@@ -123,7 +130,13 @@ def up(
         changed = True
         progress(f"starting the mirror on {lab.mirror_url}")
         site.start_server(lab)
-    return observe(lab, changed=changed, deep=check_nodes or changed)
+    state = observe(lab, changed=changed, deep=check_nodes or changed or bool(booting))
+    # sshd can answer before systemd has finished booting a restarted machine.
+    starting = {n.name for n in state.nodes if n.state == "starting"}
+    if starting:
+        nodes.parallel(nodes.wait_booted, [n for n in lab.nodes if n.name in starting])
+        state = observe(lab, changed=changed)
+    return state
 
 
 T = TypeVar("T")

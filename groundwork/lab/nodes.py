@@ -138,8 +138,8 @@ def exec_argv(container: str, command: list[str], interactive: bool = False) -> 
     return ["podman", "exec", *(["-i"] if interactive else []), container, *command]
 
 
-def wait_host_key(node: LabNode, timeout: float = BOOT_TIMEOUT) -> str:
-    """The node's host key, read through podman (not the network) once sshd listens.
+def wait_sshd(node: LabNode, timeout: float = BOOT_TIMEOUT) -> None:
+    """Wait until the node's sshd accepts connections.
 
     Polls the SSH port with a plain TCP connect (nearly free) rather than
     `podman exec`, whose cost slows five nodes booting on a small host.
@@ -147,13 +147,17 @@ def wait_host_key(node: LabNode, timeout: float = BOOT_TIMEOUT) -> str:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if port_open(str(node.address), node.port):
-            break
+            return
         time.sleep(0.2)
-    else:
-        raise LabError(
-            f"node {node.name} did not start sshd within {timeout:.0f} s: "
-            f"see `podman logs {node.container}`"
-        )
+    raise LabError(
+        f"node {node.name} did not start sshd within {timeout:.0f} s: "
+        f"see `podman logs {node.container}`"
+    )
+
+
+def wait_host_key(node: LabNode, timeout: float = BOOT_TIMEOUT) -> str:
+    """The node's host key, read through podman (not the network) once sshd listens."""
+    wait_sshd(node, timeout)
     result = run(exec_argv(node.container, ["cat", "/etc/ssh/ssh_host_ed25519_key.pub"]))
     return result.stdout.strip()
 
