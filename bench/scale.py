@@ -22,6 +22,7 @@ import resource
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -73,15 +74,32 @@ def controller_cpu() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-def timed(spec: ClusterSpec, quiet: Console) -> tuple[float, int, float]:
-    """(seconds, changes, controller CPU seconds) of one provisioning run."""
-    cpu = controller_cpu()
+def host_busy_cpu() -> float:
+    """CPU seconds the whole host has spent busy since boot (/proc/stat):
+    the controller plus every lab machine, which share the host's cores."""
+    with open("/proc/stat") as stat:
+        ticks = [int(field) for field in stat.readline().split()[1:]]
+    idle, iowait = ticks[3], ticks[4]
+    return (sum(ticks) - idle - iowait) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class Timed:
+    seconds: float
+    changed: int
+    controller_cpu: float  # this process and its children (Ansible, mitogen, ssh)
+    host_cpu: float  # everything on the host, lab machines included
+
+
+def timed(spec: ClusterSpec, quiet: Console) -> Timed:
+    """One provisioning run: its wall time, changes and CPU use."""
+    cpu, busy = controller_cpu(), host_busy_cpu()
     started = time.monotonic()
     summary = provision(spec, lab_up=False, console=quiet, live=False)
     seconds = time.monotonic() - started
     if not summary.ok:
         sys.exit(f"up failed on {spec.name}: see {summary.artifact_dir}")
-    return seconds, summary.changed, controller_cpu() - cpu
+    return Timed(seconds, summary.changed, controller_cpu() - cpu, host_busy_cpu() - busy)
 
 
 def main() -> int:
@@ -98,6 +116,7 @@ def main() -> int:
     cold: dict[int, list[float]] = {size: [] for size in sizes}
     no_change: dict[int, list[float]] = {size: [] for size in sizes}
     cold_cpu: dict[int, list[float]] = {size: [] for size in sizes}
+    cold_host_cpu: dict[int, list[float]] = {size: [] for size in sizes}
     reference: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
         specs = {}
@@ -115,27 +134,31 @@ def main() -> int:
                     sys.exit(f"the {size}-machine lab did not come up")
                 speed = reference_seconds()
                 reference.append(speed)
-                seconds, changed, cpu = timed(spec, quiet)
-                cold[size].append(seconds)
-                cold_cpu[size].append(cpu)
-                again, unchanged, _ = timed(spec, quiet)
-                no_change[size].append(again)
+                first = timed(spec, quiet)
+                cold[size].append(first.seconds)
+                cold_cpu[size].append(first.controller_cpu)
+                cold_host_cpu[size].append(first.host_cpu)
+                again = timed(spec, quiet)
+                no_change[size].append(again.seconds)
                 lab.down(spec)  # the sizes share one subnet
                 load = os.getloadavg()[0]
-                # What the host's cores had during the cold run, and the
-                # controller's part of it; the rest went to the machines.
-                capacity = seconds * (os.cpu_count() or 1)
+                # What the host's cores could give during the cold run, what
+                # they gave, and the controller's part; the rest went to the
+                # machines. Busy near capacity: the run is CPU-bound.
+                capacity = first.seconds * (os.cpu_count() or 1)
                 console.print(
-                    f"{size} machines, run {run + 1}: cold {seconds:.1f} s ({changed} changes; "
-                    f"controller {cpu:.0f} CPU-s of {capacity:.0f}), "
-                    f"no-change {again:.1f} s ({unchanged} changes), load {load:.1f}, "
-                    f"reference loop {speed:.2f} s"
+                    f"{size} machines, run {run + 1}: cold {first.seconds:.1f} s "
+                    f"({first.changed} changes; host busy {first.host_cpu:.0f} of "
+                    f"{capacity:.0f} CPU-s, controller {first.controller_cpu:.0f}), "
+                    f"no-change {again.seconds:.1f} s ({again.changed} changes), "
+                    f"load {load:.1f}, reference loop {speed:.2f} s"
                 )
     for size in sizes:
         report["sizes"][str(size)] = {
             "cold": stats(cold[size]),
             "no-change": stats(no_change[size]),
             "cold_controller_cpu_s": stats(cold_cpu[size]),
+            "cold_host_busy_cpu_s": stats(cold_host_cpu[size]),
         }
         console.print(
             f"{size} machines: cold {stats(cold[size])}, no-change {stats(no_change[size])}"
