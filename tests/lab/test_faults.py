@@ -310,6 +310,9 @@ def test_vip_moves_within_5s_when_its_node_dies(healthy: ClusterSpec) -> None:
     assert_converged(summary)
     record(spec, "vip_node_back_up_converge_seconds", round(time.monotonic() - started, 1))
     assert_verified(spec)
+    # nopreempt: the node that came back does not take the VIP back (a
+    # second failover would cut the endpoint's clients once more).
+    assert vip_holders(spec, vip) == [new_holder], f"{victim} took the VIP back"
     _state["healthy"] = True
 
 
