@@ -47,6 +47,19 @@ def register(subparsers: Any) -> None:
         "--no-verify", action="store_true", help="skip verification (exit reflects roles only)"
     )
     parser.add_argument("--junit", type=Path, default=None, help="write verification JUnit XML")
+    parser.add_argument(
+        "--replace-member",
+        dest="replace_members",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help=(
+            "the etcd member NAME's machine lost its etcd data (a new disk or machine at the "
+            "same address): remove the old member, add it back empty, it syncs from the "
+            "others. Refused if the remaining members are unhealthy or too few. Repeatable; "
+            "no other membership change in the same run"
+        ),
+    )
     parser.set_defaults(func=cmd_up)
 
 
@@ -65,7 +78,12 @@ def cmd_up(args: argparse.Namespace) -> int:
 
     try:
         summary = provision(
-            spec, lab_up=not args.no_lab, console=console, live=is_tty(), progress=progress
+            spec,
+            lab_up=not args.no_lab,
+            console=console,
+            live=is_tty(),
+            progress=progress,
+            replace_members=args.replace_members,
         )
     except ScaleRefused as err:
         # Like an invalid stack: every reason, each naming its config path,

@@ -9,6 +9,9 @@ one. This module diffs the two:
   membership and is reset; an added one is provisioned);
 - etcd members joining (added one at a time to the running cluster, each
   started with `initial-cluster-state: existing`) and leaving;
+- etcd members replaced (`up --replace-member NAME`: the machine came back
+  with an empty disk, or its etcd data is lost): the old member is removed
+  and the member is added back empty, to sync from the others;
 - every change that would put etcd at risk, refused before any machine is
   touched, each naming the config path with the reason.
 
@@ -33,6 +36,7 @@ from groundwork.spec import ClusterSpec, Problem, Role
 
 RECORD_VERSION = 1
 NODES_PATH = "cluster.nodes"
+REPLACE_OPTION = "--replace-member"
 
 State = Literal["new", "existing"]
 
@@ -167,6 +171,9 @@ class MembershipPlan:
     joining: tuple[str, ...] = ()
     # etcd members to remove from it, one at a time, in this order.
     leaving: tuple[str, ...] = ()
+    # Declared members whose machine lost its etcd data: removed from the
+    # cluster, then added back empty (they are in `leaving` and `joining`).
+    replacing: tuple[str, ...] = ()
     # The current members (as applied), and those of them that stay (every
     # remaining member must be healthy before one leaves).
     current: tuple[AppliedMember, ...] = ()
@@ -184,6 +191,11 @@ class MembershipPlan:
         return bool(self.added or self.removed or self.joining or self.leaving)
 
     @property
+    def departing(self) -> tuple[str, ...]:
+        """Members removed for good (leaving, not coming back as a replacement)."""
+        return tuple(m for m in self.leaving if m not in self.replacing)
+
+    @property
     def removed_names(self) -> tuple[str, ...]:
         return tuple(n.name for n in self.removed)
 
@@ -196,8 +208,13 @@ class MembershipPlan:
         for name in self.added:
             etcd = ", joins etcd" if name in self.joining else ""
             lines.append(f"add {name}{etcd}")
+        for name in self.replacing:
+            lines.append(
+                f"replace {name}'s etcd member: remove the old member, add {name} back "
+                "empty, it syncs from the others"
+            )
         for name in self.joining:
-            if name not in self.added:
+            if name not in self.added and name not in self.replacing:
                 lines.append(f"{name} joins etcd")
         return lines
 
@@ -244,8 +261,19 @@ def fresh_bootstrap(etcd: EtcdPlan) -> dict[str, Bootstrap]:
     return {m.name: Bootstrap(etcd.initial_cluster, "new") for m in etcd.members}
 
 
-def plan_membership(applied: Applied | None, spec: ClusterSpec, etcd: EtcdPlan) -> MembershipPlan:
-    """Diff the applied record (None: fresh cluster) against the declared stack."""
+def plan_membership(
+    applied: Applied | None,
+    spec: ClusterSpec,
+    etcd: EtcdPlan,
+    replacing: Sequence[str] = (),
+) -> MembershipPlan:
+    """Diff the applied record (None: fresh cluster) against the declared stack.
+
+    `replacing` names members whose machine lost its etcd data (asked for
+    with `up --replace-member`): each is removed and added back empty.
+    """
+    if replacing:
+        return plan_replacement(applied, spec, etcd, tuple(dict.fromkeys(replacing)))
     if applied is None:
         return MembershipPlan(fresh=True, bootstrap=fresh_bootstrap(etcd))
     declared = {n.name: (i, n) for i, n in enumerate(spec.nodes)}
@@ -322,6 +350,76 @@ def plan_membership(applied: Applied | None, spec: ClusterSpec, etcd: EtcdPlan) 
         remaining=tuple(m for m in applied.members if m.name not in leaving),
         bootstrap=bootstrap,
         problems=tuple(sorted(problems)),
+    )
+
+
+def plan_replacement(
+    applied: Applied | None, spec: ClusterSpec, etcd: EtcdPlan, replacing: tuple[str, ...]
+) -> MembershipPlan:
+    """Replace members in a run of their own: no other membership change with it."""
+    if applied is None:
+        return MembershipPlan(
+            fresh=True,
+            problems=(
+                Problem(
+                    REPLACE_OPTION,
+                    f"{', '.join(replacing)}: this stack was never applied (no record of its "
+                    "etcd members), so there is no member to replace: run up without "
+                    f"{REPLACE_OPTION}",
+                ),
+            ),
+        )
+    declared = {m.name: m for m in etcd.members}
+    problems: list[Problem] = []
+    for name in replacing:
+        recorded = applied.member(name)
+        if recorded is None or name not in declared:
+            members = ", ".join(m.name for m in applied.members) or "none"
+            problems.append(
+                Problem(
+                    REPLACE_OPTION,
+                    f"{name} is not an etcd member of this cluster both as applied and as "
+                    f"declared (the current members: {members})",
+                )
+            )
+        elif recorded.address != str(declared[name].address):
+            problems.append(
+                Problem(
+                    REPLACE_OPTION,
+                    f"{name} is a member at {recorded.address} but declared at "
+                    f"{declared[name].address}: a member's address cannot change",
+                )
+            )
+    others = plan_membership(applied, spec, etcd)
+    if others.changes or others.problems:
+        problems.append(
+            Problem(
+                REPLACE_OPTION,
+                "replaces members while the stack also changes the cluster's nodes or "
+                f"members ({'; '.join(others.describe()) or 'see the other problems'}): "
+                "apply that change first (run up), then replace",
+            )
+        )
+        problems.extend(others.problems)
+    current = [m.name for m in applied.members]
+    problems.extend(quorum_problems(current, list(replacing)))
+    if problems:
+        return MembershipPlan(fresh=False, problems=tuple(sorted(set(problems))))
+    cluster = [f"{m.name}={m.peer_url}" for m in applied.members if m.name not in replacing]
+    bootstrap = {m.name: m.bootstrap for m in applied.members}
+    for name in replacing:
+        # Added back one at a time: its initial-cluster is the membership at
+        # its first start (etcd checks it against the cluster).
+        cluster.append(f"{name}={declared[name].peer_url}")
+        bootstrap[name] = Bootstrap(",".join(cluster), "existing")
+    return MembershipPlan(
+        fresh=False,
+        joining=replacing,
+        leaving=replacing,
+        replacing=replacing,
+        current=applied.members,
+        remaining=tuple(m for m in applied.members if m.name not in replacing),
+        bootstrap=bootstrap,
     )
 
 

@@ -12,7 +12,7 @@ more than reading one small file.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,10 +76,12 @@ class Prepared:
     removal: RenderedInventory | None = None
 
 
-def membership(spec: ClusterSpec, plan: ClusterPlan | None = None) -> MembershipPlan:
+def membership(
+    spec: ClusterSpec, plan: ClusterPlan | None = None, replacing: Sequence[str] = ()
+) -> MembershipPlan:
     """The applied record (<state dir>/<stack>/applied.json) against the stack (reads one file)."""
     plan = plan or build_plan(spec)
-    return plan_membership(scale.read_applied(spec.name), spec, plan.etcd)
+    return plan_membership(scale.read_applied(spec.name), spec, plan.etcd, replacing)
 
 
 def prepare(
@@ -143,15 +145,17 @@ def provision(
     progress: Progress = _quiet,
     playbook: str = SITE_PLAYBOOK,
     kubernetes: bool = True,
+    replace_members: Sequence[str] = (),
 ) -> RunSummary:
     """Make the nodes match the stack: refuse a risky membership change, lab up
-    (lab stacks), PKI, inventory, removals and etcd joins, site.yml, then the
-    Kubernetes layer (kubernetes.yml) when its binaries are available.
+    (lab stacks), PKI, inventory, removals, etcd joins or replacements
+    (`replace_members`: members whose machine lost its etcd data), site.yml,
+    then the Kubernetes layer (kubernetes.yml) when its binaries are available.
 
     Raises ScaleRefused (nothing touched) for a change that would risk etcd.
     """
     plan = build_plan(spec)
-    members = membership(spec, plan)
+    members = membership(spec, plan, replace_members)
     if members.problems:
         raise ScaleRefused(members.problems)
     for line in members.describe():
@@ -171,7 +175,9 @@ def provision(
     steps: list[RunSummary] = []
     if prepared.removal is not None:
         steps.append(scale.remove_nodes(spec, members, prepared.removal, options, console))
-    if members.joining and all(s.ok for s in steps):
+    if members.replacing:
+        steps.append(scale.replace_members(spec, members, prepared.inventory, options, console))
+    elif members.joining and all(s.ok for s in steps):
         steps.append(scale.join_members(spec, members, prepared.inventory, options, console))
     if not all(s.ok for s in steps):
         return _combined(steps)

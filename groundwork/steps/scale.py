@@ -9,7 +9,11 @@ successful `up` applied (<state dir>/<stack>/applied.json) with the stack.
    etcd members, drain where Kubernetes runs, remove the etcd members one at
    a time), reset.yml limited to them, then deletes their Node objects, with
    an inventory rendered from the record (it still holds the removed nodes);
-3. adds new etcd members one at a time: playbooks/etcd_member_add.yml.
+3. adds new etcd members one at a time: playbooks/etcd_member_add.yml;
+4. or, with `up --replace-member NAME` (a member's machine lost its etcd
+   data), removes the old member (remove_node.yml, nothing drained or
+   reset), clears what the machine kept of it and adds it back empty
+   (etcd_member_add.yml), so it syncs from the others.
 
 site.yml then converges every declared node, and the record is rewritten.
 """
@@ -54,6 +58,7 @@ __all__ = [
     "join_members",
     "read_applied",
     "remove_nodes",
+    "replace_members",
     "with_removed",
     "write_applied",
 ]
@@ -207,6 +212,7 @@ def join_members(
     """Add the joining etcd members to the running cluster, one at a time."""
     extra = {
         "gw_scale_joining": list(membership.joining),
+        "gw_scale_replacing": list(membership.replacing),
         "gw_scale_via": membership.remaining[0].name,
     }
     return run_playbook(
@@ -216,3 +222,30 @@ def join_members(
         replace(options, extra_vars=extra),
         console=console,
     )
+
+
+def replace_members(
+    spec: ClusterSpec,
+    membership: MembershipPlan,
+    inventory: Path,
+    options: RunOptions,
+    console: Console | None = None,
+) -> RunSummary:
+    """Remove each replaced member from the cluster (the remaining ones must be
+    healthy first), then add it back empty, one at a time."""
+    extra = {
+        "gw_scale_removed": [],
+        "gw_scale_leaving": list(membership.replacing),
+        "gw_scale_via": membership.remaining[0].name,
+        "gw_scale_remaining": [m.client_url for m in membership.remaining],
+        # The node stays in the cluster: nothing to drain.
+        "gw_scale_kubectl": [],
+        "gw_scale_phase": "remove",
+    }
+    stack = state_dir(spec.name)
+    out = run_playbook(
+        stack, inventory, REMOVE_PLAYBOOK, replace(options, extra_vars=extra), console=console
+    )
+    if not out.ok:
+        return out
+    return out.combine(join_members(spec, membership, inventory, options, console))

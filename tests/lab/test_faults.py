@@ -370,6 +370,53 @@ def test_node_killed_during_up_fails_clearly_and_rerun_converges(healthy: Cluste
     _state["healthy"] = True
 
 
+def test_replaced_etcd_member_rejoins_empty_and_syncs(healthy: ClusterSpec) -> None:
+    spec = healthy
+    members = spec.nodes_with(Role.ETCD)
+    victim, survivors = members[-1], members[:-1]
+    survivor_urls = [f"https://{m.address}:2379" for m in survivors]
+    key = f"/groundwork-faults/written-before-replace-{time.time_ns()}"
+    must(spec, survivors[0].name, etcdctl_script(survivor_urls, "put", key, "kept"))
+    # The machine is replaced: a new one at the same address, with an empty
+    # disk. Its old member is still in the cluster, so etcd on the new disk
+    # cannot start as before ("already bootstrapped"): the user says so.
+    podman("rm", "-f", "-t", "0", container(spec, victim.name))
+    state = lab.up(spec)
+    assert state.up, state
+    # A plain `up` stops before starting etcd there, and says what to run.
+    refused = up(spec)
+    assert not refused.ok
+    (failure,) = refused.failures
+    assert failure.host == victim.name, failure.describe()
+    assert f"--replace-member {victim.name}" in " ".join(failure.message.split()), failure.message
+    started = time.monotonic()
+    summary = provision(
+        spec, lab_up=False, console=Console(width=160), live=False, replace_members=[victim.name]
+    )
+    assert_converged(summary)
+    record(spec, "etcd_member_replaced_up_seconds", round(time.monotonic() - started, 1))
+    listed = must(spec, survivors[0].name, etcdctl_script(survivor_urls, "member", "list"))
+    rows = [[f.strip() for f in line.split(",")] for line in listed.splitlines() if line.strip()]
+    assert sorted((row[2], row[1]) for row in rows) == [
+        (m.name, "started") for m in sorted(members, key=lambda m: m.name)
+    ], listed
+    # The new member holds the data written before: a serializable read
+    # answers from its own store.
+    own = [f"https://{victim.address}:2379"]
+    got = must(
+        spec,
+        victim.name,
+        etcdctl_script(own, "get", key, "--print-value-only", "--consistency=s"),
+    )
+    assert got.strip() == "kept", got
+    # The record now says it joined an existing cluster: the next run changes nothing.
+    again = up(spec)
+    assert_converged(again)
+    assert again.changed == 0, [(h.name, h.changed_tasks) for h in again.hosts if h.changed]
+    assert_verified(spec)
+    _state["healthy"] = True
+
+
 def test_corrupted_config_files_are_flagged_and_restored(healthy: ClusterSpec) -> None:
     spec = healthy
     workers = spec.nodes_with(Role.WORKER)

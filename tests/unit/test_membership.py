@@ -360,3 +360,63 @@ def test_removal_inventory_still_holds_the_removed_nodes() -> None:
     assert hosts["cp5"]["ansible_host"] == "10.77.0.15"
     assert hosts["cp5"]["ansible_ssh_private_key_file"] == "/state/id"
     assert scale.with_removed(stack(BASE), diff(BASE, BASE)).nodes == stack(BASE).nodes
+
+
+# --- replacing a member whose machine lost its etcd data --------------------------
+
+
+def replace(
+    nodes: list[dict[str, Any]], *names: str, after: list[dict[str, Any]] | None = None
+) -> MembershipPlan:
+    """Plan replacing `names` in the cluster applied from `nodes` (declared: `after`)."""
+    spec = stack(after or nodes)
+    return plan_membership(applied(nodes), spec, build_plan(spec).etcd, names)
+
+
+def test_a_replaced_member_leaves_and_joins_back_as_existing() -> None:
+    plan = replace(BASE, "cp3")
+    assert plan.ok, plan.problems
+    assert plan.replacing == ("cp3",)
+    assert plan.leaving == ("cp3",) and plan.joining == ("cp3",)
+    assert plan.departing == () and not plan.added and not plan.removed
+    assert [m.name for m in plan.remaining] == ["cp1", "cp2"]
+    # The others keep what they bootstrapped with: no restart, no change.
+    before = applied(BASE)
+    for name in ("cp1", "cp2"):
+        member = before.member(name)
+        assert member is not None and plan.bootstrap[name] == member.bootstrap
+    # Its initial-cluster is the membership at its new first start.
+    assert plan.bootstrap["cp3"] == Bootstrap(
+        f"cp1={url(11)},cp2={url(12)},cp3={url(13)}", "existing"
+    )
+    assert plan.describe() == [
+        "replace cp3's etcd member: remove the old member, add cp3 back empty, "
+        "it syncs from the others"
+    ]
+
+
+def test_replacing_more_members_than_quorum_allows_is_refused() -> None:
+    plan = replace(BASE, "cp2", "cp3")
+    assert not plan.ok
+    assert any("removes 2 of the 3 current etcd members" in p.message for p in plan.problems)
+
+
+def test_replacing_a_node_that_is_no_member_is_refused_naming_the_option() -> None:
+    plan = replace(BASE, "w1")
+    (problem,) = plan.problems
+    assert problem.path == "--replace-member"
+    assert "w1 is not an etcd member" in problem.message and "cp1, cp2, cp3" in problem.message
+
+
+def test_replacing_without_a_record_is_refused() -> None:
+    spec = stack(BASE)
+    plan = plan_membership(None, spec, build_plan(spec).etcd, ("cp3",))
+    (problem,) = plan.problems
+    assert problem.path == "--replace-member" and "never applied" in problem.message
+
+
+def test_replacing_with_another_membership_change_is_refused() -> None:
+    plan = replace(BASE, "cp3", after=[*BASE, node("w2", 22, ["worker"])])
+    assert not plan.ok
+    (problem,) = [p for p in plan.problems if p.path == "--replace-member"]
+    assert "add w2" in problem.message and "apply that change first" in problem.message
