@@ -256,6 +256,20 @@ def quorum_problems(current: Sequence[str], leaving: Sequence[str]) -> list[Prob
     return []
 
 
+def join_bootstrap(
+    staying: Sequence[AppliedMember], joining: Sequence[EtcdMember]
+) -> dict[str, Bootstrap]:
+    """First-start settings of members added one at a time to a running
+    cluster: each one's initial-cluster is exactly the membership at its
+    first start, the ones staying and those added before it (etcd checks)."""
+    cluster = [f"{m.name}={m.peer_url}" for m in staying]
+    out: dict[str, Bootstrap] = {}
+    for member in joining:
+        cluster.append(f"{member.name}={member.peer_url}")
+        out[member.name] = Bootstrap(",".join(cluster), "existing")
+    return out
+
+
 def fresh_bootstrap(etcd: EtcdPlan) -> dict[str, Bootstrap]:
     """Every member starts together (a new cluster)."""
     return {m.name: Bootstrap(etcd.initial_cluster, "new") for m in etcd.members}
@@ -328,18 +342,11 @@ def plan_membership(
             )
         )
     problems.extend(quorum_problems(current, leaving))
-    bootstrap: dict[str, Bootstrap] = {}
-    cluster = [f"{m.name}={m.peer_url}" for m in applied.members if m.name not in leaving]
-    for declared_member in etcd.members:
-        name = declared_member.name
-        recorded = applied.member(name)
-        if recorded is not None:
-            bootstrap[name] = recorded.bootstrap
-        else:
-            # Joins after the members before it: its initial-cluster must be
-            # exactly the membership at its first start (etcd checks the count).
-            cluster.append(f"{name}={declared_member.peer_url}")
-            bootstrap[name] = Bootstrap(",".join(cluster), "existing")
+    staying = [m for m in applied.members if m.name not in leaving]
+    bootstrap = {m.name: m.bootstrap for m in staying if m.name in declared}
+    bootstrap |= join_bootstrap(
+        staying, [m for m in etcd.members if applied.member(m.name) is None]
+    )
     return MembershipPlan(
         fresh=False,
         added=added,
@@ -405,13 +412,9 @@ def plan_replacement(
     problems.extend(quorum_problems(current, list(replacing)))
     if problems:
         return MembershipPlan(fresh=False, problems=tuple(sorted(set(problems))))
-    cluster = [f"{m.name}={m.peer_url}" for m in applied.members if m.name not in replacing]
-    bootstrap = {m.name: m.bootstrap for m in applied.members}
-    for name in replacing:
-        # Added back one at a time: its initial-cluster is the membership at
-        # its first start (etcd checks it against the cluster).
-        cluster.append(f"{name}={declared[name].peer_url}")
-        bootstrap[name] = Bootstrap(",".join(cluster), "existing")
+    staying = [m for m in applied.members if m.name not in replacing]
+    bootstrap = {m.name: m.bootstrap for m in staying}
+    bootstrap |= join_bootstrap(staying, [declared[name] for name in replacing])
     return MembershipPlan(
         fresh=False,
         joining=replacing,
