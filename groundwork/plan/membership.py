@@ -191,11 +191,6 @@ class MembershipPlan:
         return bool(self.added or self.removed or self.joining or self.leaving)
 
     @property
-    def departing(self) -> tuple[str, ...]:
-        """Members removed for good (leaving, not coming back as a replacement)."""
-        return tuple(m for m in self.leaving if m not in self.replacing)
-
-    @property
     def removed_names(self) -> tuple[str, ...]:
         return tuple(n.name for n in self.removed)
 
@@ -354,7 +349,7 @@ def plan_membership(
         joining=joining,
         leaving=leaving,
         current=applied.members,
-        remaining=tuple(m for m in applied.members if m.name not in leaving),
+        remaining=tuple(staying),
         bootstrap=bootstrap,
         problems=tuple(sorted(problems)),
     )
@@ -421,7 +416,7 @@ def plan_replacement(
         leaving=replacing,
         replacing=replacing,
         current=applied.members,
-        remaining=tuple(m for m in applied.members if m.name not in replacing),
+        remaining=tuple(staying),
         bootstrap=bootstrap,
     )
 

@@ -145,6 +145,22 @@ def _first(spec: ClusterSpec, role: Role, names: Sequence[str]) -> str:
     return next(n.name for n in spec.nodes if n.has(role) and n.name in names)
 
 
+def removal_vars(
+    membership: MembershipPlan, removed: Sequence[str], kubectl: str | None
+) -> dict[str, object]:
+    """remove_node.yml's extra vars: check the remaining etcd members, drain
+    `removed` from `kubectl`'s node (None: nothing to drain), then remove the
+    leaving members from the first remaining one."""
+    return {
+        "gw_scale_removed": list(removed),
+        "gw_scale_leaving": list(membership.leaving),
+        "gw_scale_via": membership.remaining[0].name,
+        "gw_scale_remaining": [m.client_url for m in membership.remaining],
+        "gw_scale_kubectl": [] if kubectl is None else kubectl,
+        "gw_scale_phase": "remove",
+    }
+
+
 def remove_nodes(
     spec: ClusterSpec,
     membership: MembershipPlan,
@@ -156,17 +172,9 @@ def remove_nodes(
     stack = state_dir(spec.name)
     target = stack / REMOVAL_INVENTORY
     write_inventory(target, removal_inventory)
-    remaining = [m.name for m in membership.remaining]
     declared = [n.name for n in spec.nodes]
     removed = list(membership.removed_names)
-    extra = {
-        "gw_scale_removed": removed,
-        "gw_scale_leaving": list(membership.leaving),
-        "gw_scale_via": remaining[0],
-        "gw_scale_remaining": [m.client_url for m in membership.remaining],
-        "gw_scale_kubectl": _first(spec, Role.CONTROL_PLANE, declared),
-        "gw_scale_phase": "remove",
-    }
+    extra = removal_vars(membership, removed, _first(spec, Role.CONTROL_PLANE, declared))
     run = replace(options, host_count=len(removal_inventory.hosts["all"]["hosts"]))
     out = run_playbook(
         stack, target, REMOVE_PLAYBOOK, replace(run, extra_vars=extra), console=console
@@ -233,18 +241,15 @@ def replace_members(
 ) -> RunSummary:
     """Remove each replaced member from the cluster (the remaining ones must be
     healthy first), then add it back empty, one at a time."""
-    extra = {
-        "gw_scale_removed": [],
-        "gw_scale_leaving": list(membership.replacing),
-        "gw_scale_via": membership.remaining[0].name,
-        "gw_scale_remaining": [m.client_url for m in membership.remaining],
-        # The node stays in the cluster: nothing to drain.
-        "gw_scale_kubectl": [],
-        "gw_scale_phase": "remove",
-    }
-    stack = state_dir(spec.name)
+    # The nodes stay in the cluster: nothing to drain. (The plan's leaving
+    # members are the replaced ones.)
+    extra = removal_vars(membership, removed=[], kubectl=None)
     out = run_playbook(
-        stack, inventory, REMOVE_PLAYBOOK, replace(options, extra_vars=extra), console=console
+        state_dir(spec.name),
+        inventory,
+        REMOVE_PLAYBOOK,
+        replace(options, extra_vars=extra),
+        console=console,
     )
     if not out.ok:
         return out

@@ -378,7 +378,7 @@ def test_a_replaced_member_leaves_and_joins_back_as_existing() -> None:
     assert plan.ok, plan.problems
     assert plan.replacing == ("cp3",)
     assert plan.leaving == ("cp3",) and plan.joining == ("cp3",)
-    assert plan.departing == () and not plan.added and not plan.removed
+    assert not plan.added and not plan.removed
     assert [m.name for m in plan.remaining] == ["cp1", "cp2"]
     # The others keep what they bootstrapped with: no restart, no change.
     before = applied(BASE)
