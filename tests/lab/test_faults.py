@@ -10,7 +10,10 @@ brings it back.
 - a worker killed while `up` runs: `up` fails naming it; after `lab up`
   replaces it, `up` converges;
 - managed config files corrupted: verify flags them on their nodes, `up`
-  restores them.
+  restores them;
+- etcd's configuration changed on every member: `up` restarts them one at a
+  time (the restarts never overlap); a restart waits for a member that is
+  down, and refuses when it stays down.
 
 Every measured figure (failover time, heal times) is printed and written to
 <state dir>/faults/measurements.json. The stack defaults to the lab stack;
@@ -20,6 +23,7 @@ not collide).
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -413,6 +417,90 @@ def test_replaced_etcd_member_rejoins_empty_and_syncs(healthy: ClusterSpec) -> N
     again = up(spec)
     assert_converged(again)
     assert again.changed == 0, [(h.name, h.changed_tasks) for h in again.hosts if h.changed]
+    assert_verified(spec)
+    _state["healthy"] = True
+
+
+def etcd_window(spec: ClusterSpec, node: str) -> tuple[float, float]:
+    """When etcd on `node` last stopped and last became active, on the host's
+    monotonic clock (lab nodes share the host's kernel, so its clocks)."""
+    out = must(
+        spec,
+        node,
+        "systemctl show etcd.service -p InactiveEnterTimestampMonotonic "
+        "-p ActiveEnterTimestampMonotonic",
+    )
+    values = dict(line.split("=", 1) for line in out.split())
+    return (
+        int(values["InactiveEnterTimestampMonotonic"]) / 1e6,
+        int(values["ActiveEnterTimestampMonotonic"]) / 1e6,
+    )
+
+
+def test_changed_etcd_config_restarts_members_one_at_a_time(healthy: ClusterSpec) -> None:
+    """The members' restarts never overlap, so a 3-member cluster keeps its
+    quorum, even though the converge play lets each node go at its own pace."""
+    spec = healthy
+    members = spec.nodes_with(Role.ETCD)
+    urls = [f"https://{m.address}:2379" for m in members]
+    for member in members:
+        must(spec, member.name, "echo '# drift' >> /etc/etcd/etcd.conf.yml")
+    key, value = "/groundwork/restart-test", str(time.time_ns())
+    must(spec, members[0].name, etcdctl_script(urls[:1], "put", key, value))
+    started = time.monotonic()
+    summary = up(spec)
+    assert_converged(summary)
+    windows = sorted((etcd_window(spec, m.name), m.name) for m in members)
+    for (stopped, _active), name in windows:
+        assert stopped > started, f"{name}: etcd was not restarted by up"
+    for ((_, active), name), ((stopped, _), following) in itertools.pairwise(windows):
+        assert active <= stopped, (
+            f"{following} was stopped at {stopped:.3f} before {name} was back at {active:.3f}"
+        )
+    record(
+        spec,
+        "etcd_rolling_restart_seconds",
+        round(windows[-1][0][1] - windows[0][0][0], 1),
+    )
+    for member, url in zip(members, urls, strict=True):
+        got = must(
+            spec,
+            member.name,
+            etcdctl_script([url], "get", key, "--print-value-only", "--consistency=s"),
+        )
+        assert got.strip() == value, f"{member.name} lost the key written before the restarts"
+    must(spec, members[0].name, etcdctl_script(urls[:1], "del", key))
+    assert_verified(spec)
+    _state["healthy"] = True
+
+
+def test_safe_restart_waits_for_a_down_member_and_refuses_when_it_stays_down(
+    healthy: ClusterSpec,
+) -> None:
+    spec = healthy
+    members = spec.nodes_with(Role.ETCD)
+    restarted, down = members[0], members[-1]
+    must(spec, down.name, "systemctl stop etcd.service")
+    before = etcd_window(spec, restarted.name)
+    refused = on_node(
+        spec, restarted.name, "ETCD_HEALTH_TIMEOUT=3 /usr/local/sbin/etcd-safe-restart"
+    )
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert "not restarted" in refused.stderr and f"{down.address}:2379" in refused.stderr
+    assert etcd_window(spec, restarted.name) == before, "the member was restarted anyway"
+
+    # Started while the script waits: it restarts once every member is healthy.
+    later = threading.Timer(2.0, must, (spec, down.name, "systemctl start etcd.service"))
+    later.start()
+    waited = on_node(
+        spec, restarted.name, "ETCD_HEALTH_TIMEOUT=60 /usr/local/sbin/etcd-safe-restart", 90
+    )
+    later.join()
+    assert waited.returncode == 0, waited.stdout + waited.stderr
+    stopped, _ = etcd_window(spec, restarted.name)
+    assert stopped > before[1], "the member was not restarted"
+    _, down_active = etcd_window(spec, down.name)
+    assert stopped > down_active, "restarted before the down member was back"
     assert_verified(spec)
     _state["healthy"] = True
 
