@@ -1,4 +1,5 @@
-"""Filters the roles use to turn a stack's mappings into groundwork_files entries.
+"""Filters the roles use: a stack's mappings turned into groundwork_files
+entries, and what an etcd member list says about one member.
 
 Kept in Python rather than as Jinja loops inside YAML: each takes the role's
 variables and returns plain data, and is unit-tested.
@@ -22,6 +23,22 @@ def registry_mirror_files(mirrors: dict[str, str], certs_dir: str) -> list[dict[
     ]
 
 
+def etcd_member_has_run(member_list: dict[str, Any], name: str) -> bool:
+    """Whether `etcdctl member list -w json` shows a member `name` that has
+    run: one that started publishes its client URLs, and the cluster keeps
+    them after it stops. A member of the initial cluster that has not started
+    yet is listed with its name but without client URLs (the others of a new
+    cluster may form the quorum before it starts); one added with `member
+    add` has neither until it starts."""
+    return any(
+        member.get("name") == name and member.get("clientURLs")
+        for member in member_list.get("members") or []
+    )
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
-        return {"registry_mirror_files": registry_mirror_files}
+        return {
+            "registry_mirror_files": registry_mirror_files,
+            "etcd_member_has_run": etcd_member_has_run,
+        }

@@ -45,3 +45,21 @@ def test_entries_are_spliced_and_disabled_ones_dropped() -> None:
         {"dest": "/b", "content": "b"},
     ]
     assert action._enabled(None) == []
+
+
+def test_an_etcd_member_has_run_once_it_published_its_client_urls() -> None:
+    filters = load(PLUGINS / "filter" / "groundwork_filters.py")
+    ran = {
+        "name": "cp3",
+        "peerURLs": ["https://10.0.0.13:2380"],
+        "clientURLs": ["https://10.0.0.13:2379"],
+    }
+    # A new cluster whose other members formed the quorum before cp3 started.
+    initial_not_started = {"name": "cp3", "peerURLs": ["https://10.0.0.13:2380"]}
+    # Added with `etcdctl member add`, not started yet: no name either.
+    added_not_started = {"peerURLs": ["https://10.0.0.13:2380"]}
+    assert filters.etcd_member_has_run({"members": [ran]}, "cp3")
+    assert not filters.etcd_member_has_run({"members": [initial_not_started]}, "cp3")
+    assert not filters.etcd_member_has_run({"members": [added_not_started]}, "cp3")
+    assert not filters.etcd_member_has_run({"members": [ran]}, "cp4")
+    assert not filters.etcd_member_has_run({}, "cp3")
