@@ -98,6 +98,7 @@ def timed(spec: ClusterSpec, quiet: Console) -> Timed:
     summary = provision(spec, lab_up=False, console=quiet, live=False)
     seconds = time.monotonic() - started
     if not summary.ok:
+        lab.down(spec)  # the sizes share one subnet: leave it free for the next try
         sys.exit(f"up failed on {spec.name}: see {summary.artifact_dir}")
     return Timed(seconds, summary.changed, controller_cpu() - cpu, host_busy_cpu() - busy)
 
