@@ -141,6 +141,15 @@ def debootstrap_argv(rootfs: Path, mirror: str) -> list[str]:
     ]
 
 
+def mask(directory: Path, names: tuple[str, ...]) -> None:
+    """systemd's way to turn off a unit or generator: a link to /dev/null in /etc."""
+    directory.mkdir(exist_ok=True)
+    for name in names:
+        path = directory / name
+        path.unlink(missing_ok=True)
+        path.symlink_to("/dev/null")
+
+
 def customize(rootfs: Path) -> None:
     """Make a debootstrapped tree boot cleanly as a container that looks like a VM."""
     etc = rootfs / "etc"
@@ -154,16 +163,8 @@ def customize(rootfs: Path) -> None:
     link = wants / HOSTKEYS_UNIT
     link.unlink(missing_ok=True)
     link.symlink_to(f"/etc/systemd/system/{HOSTKEYS_UNIT}")
-    for unit in MASKED_UNITS:
-        path = systemd / unit
-        path.unlink(missing_ok=True)
-        path.symlink_to("/dev/null")
-    generators = etc / "systemd" / "system-generators"
-    generators.mkdir(exist_ok=True)
-    for generator in MASKED_GENERATORS:
-        path = generators / generator
-        path.unlink(missing_ok=True)
-        path.symlink_to("/dev/null")
+    mask(systemd, MASKED_UNITS)
+    mask(etc / "systemd" / "system-generators", MASKED_GENERATORS)
     (etc / "dpkg" / "dpkg.cfg.d" / "groundwork-lab").write_text(DPKG_LAB_CONFIG)
     # Empty machine-id: systemd gives each node its own at boot.
     (etc / "machine-id").write_text("")

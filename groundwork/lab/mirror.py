@@ -142,8 +142,8 @@ def build_apt_repo(dest: Path, progress: Callable[[str], None]) -> None:
         progress(f"mirror: storing {len(debs)} packages' data uncompressed (lab only)")
         with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
             list(pool.map(store_plain, debs))
-        # SHA256 only: apt computes every hash the index lists for each file
-        # it fetches, and MD5 and SHA1 add nothing to SHA256.
+        # SHA256 only: apt checks each file it fetches against the hashes the
+        # index lists, and MD5 and SHA1 add nothing to SHA256.
         packages = run(
             ["dpkg-scanpackages", "--hash", "sha256", "--multiversion", ".", "/dev/null"], cwd=work
         ).stdout
