@@ -6,10 +6,21 @@ For each size, a stack file like stacks/Pulumi.lab.yaml is generated (3
 control-plane + etcd nodes, the rest workers) on its own lab subnet, so the
 `lab` stack is left alone. Per run: `lab down` + `lab up` (not timed), then a
 cold `up` (provisioning, as `groundwork up --no-verify`), then one no-change
-`up`; the sizes alternate within each run. A fixed CPU loop is timed before
-each run (the host's speed at that moment). Prints each run, the median and spread per size, and the ratio of the
+`up`. A fixed CPU loop is timed before each run (the host's speed at that
+moment). Prints each run, the median and spread per size, and the ratio of the
 cold medians (target: 15 nodes <= 2 x 5 nodes). Leaves the labs down. Writes
 the figures to <state dir>/bench-scale.json.
+
+Every timed cold run is a rebuild: it follows the `lab down` of a provisioned
+lab of the same size, as `groundwork rebuild` does. The runs of one size go
+one after another, after one untimed priming run. Why: on an ext4 without a
+journal (this host's root), each new file's inode skips every inode freed in
+the last 5 minutes whose table block is dirty, and a cold run writes tens of
+thousands of files. Measured on 5 machines: 23.7 and 27.4 s after 5 quiet
+minutes, 30.0 s right after a 15-machine lab was deleted; perf put 7.8 CPU-s
+of a 5-machine run in that scan (`recently_deleted`, `find_inode_bit`). The
+sizes used to alternate, so every 5-machine run followed a 15-machine deletion
+and every 15-machine run a 5-machine one, which flattered the ratio.
 """
 
 from __future__ import annotations
@@ -125,35 +136,38 @@ def main() -> int:
             path = Path(tmp) / f"Pulumi.bench{size}.yaml"
             path.write_text(yaml.safe_dump(stack_document(size, subnet), sort_keys=False))
             specs[size] = load_stack(str(path))
-        # Sizes alternate within each run, so both see the host at the same
-        # speed (a shared host's speed drifts by tens of percent per hour).
-        for run in range(args.runs):
-            for size in sizes:
-                spec = specs[size]
+        for size in sizes:
+            spec = specs[size]
+            # Run 0 primes: it leaves a provisioned lab of this size, so each
+            # timed run follows the same deletion (see the module's docstring).
+            for run in range(args.runs + 1):
                 lab.down(spec)
                 if not lab.up(spec).up:
                     sys.exit(f"the {size}-machine lab did not come up")
                 speed = reference_seconds()
-                reference.append(speed)
                 first = timed(spec, quiet)
-                cold[size].append(first.seconds)
-                cold_cpu[size].append(first.controller_cpu)
-                cold_host_cpu[size].append(first.host_cpu)
                 again = timed(spec, quiet)
-                no_change[size].append(again.seconds)
-                lab.down(spec)  # the sizes share one subnet
                 load = os.getloadavg()[0]
+                capacity = first.seconds * (os.cpu_count() or 1)
+                label = "priming run (not counted)" if run == 0 else f"run {run}"
                 # What the host's cores could give during the cold run, what
                 # they gave, and the controller's part; the rest went to the
                 # machines. Busy near capacity: the run is CPU-bound.
-                capacity = first.seconds * (os.cpu_count() or 1)
                 console.print(
-                    f"{size} machines, run {run + 1}: cold {first.seconds:.1f} s "
+                    f"{size} machines, {label}: cold {first.seconds:.1f} s "
                     f"({first.changed} changes; host busy {first.host_cpu:.0f} of "
                     f"{capacity:.0f} CPU-s, controller {first.controller_cpu:.0f}), "
                     f"no-change {again.seconds:.1f} s ({again.changed} changes), "
                     f"load {load:.1f}, reference loop {speed:.2f} s"
                 )
+                if run == 0:
+                    continue
+                reference.append(speed)
+                cold[size].append(first.seconds)
+                cold_cpu[size].append(first.controller_cpu)
+                cold_host_cpu[size].append(first.host_cpu)
+                no_change[size].append(again.seconds)
+            lab.down(spec)  # the sizes share one subnet
     for size in sizes:
         report["sizes"][str(size)] = {
             "cold": stats(cold[size]),

@@ -30,6 +30,7 @@ from groundwork.runner.events import RunState, RunSummary
 
 PLAYBOOKS_DIR = PROJECT_ROOT / "playbooks"
 ANSIBLE_CFG = PROJECT_ROOT / "ansible.cfg"
+CALLBACK_PLUGINS_DIR = PROJECT_ROOT / "plugins" / "callback"
 RUNS_KEPT = 20
 MIN_FORKS = 5
 
@@ -72,6 +73,9 @@ def runner_env(state: Path, forks: int) -> dict[str, str]:
     return strategy_env() | {
         "PATH": path,
         "ANSIBLE_CONFIG": str(ANSIBLE_CFG),
+        # ansible-runner appends its own callback directory to this variable,
+        # which then hides ansible.cfg's callback_plugins: name ours here too.
+        "ANSIBLE_CALLBACK_PLUGINS": str(CALLBACK_PLUGINS_DIR),
         "ANSIBLE_FORKS": str(forks),
         "ANSIBLE_PIPELINING": "True",
         "ANSIBLE_HOST_KEY_CHECKING": "True",
