@@ -57,7 +57,7 @@ TARGET_RATIO = 2.0
 
 def stack_document(size: int, subnet: ipaddress.IPv4Network) -> dict[str, Any]:
     """The lab stack reshaped: `size` machines on `subnet` (pure)."""
-    base = yaml.safe_load((ROOT / "stacks" / "Pulumi.lab.yaml").read_text())
+    base: dict[str, Any] = yaml.safe_load((ROOT / "stacks" / "Pulumi.lab.yaml").read_text())
     cluster = base["config"]["groundwork:cluster"]
     hosts = list(subnet.hosts())
     cluster["name"] = f"bench{size}"

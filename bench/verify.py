@@ -19,6 +19,7 @@ import statistics
 import subprocess
 import sys
 import time
+from typing import Any
 
 CLI = "import sys; from groundwork.cli import main; sys.exit(main(sys.argv[1:]))"
 TARGET = 10.0
@@ -34,13 +35,13 @@ def run_once(stack_args: list[str]) -> tuple[float, dict[str, object]]:
     )
     elapsed = time.monotonic() - started
     try:
-        report: dict[str, object] = json.loads(out.stdout)
+        report: dict[str, Any] = json.loads(out.stdout)
     except ValueError:
         sys.exit(f"verify printed no report (exit {out.returncode}):\n{out.stdout}\n{out.stderr}")
     if out.returncode != 0:
         failed = [
             f"{r['node']}: {r['check']} {r['drift'] or r['message'][:300]}"
-            for r in report.get("results", [])  # type: ignore[union-attr]
+            for r in report.get("results", [])
             if r["outcome"] != "passed"
         ]
         sys.exit(f"verify failed (exit {out.returncode}): {report.get('error')} {failed}")

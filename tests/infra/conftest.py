@@ -124,7 +124,8 @@ class Stack:
             out = self.host(name).run(f"bash -c {shlex.quote(ENSURE)} probe {self.run_id}")
         except RuntimeError as err:
             return f"error: {ssh_failure(err)}"
-        for line in out.stdout.splitlines():
+        stdout: str = out.stdout
+        for line in stdout.splitlines():
             if line.startswith("ip="):
                 return line[3:]
         return f"error: {out.stderr.strip() or f'no address (rc {out.rc})'}"

@@ -32,7 +32,7 @@ NAMESPACED = ("net.",)
 
 
 def is_container(host: Any) -> bool:
-    return host.run(facts.VIRT).rc == 0
+    return bool(host.run(facts.VIRT).rc == 0)
 
 
 def test_sysctls(node: NodeExpectation, host: Any, expect: Expect) -> None:

@@ -378,9 +378,11 @@ def test_host_packages_file_lists_what_the_lab_needs() -> None:
 
 
 def test_not_root_is_refused_with_what_to_do(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
     from groundwork.lab import host
 
-    monkeypatch.setattr(host.os, "geteuid", lambda: 1000)
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
     with pytest.raises(LabError, match="needs root"):
         host.ensure_host(lambda message: None)
 

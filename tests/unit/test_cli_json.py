@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from groundwork.cli import lab as lab_cli
+from groundwork import lab
 from groundwork.cli import main
 from groundwork.cli import verify as verify_cli
 from groundwork.lab.state import LabState, NodeState
@@ -110,7 +110,7 @@ def test_lab_status_json(
         seen.append(spec.name)
         return _lab_state(up)
 
-    monkeypatch.setattr(lab_cli.lab, "status", status)
+    monkeypatch.setattr(lab, "status", status)
     assert main(["lab", "status", "--stack", "lab", "--output", "json"]) == (0 if up else 1)
     out = capsys.readouterr().out
     doc = json.loads(out)

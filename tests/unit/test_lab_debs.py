@@ -9,6 +9,7 @@ import lzma
 import shutil
 import subprocess
 import tarfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -33,7 +34,8 @@ def tar_of(files: dict[str, bytes]) -> bytes:
 
 def a_deb(data_tar: bytes, data_member: str = "data.tar.xz") -> bytes:
     control = tar_of({"./control": b"Package: gw-test\nVersion: 1\nArchitecture: all\n"})
-    compress = {".xz": lzma.compress, ".gz": gzip.compress}.get(Path(data_member).suffix)
+    compressors: dict[str, Callable[[bytes], bytes]] = {".xz": lzma.compress, ".gz": gzip.compress}
+    compress = compressors.get(Path(data_member).suffix)
     data = compress(data_tar) if compress else data_tar
     return write_ar(
         [

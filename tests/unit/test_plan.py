@@ -146,7 +146,7 @@ def test_rule_reports_colliding_nodes_with_paths() -> None:
 
 
 def test_rule_ignores_etcd_only_nodes_and_accepts_a_wide_pod_cidr() -> None:
-    nodes = [
+    nodes: list[dict[str, object]] = [
         {"name": "cp1", "address": "10.0.0.11", "roles": ["control-plane"]},
         {"name": "e1", "address": "10.0.1.11", "roles": ["etcd"]},
         {"name": "w1", "address": "10.0.2.12", "roles": ["worker"]},
@@ -161,7 +161,7 @@ def test_rule_ignores_etcd_only_nodes_and_accepts_a_wide_pod_cidr() -> None:
 
 def test_pod_cidr_wide_enough_for_the_node_network_never_collides() -> None:
     # 2**(26-10) slots cover every address of a /16 node network
-    nodes = [
+    nodes: list[dict[str, object]] = [
         {"name": "cp1", "address": "10.10.0.11", "roles": ["control-plane", "etcd"]},
         {"name": "w1", "address": "10.10.1.11", "roles": ["worker"]},
     ]
