@@ -25,9 +25,10 @@ from groundwork.lab import ssh
 from groundwork.lab.errors import LabError
 from groundwork.lab.state import LabState
 from groundwork.lab.status import table
+from groundwork.progress import Progress
 
 
-def _progress() -> lab.lifecycle.Progress:
+def _progress() -> Progress:
     start = time.monotonic()
 
     def show(message: str) -> None:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from groundwork.lab.errors import LabError
 from groundwork.lab.proc import run
+from groundwork.progress import Progress
 
 # tool on PATH (or absolute path) -> Debian package providing it.
 # runc matters: podman's default runtime here (crun) cannot boot systemd on
@@ -36,7 +37,7 @@ def missing_packages(which: Callable[[str], str | None] = shutil.which) -> list[
     return missing
 
 
-def ensure_host(progress: Callable[[str], None]) -> None:
+def ensure_host(progress: Progress) -> None:
     """Fail unless root; install missing host packages with apt-get."""
     if os.geteuid() != 0:
         raise LabError("the lab needs root (podman privileged containers): rerun as root")

@@ -10,12 +10,12 @@ import hashlib
 import json
 import shutil
 import subprocess
-from collections.abc import Callable
 from pathlib import Path
 
 from groundwork.lab.errors import LabError
 from groundwork.lab.packages import DEBIAN_SUITE, IMAGE_PACKAGES
 from groundwork.lab.proc import last_line, run
+from groundwork.progress import Progress
 
 # Bump when customize() changes what ends up in the image.
 IMAGE_RECIPE_VERSION = "4"
@@ -182,7 +182,7 @@ def image_exists(name: str) -> bool:
     return run(["podman", "image", "exists", name], check=False).returncode == 0
 
 
-def ensure_image(cache: Path, progress: Callable[[str], None]) -> str:
+def ensure_image(cache: Path, progress: Progress) -> str:
     """The node image for the current inputs, built and imported if missing."""
     key = cache_key()
     name = image_name(key)

@@ -16,21 +16,16 @@ from groundwork.lab.layout import LabNode, lab_state_dir, layout
 from groundwork.lab.state import LabState
 from groundwork.lab.status import observe
 from groundwork.paths import cache_dir
+from groundwork.progress import Progress, silent
 
 if TYPE_CHECKING:
     from groundwork.spec import ClusterSpec
-
-Progress = Callable[[str], None]
-
-
-def _quiet(message: str) -> None:
-    pass
 
 
 def up(
     spec: ClusterSpec,
     artifacts_dir: Path | None = None,
-    progress: Progress = _quiet,
+    progress: Progress = silent,
     check_nodes: bool = True,
 ) -> LabState:
     """Make the lab exist as declared; a no-op on a lab that already does.
@@ -164,7 +159,7 @@ def _check_artifacts(
     return artifacts.check_artifacts(found, spec.kubernetes.version, artifacts.pinned_sha256)
 
 
-def down(spec: ClusterSpec, progress: Progress = _quiet) -> None:
+def down(spec: ClusterSpec, progress: Progress = silent) -> None:
     """Remove everything `up` made: nodes, network, mirror process, state files."""
     lab = layout(spec)
     if site.server_pid(lab.stack) is not None:

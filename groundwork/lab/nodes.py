@@ -163,6 +163,7 @@ def wait_host_key(node: LabNode, timeout: float = BOOT_TIMEOUT) -> str:
 
 
 def port_open(host: str, port: int) -> bool:
+    """Whether a TCP connection to host:port succeeds within a second."""
     try:
         with socket.create_connection((host, port), timeout=1):
             return True

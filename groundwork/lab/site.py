@@ -27,6 +27,7 @@ from groundwork.lab.artifacts import SERVER_BINARIES, CheckedArtifact
 from groundwork.lab.errors import LabError
 from groundwork.lab.layout import LabLayout, lab_state_dir
 from groundwork.lab.mirror import APT_DIR, MirrorContent, sha256_file
+from groundwork.lab.nodes import port_open
 from groundwork.lab.packages import MIRROR_PACKAGES
 
 INDEX = "index.json"
@@ -250,14 +251,6 @@ def stop_server(stack: str) -> None:
         if Path(f"/proc/{pid}").exists():
             os.kill(pid, signal.SIGKILL)
     pid_file(stack).unlink(missing_ok=True)
-
-
-def port_open(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=1):
-            return True
-    except OSError:
-        return False
 
 
 def mirror_answers(lab: LabLayout) -> bool:

@@ -10,7 +10,7 @@ them).
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import Enum
@@ -21,17 +21,13 @@ from rich.table import Table
 from rich.text import Text
 
 from groundwork.paths import state_dir
+from groundwork.progress import Progress, silent
 from groundwork.runner import RunOptions, RunSummary, run_playbook
 from groundwork.spec import ClusterSpec
 from groundwork.steps.scale import forget_applied
 
-Progress = Callable[[str], None]
 RESET_PLAYBOOK = "reset.yml"
 SSH_TIMEOUT = 30.0
-
-
-def _quiet(message: str) -> None:
-    pass
 
 
 class Consent(Enum):
@@ -154,7 +150,7 @@ def lab_machines_gone(spec: ClusterSpec) -> bool:
     return not any(nodes.is_alive(c) for c in nodes.list_containers(layout(spec)))
 
 
-def reset_inventory(spec: ClusterSpec, progress: Progress = _quiet) -> Path:
+def reset_inventory(spec: ClusterSpec, progress: Progress = silent) -> Path:
     """The inventory to reset: rendered exactly as `up` renders it (one rendering
     path). Rendering reads artifact checksums from the mirror, which a reset does
     not need: with the mirror gone, the inventory of the last `up` serves."""
@@ -176,7 +172,7 @@ def destroy(
     *,
     console: Console | None = None,
     live: bool = True,
-    progress: Progress = _quiet,
+    progress: Progress = silent,
 ) -> DestroyResult:
     """Reset every node of the stack (playbooks/reset.yml), then check SSH to each.
 

@@ -12,7 +12,7 @@ more than reading one small file.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,12 +36,12 @@ from groundwork.pki import ensure_pki, pki_dir
 from groundwork.plan import ClusterPlan, build_plan
 from groundwork.plan.kube_binaries import missing_message
 from groundwork.plan.membership import MembershipPlan, applied_after, plan_membership
+from groundwork.progress import Progress, silent
 from groundwork.runner import RunOptions, RunSummary, run_playbook
 from groundwork.spec import ClusterSpec
 from groundwork.steps import scale
 from groundwork.steps.scale import RecordError, ScaleRefused
 
-Progress = Callable[[str], None]
 SITE_PLAYBOOK = "site.yml"
 KUBERNETES_PLAYBOOK = "kubernetes.yml"
 
@@ -54,10 +54,6 @@ __all__ = [
     "prepare",
     "provision",
 ]
-
-
-def _quiet(message: str) -> None:
-    pass
 
 
 @dataclass(frozen=True)
@@ -85,7 +81,7 @@ def membership(
 
 
 def prepare(
-    spec: ClusterSpec, progress: Progress = _quiet, members: MembershipPlan | None = None
+    spec: ClusterSpec, progress: Progress = silent, members: MembershipPlan | None = None
 ) -> Prepared:
     """PKI and inventory on the controller; touches no node. Byte-stable on re-runs.
 
@@ -142,7 +138,7 @@ def provision(
     lab_up: bool = True,
     console: Console | None = None,
     live: bool = True,
-    progress: Progress = _quiet,
+    progress: Progress = silent,
     playbook: str = SITE_PLAYBOOK,
     kubernetes: bool = True,
     replace_members: Sequence[str] = (),

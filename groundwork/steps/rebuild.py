@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,18 +20,14 @@ from groundwork.inventory import InventoryError
 from groundwork.lab import LabError
 from groundwork.paths import state_dir
 from groundwork.pki import PkiError
+from groundwork.progress import Progress, silent
 from groundwork.spec import ClusterSpec
 from groundwork.steps.destroy import destroy
 from groundwork.steps.provision import provision
 from groundwork.steps.verify import verify
 
-Progress = Callable[[str], None]
 STEPS = ("destroy", "up", "verify")
 SUITE = "rebuild"
-
-
-def _quiet(message: str) -> None:
-    pass
 
 
 @dataclass(frozen=True)
@@ -160,7 +156,7 @@ def rebuild(
     junit: Path | None = None,
     console: Console | None = None,
     live: bool = True,
-    progress: Progress = _quiet,
+    progress: Progress = silent,
 ) -> RebuildResult:
     """Destroy the nodes, bring them up again, verify them; stop at the first failure."""
     console = console or Console(highlight=False)
