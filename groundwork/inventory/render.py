@@ -20,6 +20,7 @@ from groundwork import versions
 from groundwork.lab import ssh as lab_ssh
 from groundwork.paths import state_dir
 from groundwork.plan import ClusterPlan, packages
+from groundwork.plan.components import node_components
 from groundwork.plan.etcd import CLIENT_PORT, PEER_PORT
 from groundwork.plan.kube_config_vars import kube_group_vars, kube_host_vars
 from groundwork.plan.membership import Bootstrap, fresh_bootstrap
@@ -141,6 +142,12 @@ def hosts(
         entry["gw_node_packages"] = packages.node_packages(
             runs_pods=node_plan.runs_kubelet,
             control_plane=node.name in control_plane,
+            endpoint=plan.endpoint,
+        )
+        entry["gw_components"] = node_components(
+            etcd_member=Role.ETCD in node.roles,
+            control_plane=node.name in control_plane,
+            runs_pods=node_plan.runs_kubelet,
             endpoint=plan.endpoint,
         )
         if node.name in members:

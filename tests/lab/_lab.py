@@ -10,6 +10,7 @@ from groundwork.lab import ssh
 from groundwork.spec import ClusterSpec
 from groundwork.steps.provision import provision
 from groundwork.steps.verify import verify
+from groundwork.verify import VerifyReport
 
 
 def on_node(
@@ -27,9 +28,17 @@ def must(spec: ClusterSpec, node: str, script: str, timeout: float = 120) -> str
     return out.stdout
 
 
+def show(report: VerifyReport) -> str:
+    """The report's failed checks as verify prints them (node, check, drift,
+    message), and pytest's own error if it failed: what an assertion names."""
+    console = Console(record=True, width=200)
+    report.print_table(console, all_checks=False)
+    return console.export_text() + report.error
+
+
 def converge_and_verify(spec: ClusterSpec) -> None:
     """`up` (lab up, roles) then `verify`; both must pass."""
     summary = provision(spec, console=Console(width=160), live=False)
     assert summary.ok, "\n".join(f.describe() for f in summary.failures) or summary.status
     report = verify(spec)
-    assert report.ok, report.summary() + report.error
+    assert report.ok, report.summary() + "\n" + show(report)

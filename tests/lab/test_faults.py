@@ -34,7 +34,7 @@ from io import StringIO
 from typing import Any
 
 import pytest
-from _lab import must, on_node
+from _lab import must, on_node, show
 from rich.console import Console
 
 from groundwork import lab
@@ -59,12 +59,6 @@ _state = {"healthy": False}
 
 
 # --- helpers ------------------------------------------------------------------
-
-
-def show(report: VerifyReport) -> str:
-    console = Console(record=True, width=200)
-    report.print_table(console, all_checks=False)
-    return console.export_text() + report.error
 
 
 def podman(*args: str) -> None:

@@ -15,22 +15,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from rich.console import Console
+from _lab import show
 
 from groundwork.spec import ClusterSpec, Role, load_stack
 from groundwork.steps.verify import verify
-from groundwork.verify import VerifyReport, connect
+from groundwork.verify import connect
 from groundwork.verify.expect import expectations
 
 pytestmark = pytest.mark.lab
 
 STACK = os.environ.get("GROUNDWORK_VERIFY_LAB_STACK", "lab")
-
-
-def show(report: VerifyReport) -> str:
-    console = Console(record=True, width=200)
-    report.print_table(console, all_checks=False)
-    return console.export_text()
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +60,7 @@ def ssh(spec: ClusterSpec, node: str, command: str) -> str:
 def test_verify_passes_on_a_provisioned_lab(provisioned: ClusterSpec, tmp_path: Path) -> None:
     junit = tmp_path / "verify.xml"
     report = verify(provisioned, junit=junit)
-    assert report.ok, show(report) + report.error
+    assert report.ok, show(report)
     assert junit.exists()
     names = {r.node for r in report.results}
     assert {n.name for n in provisioned.nodes} <= names

@@ -356,3 +356,33 @@ def test_each_node_installs_what_its_components_need_in_one_transaction() -> Non
     # A DNS endpoint runs no haproxy, so no control-plane node installs it.
     dev = rendered("dev").hosts["all"]["hosts"]
     assert not any(set(packages.APISERVER_LB) & set(h["gw_node_packages"]) for h in dev.values())
+
+
+def test_each_node_includes_only_its_own_component_roles_in_order() -> None:
+    lab_hosts = rendered("lab").hosts["all"]["hosts"]
+    assert lab_hosts["cp1"]["gw_components"] == [
+        "etcd",
+        "apiserver_lb",
+        "container_runtime",
+        "network",
+    ]
+    assert lab_hosts["w1"]["gw_components"] == ["container_runtime", "network"]
+    # A DNS endpoint: no load balancer on the control-plane nodes.
+    dev_hosts = rendered("dev").hosts["all"]["hosts"]
+    assert all("apiserver_lb" not in h["gw_components"] for h in dev_hosts.values())
+    # Every name is a role of this repository.
+    roles = {p.name for p in (Path(__file__).resolve().parents[2] / "roles").iterdir()}
+    assert {c for h in lab_hosts.values() for c in h["gw_components"]} <= roles
+
+
+def test_an_etcd_only_node_runs_etcd_and_nothing_for_pods() -> None:
+    from groundwork.plan.components import node_components
+    from groundwork.plan.endpoint import EndpointPlan
+
+    vip = EndpointPlan(kind="vip", host="10.0.0.10", port=6443, apiserver_port=6444, haproxy=True)
+    assert node_components(True, False, False, vip) == ["etcd"]
+    assert node_components(False, True, True, vip) == [
+        "apiserver_lb",
+        "container_runtime",
+        "network",
+    ]
