@@ -139,17 +139,13 @@ def hosts(
         if node_plan.pod_subnet is not None:
             entry["gw_pod_subnet"] = str(node_plan.pod_subnet)
         entry["gw_pod_routes"] = _pod_routes(plan, node.name)
-        entry["gw_node_packages"] = packages.node_packages(
-            runs_pods=node_plan.runs_kubelet,
-            control_plane=node.name in control_plane,
-            endpoint=plan.endpoint,
-        )
         entry["gw_components"] = node_components(
             etcd_member=Role.ETCD in node.roles,
             control_plane=node.name in control_plane,
             runs_pods=node_plan.runs_kubelet,
             endpoint=plan.endpoint,
         )
+        entry["gw_node_packages"] = packages.node_packages(entry["gw_components"])
         if node.name in members:
             entry["gw_etcd_member_name"] = node.name
             # Read by etcd on the member's first start only; a member that

@@ -9,7 +9,7 @@ installs what it needs (and on a converged node finds nothing missing).
 
 from __future__ import annotations
 
-from groundwork.plan.endpoint import EndpointPlan
+from groundwork.plan import components
 
 # Every node: time sync, networking and conntrack tools the kubelet and
 # kube-proxy shell out to, what the roles themselves run, and the CA bundle
@@ -26,17 +26,23 @@ BASE: tuple[str, ...] = (
     "kmod",
     "ca-certificates",
 )
-# Nodes that run pods (control plane and workers).
+# The container runtime's packages (nodes that run pods).
 CONTAINER_RUNTIME: tuple[str, ...] = ("containerd", "runc", "containernetworking-plugins")
-# Control-plane nodes when the endpoint is a VIP served by haproxy + keepalived.
+# The load balancer's (control-plane nodes of a VIP endpoint).
 APISERVER_LB: tuple[str, ...] = ("haproxy", "keepalived")
+# Debian packages per component role; etcd comes from its release tarball
+# and the network role writes files only.
+BY_COMPONENT: dict[str, tuple[str, ...]] = {
+    components.CONTAINER_RUNTIME: CONTAINER_RUNTIME,
+    components.APISERVER_LB: APISERVER_LB,
+}
 
 
-def node_packages(runs_pods: bool, control_plane: bool, endpoint: EndpointPlan) -> list[str]:
-    """Every package one node needs, in a stable order without repeats."""
+def node_packages(node_components: list[str]) -> list[str]:
+    """Every package one node needs for its components (groundwork/plan/components.py),
+    in a stable order without repeats."""
     wanted = list(BASE)
-    if runs_pods:
-        wanted += CONTAINER_RUNTIME
-    if control_plane and endpoint.haproxy:
-        wanted += APISERVER_LB
+    for component, names in BY_COMPONENT.items():
+        if component in node_components:
+            wanted += names
     return list(dict.fromkeys(wanted))
