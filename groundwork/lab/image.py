@@ -2,6 +2,9 @@
 
 The image is named by a hash of its inputs, so it is rebuilt only when the
 suite, the package list or the customisation (IMAGE_RECIPE_VERSION) change.
+Its root filesystem is kept as a tar in the cache: a lab storage that lost
+the image (the memory storage after a reboot, or a stack that moved to the
+other storage) imports it again in seconds, without debootstrap.
 """
 
 from __future__ import annotations
@@ -9,16 +12,16 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import subprocess
 from pathlib import Path
 
 from groundwork.lab.errors import LabError
 from groundwork.lab.packages import DEBIAN_SUITE, IMAGE_PACKAGES
 from groundwork.lab.proc import last_line, run
+from groundwork.lab.storage import Storage, in_use
 from groundwork.progress import Progress
 
 # Bump when customize() changes what ends up in the image.
-IMAGE_RECIPE_VERSION = "4"
+IMAGE_RECIPE_VERSION = "5"
 IMAGE_REPO = "localhost/groundwork-node"
 
 # Units that need hardware or a console a container does not have; masked so
@@ -85,6 +88,11 @@ force-unsafe-io
 path-exclude=/usr/share/doc/*
 path-exclude=/usr/share/man/*
 path-exclude=/usr/share/info/*
+"""
+# Nor keep each downloaded .deb once installed: in the memory storage that
+# was 150-230 MB of every machine's share (groundwork/lab/storage.py).
+APT_LAB_CONFIG = """// groundwork lab: the mirror is on the host, installed packages need no copy
+APT::Keep-Downloaded-Packages "false";
 """
 
 
@@ -166,6 +174,7 @@ def customize(rootfs: Path) -> None:
     mask(systemd, MASKED_UNITS)
     mask(etc / "systemd" / "system-generators", MASKED_GENERATORS)
     (etc / "dpkg" / "dpkg.cfg.d" / "groundwork-lab").write_text(DPKG_LAB_CONFIG)
+    (etc / "apt" / "apt.conf.d" / "90groundwork-lab").write_text(APT_LAB_CONFIG)
     # Empty machine-id: systemd gives each node its own at boot.
     (etc / "machine-id").write_text("")
     # Air-gapped: no Debian sources; `lab up` points apt at the lab mirror.
@@ -178,60 +187,61 @@ def customize(rootfs: Path) -> None:
         junk.unlink()
 
 
-def image_exists(name: str) -> bool:
-    return run(["podman", "image", "exists", name], check=False).returncode == 0
+def image_exists(store: Storage, name: str) -> bool:
+    return run(store.podman("image", "exists", name), check=False).returncode == 0
 
 
-def ensure_image(cache: Path, progress: Progress) -> str:
-    """The node image for the current inputs, built and imported if missing."""
+def ensure_image(cache: Path, store: Storage, progress: Progress) -> str:
+    """The node image for the current inputs in store: built if missing, imported if absent."""
     key = cache_key()
     name = image_name(key)
+    images = cache / "image"
     # The cache dir is the record of what is built: an emptied cache dir means
     # a cold build even if podman still holds an image of that name.
-    marker = cache / "image" / f"{key}.built"
-    if marker.exists() and image_exists(name):
+    rootfs_tar = images / f"{key}.tar"
+    if rootfs_tar.exists() and image_exists(store, name):
         return name
-    build = cache / "image" / f"build-{key}"
+    if not rootfs_tar.exists():
+        build_rootfs_tar(images, key, rootfs_tar, progress)
+    progress(f"importing {name} into the lab's storage {store.describe()}")
+    result = run(store.podman("import", str(rootfs_tar), name), check=False, timeout=600)
+    if result.returncode != 0:
+        raise LabError(f"podman import of {name} failed: {last_line(result.stderr)}")
+    # Older recipes' images go from every storage (one left on disk by a
+    # stack that moved to memory would stay forever).
+    for each in {store, *in_use()}:
+        remove_old_images(each, keep=name)
+    for old in images.glob("*.tar"):
+        if old != rootfs_tar:
+            old.unlink()
+    return name
+
+
+def build_rootfs_tar(images: Path, key: str, rootfs_tar: Path, progress: Progress) -> None:
+    """debootstrap, customize, and store the root filesystem as rootfs_tar."""
+    build = images / f"build-{key}"
     if build.exists():
         shutil.rmtree(build)
     build.mkdir(parents=True)
     rootfs = build / "rootfs"
     mirror = debian_mirror()
-    progress(f"building node image {name} with debootstrap from {mirror} (about a minute)")
+    progress(
+        f"building node image {image_name(key)} with debootstrap from {mirror} (about a minute)"
+    )
     try:
         run(debootstrap_argv(rootfs, mirror), timeout=1800)
         customize(rootfs)
-        progress(f"importing {name} into podman")
-        import_rootfs(rootfs, name)
+        partial = build / "rootfs.tar"
+        # Numeric owners: the tar is read back by podman, not by this host's users.
+        run(["tar", "-C", str(rootfs), "--numeric-owner", "-cf", str(partial), "."], timeout=600)
+        partial.replace(rootfs_tar)
     finally:
         shutil.rmtree(build, ignore_errors=True)
-    remove_old_images(keep=name)
-    marker.write_text(name + "\n")
-    return name
 
 
-def import_rootfs(rootfs: Path, name: str) -> None:
-    """tar -C rootfs -c . | podman import - name, without a shell."""
-    tar = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
-    try:
-        result = subprocess.run(
-            ["podman", "import", "-", name],
-            stdin=tar.stdout,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-    finally:
-        if tar.stdout:
-            tar.stdout.close()
-        tar_rc = tar.wait()
-    if tar_rc != 0 or result.returncode != 0:
-        raise LabError(f"podman import of {name} failed: {last_line(result.stderr)}")
-
-
-def remove_old_images(keep: str) -> None:
+def remove_old_images(store: Storage, keep: str) -> None:
     """Drop images of older recipes so the store does not grow with every change."""
-    out = run(["podman", "images", "--format", "{{.Repository}}:{{.Tag}}", IMAGE_REPO]).stdout
+    out = run(store.podman("images", "--format", "{{.Repository}}:{{.Tag}}", IMAGE_REPO)).stdout
     for ref in out.split():
         if ref != keep:
-            run(["podman", "rmi", ref], check=False)
+            run(store.podman("rmi", ref), check=False)

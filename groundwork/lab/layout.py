@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from groundwork.lab.errors import LabError
+from groundwork.lab.storage import Storage, storage
 from groundwork.paths import state_dir
 
 if TYPE_CHECKING:
@@ -39,6 +40,7 @@ class LabLayout:
     network: str
     mirror_port: int
     nodes: tuple[LabNode, ...]
+    storage: Storage
 
     @property
     def label(self) -> str:
@@ -97,6 +99,7 @@ def layout(spec: ClusterSpec) -> LabLayout:
         network=lab.network_name,
         mirror_port=lab.mirror_port,
         nodes=nodes,
+        storage=storage(lab.storage),
     )
 
 

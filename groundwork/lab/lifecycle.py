@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import fcntl
+import shlex
 import shutil
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from groundwork.lab import artifacts, image, mirror, network, nodes, site, ssh
+from groundwork.lab import artifacts, image, mirror, network, nodes, site, ssh, storage
 from groundwork.lab.errors import LabError
 from groundwork.lab.host import ensure_host
 from groundwork.lab.layout import LabNode, lab_state_dir, layout
@@ -38,18 +39,28 @@ def up(
     ensure_host(progress)
     # Everything that can refuse the request does so before anything is created.
     user_artifacts = _check_artifacts(spec, artifacts_dir)
-    containers = {c.name: c for c in nodes.list_containers(lab)}
-    for c in containers.values():
+    found = nodes.list_containers(lab)
+    for c in found:
         if nodes.label_of(c) != lab.stack:
             raise LabError(
                 f"a container named {c.name!r} exists but was not made by this lab: "
-                f"remove it (podman rm -f {c.name}) or rename the lab network"
+                f"remove it ({shlex.join(c.storage.podman('rm', '-f', c.name))}) "
+                "or rename the lab network"
             )
     network.check_subnet(lab)
+    # The machines in this lab's storage; any in another storage are replaced.
+    containers = {c.name: c for c in found if c.storage == lab.storage}
+    running = [n for n in lab.nodes if n.container in containers]
+    running = [n for n in running if nodes.is_alive(containers[n.container])]
+    storage.ensure_ready(lab.storage, len(lab.nodes) - len(running), progress)
 
     cache = cache_dir()
+
+    def ensure_image(cache_path: Path, progress: Progress) -> str:
+        return image.ensure_image(cache_path, lab.storage, progress)
+
     with ThreadPoolExecutor(max_workers=2) as pool:
-        image_future = pool.submit(locked(cache, "image", image.ensure_image), cache, progress)
+        image_future = pool.submit(locked(cache, "image", ensure_image), cache, progress)
         content_future = pool.submit(
             locked(cache, "mirror", mirror.ensure_content), cache, progress
         )
@@ -59,13 +70,15 @@ def up(
     keep = {
         n.container
         for n in lab.nodes
-        if n.container in containers and nodes.healthy(containers[n.container], n, node_image)
+        if n.container in containers and nodes.healthy(containers[n.container], lab, n, node_image)
     }
-    # Stale records (dead after a reboot), old images, wrong addresses, extras.
-    stale = [name for name in containers if name not in keep]
+    # Stale records (dead after a reboot), old images, wrong addresses,
+    # extras, machines in the storage the stack no longer names.
+    stale = [c for c in found if c.name not in keep or c.storage != lab.storage]
     changed = bool(stale)
     if stale:
-        progress(f"removing stale or outdated nodes: {', '.join(sorted(stale))}")
+        names = ", ".join(sorted({c.name for c in stale}))
+        progress(f"removing stale or outdated nodes: {names}")
         nodes.remove(stale)
     if network.ensure_network(lab):
         changed = True
@@ -95,20 +108,20 @@ def up(
         if kept_id and entry.get("id") == kept_id and entry.get("key"):
             if not nodes.port_open(str(node.address), node.port):
                 booting.append(node)
-                nodes.wait_sshd(node)
+                nodes.wait_sshd(lab, node)
             return entry["key"]
-        return nodes.wait_host_key(node)
+        return nodes.wait_host_key(lab, node)
 
     host_keys = nodes.parallel(host_key, list(lab.nodes))
     script = nodes.setup_script(lab, public_key, site.apt_source_line(lab.mirror_url))
-    nodes.parallel(lambda n: nodes.configure(n, script), to_configure)
+    nodes.parallel(lambda n: nodes.configure(lab, n, script), to_configure)
     changed = changed or bool(to_configure)
-    nodes.parallel(nodes.wait_booted, [*new, *booting])
+    nodes.parallel(lambda n: nodes.wait_booted(lab, n), [*new, *booting])
     text = ssh.format_known_hosts(zip(lab.nodes, host_keys, strict=True))
     if not known_hosts.exists() or known_hosts.read_text() != text:
         ssh.write_known_hosts(known_hosts, text)
     if new:
-        ids = {c.name: c.id for c in nodes.list_containers(lab)}
+        ids = {c.name: c.id for c in nodes.list_containers(lab) if c.storage == lab.storage}
     record = {
         n.container: {"id": ids.get(n.container, ""), "key": public}
         for n, public in zip(lab.nodes, host_keys, strict=True)
@@ -129,7 +142,9 @@ def up(
     # sshd can answer before systemd has finished booting a restarted machine.
     starting = {n.name for n in state.nodes if n.state == "starting"}
     if starting:
-        nodes.parallel(nodes.wait_booted, [n for n in lab.nodes if n.name in starting])
+        nodes.parallel(
+            lambda n: nodes.wait_booted(lab, n), [n for n in lab.nodes if n.name in starting]
+        )
         state = observe(lab, changed=changed)
     return state
 
@@ -168,7 +183,7 @@ def down(spec: ClusterSpec, progress: Progress = silent) -> None:
     containers = [c for c in nodes.list_containers(lab) if nodes.label_of(c) == lab.stack]
     if containers:
         progress(f"removing {len(containers)} node(s)")
-        nodes.remove(c.name for c in containers)
+        nodes.remove(containers)
     network.remove_network(lab)
     shutil.rmtree(lab_state_dir(lab.stack), ignore_errors=True)
     # The machines are gone, so is the cluster: the next `up` bootstraps a

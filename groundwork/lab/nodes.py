@@ -16,6 +16,7 @@ from groundwork.lab.errors import LabError
 from groundwork.lab.host import RUNC
 from groundwork.lab.layout import LABEL, LabLayout, LabNode
 from groundwork.lab.proc import run
+from groundwork.lab.storage import DISK, Storage, in_use
 
 BOOT_TIMEOUT = 120.0
 
@@ -33,6 +34,8 @@ class Container:
     labels: Mapping[str, str]
     # podman's container ID: a container re-made under the same name has a new one.
     id: str = ""
+    # The podman storage holding it (groundwork/lab/storage.py).
+    storage: Storage = DISK
 
 
 def run_argv(lab: LabLayout, node: LabNode, image: str) -> list[str]:
@@ -41,8 +44,7 @@ def run_argv(lab: LabLayout, node: LabNode, image: str) -> list[str]:
     runc, not podman's default crun: crun cannot boot systemd on this kind of
     host's hybrid cgroups. The ulimits stay under the host's hard limit.
     """
-    return [
-        "podman",
+    return lab.storage.podman(
         "run",
         "-d",
         "--name",
@@ -64,11 +66,13 @@ def run_argv(lab: LabLayout, node: LabNode, image: str) -> list[str]:
         node.name,
         image,
         "/sbin/init",
-    ]
+    )
 
 
-def parse_containers(data: Iterable[Mapping[str, Any]], network: str) -> list[Container]:
-    """Containers from `podman inspect` output (pure)."""
+def parse_containers(
+    data: Iterable[Mapping[str, Any]], network: str, storage: Storage
+) -> list[Container]:
+    """Containers from `podman inspect` output of one storage (pure)."""
     result = []
     for item in data:
         nets = (item.get("NetworkSettings") or {}).get("Networks") or {}
@@ -83,24 +87,30 @@ def parse_containers(data: Iterable[Mapping[str, Any]], network: str) -> list[Co
                 image=str(item.get("ImageName", "")),
                 labels=dict((item.get("Config") or {}).get("Labels") or {}),
                 id=str(item.get("Id", "")),
+                storage=storage,
             )
         )
     return result
 
 
 def list_containers(lab: LabLayout) -> list[Container]:
-    """Every container of this lab: carrying our label, or named like our nodes."""
-    out = run(
-        ["podman", "ps", "-a", "--filter", f"label={lab.label}", "--format", "{{.Names}}"]
-    ).stdout.split()
-    names = sorted({*out, *(n.container for n in lab.nodes)})
-    result = run(["podman", "container", "inspect", *names], check=False)
-    # inspect prints the ones it found even when some names do not exist.
-    try:
-        data = json.loads(result.stdout or "[]")
-    except ValueError:
-        data = []
-    return parse_containers(data, lab.network)
+    """Every container of this lab: carrying our label, or named like our nodes,
+    in every storage in use (a lab whose stack changed its storage has its old
+    machines in the other one)."""
+    found: list[Container] = []
+    for store in in_use():
+        out = run(
+            store.podman("ps", "-a", "--filter", f"label={lab.label}", "--format", "{{.Names}}")
+        ).stdout.split()
+        names = sorted({*out, *(n.container for n in lab.nodes)})
+        result = run(store.podman("container", "inspect", *names), check=False)
+        # inspect prints the ones it found even when some names do not exist.
+        try:
+            data = json.loads(result.stdout or "[]")
+        except ValueError:
+            data = []
+        found += parse_containers(data, lab.network, store)
+    return found
 
 
 def is_alive(c: Container) -> bool:
@@ -108,14 +118,21 @@ def is_alive(c: Container) -> bool:
     return c.state == "running" and c.pid > 0 and os.path.exists(f"/proc/{c.pid}")
 
 
-def healthy(c: Container, node: LabNode, image: str) -> bool:
-    return is_alive(c) and c.address == str(node.address) and c.image == image
+def healthy(c: Container, lab: LabLayout, node: LabNode, image: str) -> bool:
+    return (
+        is_alive(c)
+        and c.storage == lab.storage
+        and c.address == str(node.address)
+        and c.image == image
+    )
 
 
-def remove(names: Iterable[str]) -> None:
-    names = list(names)
-    if names:
-        run(["podman", "rm", "-f", "-t", "0", *names], timeout=120)
+def remove(containers: Iterable[Container]) -> None:
+    by_storage: dict[Storage, list[str]] = {}
+    for c in containers:
+        by_storage.setdefault(c.storage, []).append(c.name)
+    for store, names in by_storage.items():
+        run(store.podman("rm", "-f", "-t", "0", *names), timeout=120)
 
 
 def start_all(lab: LabLayout, nodes: list[LabNode], image: str) -> None:
@@ -134,11 +151,13 @@ def parallel(fn: Callable[[LabNode], Any], nodes: list[LabNode]) -> list[Any]:
         return list(pool.map(fn, nodes))
 
 
-def exec_argv(container: str, command: list[str], interactive: bool = False) -> list[str]:
-    return ["podman", "exec", *(["-i"] if interactive else []), container, *command]
+def exec_argv(
+    lab: LabLayout, container: str, command: list[str], interactive: bool = False
+) -> list[str]:
+    return lab.storage.podman("exec", *(["-i"] if interactive else []), container, *command)
 
 
-def wait_sshd(node: LabNode, timeout: float = BOOT_TIMEOUT) -> None:
+def wait_sshd(lab: LabLayout, node: LabNode, timeout: float = BOOT_TIMEOUT) -> None:
     """Wait until the node's sshd accepts connections.
 
     Polls the SSH port with a plain TCP connect (nearly free) rather than
@@ -151,14 +170,14 @@ def wait_sshd(node: LabNode, timeout: float = BOOT_TIMEOUT) -> None:
         time.sleep(0.2)
     raise LabError(
         f"node {node.name} did not start sshd within {timeout:.0f} s: "
-        f"see `podman logs {node.container}`"
+        f"see `{shlex.join(lab.storage.podman('logs', node.container))}`"
     )
 
 
-def wait_host_key(node: LabNode, timeout: float = BOOT_TIMEOUT) -> str:
+def wait_host_key(lab: LabLayout, node: LabNode, timeout: float = BOOT_TIMEOUT) -> str:
     """The node's host key, read through podman (not the network) once sshd listens."""
-    wait_sshd(node, timeout)
-    result = run(exec_argv(node.container, ["cat", "/etc/ssh/ssh_host_ed25519_key.pub"]))
+    wait_sshd(lab, node, timeout)
+    result = run(exec_argv(lab, node.container, ["cat", "/etc/ssh/ssh_host_ed25519_key.pub"]))
     return result.stdout.strip()
 
 
@@ -204,24 +223,26 @@ def setup_script(lab: LabLayout, public_key: str, apt_source: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def configure(node: LabNode, script: str) -> None:
-    run(exec_argv(node.container, ["sh", "-s"], interactive=True), input=script)
+def configure(lab: LabLayout, node: LabNode, script: str) -> None:
+    run(exec_argv(lab, node.container, ["sh", "-s"], interactive=True), input=script)
 
 
-def wait_booted(node: LabNode, timeout: float = BOOT_TIMEOUT) -> str:
+def wait_booted(lab: LabLayout, node: LabNode, timeout: float = BOOT_TIMEOUT) -> str:
     """Wait until systemd has finished booting the node; its final state."""
     result = run(
-        exec_argv(node.container, ["systemctl", "is-system-running", "--wait"]),
+        exec_argv(lab, node.container, ["systemctl", "is-system-running", "--wait"]),
         check=False,
         timeout=timeout,
     )
     return result.stdout.strip() or "unknown"
 
 
-def system_state(node: LabNode) -> str:
+def system_state(lab: LabLayout, node: LabNode) -> str:
     """`systemctl is-system-running` on a node, through podman."""
     result = run(
-        exec_argv(node.container, ["systemctl", "is-system-running"]), check=False, timeout=30
+        exec_argv(lab, node.container, ["systemctl", "is-system-running"]),
+        check=False,
+        timeout=30,
     )
     return result.stdout.strip() or "unreachable"
 

@@ -29,6 +29,10 @@ class LabState:
     nodes: tuple[NodeState, ...]
     changed: bool = False
     notes: tuple[str, ...] = field(default_factory=tuple)
+    # Where the machines' disks are (cluster.lab.storage), and the podman
+    # command that reaches them (groundwork/lab/storage.py).
+    storage: str = "disk"
+    podman: str = "podman"
 
     @property
     def up(self) -> bool:

@@ -38,7 +38,7 @@ def check_node(lab: LabLayout, node: LabNode, alive: bool) -> NodeState:
     roles = role_names(node.roles)
     if not alive:
         return NodeState(node.name, str(node.address), roles, node.container, "stopped", None, None)
-    state = nodes.system_state(node)
+    state = nodes.system_state(lab, node)
     key, known_hosts = key_paths(lab.stack)
     ssh_ok: bool | None = None
     mirror_ok: bool | None = None
@@ -67,7 +67,8 @@ def observe(
 ) -> LabState:
     """The lab as it is. `deep` also asks every running node over podman and SSH
     (about 1 s); without it a node's state is podman's record alone."""
-    containers = {c.name: c for c in nodes.list_containers(lab)}
+    # A machine left in the storage the stack no longer names counts as absent.
+    containers = {c.name: c for c in nodes.list_containers(lab) if c.storage == lab.storage}
 
     def one(node: LabNode) -> NodeState:
         c = containers.get(node.container)
@@ -102,6 +103,8 @@ def observe(
         nodes=states,
         changed=changed,
         notes=tuple(extra),
+        storage=lab.storage.kind,
+        podman=shlex.join(lab.storage.podman()),
     )
 
 
@@ -112,7 +115,10 @@ def _yes_no(value: bool | None) -> str:
 
 
 def table(state: LabState) -> Table:
-    t = Table(title=f"lab {state.stack} (network {state.network}, mirror {state.mirror_url})")
+    t = Table(
+        title=f"lab {state.stack} (network {state.network}, mirror {state.mirror_url})",
+        caption=f"machines' disks: {state.storage}; to use podman on them: {state.podman}",
+    )
     for col in ("node", "address", "roles", "state", "SSH reachable", "mirror reachable"):
         t.add_column(col)
     for n in state.nodes:

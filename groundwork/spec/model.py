@@ -414,6 +414,9 @@ class LabSpec(Strict):
     # Defaults to "groundwork-<cluster name>" (filled in by ClusterSpec).
     network_name: Name = ""
     mirror_port: int = Field(default=8080, ge=1, le=65535)
+    # Where the machines' disks live: a tmpfs of the lab's own (fast, gone at
+    # a reboot) or podman's storage on disk (groundwork/lab/storage.py).
+    storage: Literal["memory", "disk"] = "memory"
 
 
 class ClusterSpec(Strict):

@@ -61,8 +61,10 @@ _state = {"healthy": False}
 # --- helpers ------------------------------------------------------------------
 
 
-def podman(*args: str) -> None:
-    subprocess.run(["podman", *args], check=True, capture_output=True, timeout=120)
+def podman(spec: ClusterSpec, *args: str) -> None:
+    """podman on the lab's own storage (groundwork/lab/storage.py)."""
+    argv = layout(spec).storage.podman(*args)
+    subprocess.run(argv, check=True, capture_output=True, timeout=120)
 
 
 def container(spec: ClusterSpec, node: str) -> str:
@@ -275,7 +277,7 @@ def test_vip_moves_within_5s_when_its_node_dies(healthy: ClusterSpec) -> None:
             assert proc.stdout.readline().strip() == "ready", f"watcher on {name} did not start"
         # SIGKILL to the node's init: no goodbye VRRP advert, like a power cut.
         killed_at = time.time()
-        podman("kill", container(spec, victim))
+        podman(spec, "kill", container(spec, victim))
         taken = _first_to_take(watchers, timeout=40)
         answered, _ = endpoint.communicate(timeout=70)
     finally:
@@ -300,7 +302,7 @@ def test_vip_moves_within_5s_when_its_node_dies(healthy: ClusterSpec) -> None:
 
     # The machine powers on again with its disk: etcd rejoins with its data,
     # keepalived takes part again. `lab up` finds it healthy and keeps it.
-    podman("start", container(spec, victim))
+    podman(spec, "start", container(spec, victim))
     started = time.monotonic()
     state = lab.up(spec)
     assert state.up, state
@@ -341,7 +343,7 @@ def test_node_killed_during_up_fails_clearly_and_rerun_converges(healthy: Cluste
         assert time.monotonic() < deadline, "the victim never started its first role"
         time.sleep(0.2)
     time.sleep(1)
-    podman("kill", container(spec, victim))
+    podman(spec, "kill", container(spec, victim))
     thread.join(timeout=900)
     assert not thread.is_alive(), "up did not end after a node died"
     if "error" in result:
@@ -382,7 +384,7 @@ def test_replaced_etcd_member_rejoins_empty_and_syncs(healthy: ClusterSpec) -> N
     # The machine is replaced: a new one at the same address, with an empty
     # disk. Its old member is still in the cluster, so etcd on the new disk
     # cannot start as before ("already bootstrapped"): the user says so.
-    podman("rm", "-f", "-t", "0", container(spec, victim.name))
+    podman(spec, "rm", "-f", "-t", "0", container(spec, victim.name))
     state = lab.up(spec)
     assert state.up, state
     # A plain `up` stops before starting etcd there, and says what to run.

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from groundwork import lab
-from groundwork.lab import network, site, ssh
+from groundwork.lab import network, nodes, site, ssh, storage
 from groundwork.lab.layout import LabLayout, LabNode, layout
 from groundwork.spec import ClusterSpec, load_stack
 
@@ -69,6 +69,31 @@ def _quote(text: str) -> str:
     return shlex.quote(text)
 
 
+def all_container_names() -> list[str]:
+    """Names of every container in every podman storage the lab may use."""
+    names: list[str] = []
+    for store in storage.in_use():
+        out = subprocess.run(
+            store.podman("ps", "-a", "--format", "{{.Names}}"),
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        names += out.split()
+    return names
+
+
+def upper_dir(store: storage.Storage, container: str) -> Path:
+    """Where a container's own writes go (its overlay upper directory)."""
+    out = subprocess.run(
+        store.podman("inspect", "--format", "{{.GraphDriver.Data.UpperDir}}", container),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return Path(out.strip())
+
+
 def test_subnet_clash_is_refused_before_anything_is_created(tmp_path: Path) -> None:
     # The lab stack moved into 10.88.5.0/24, inside podman's default network
     # (10.88.0.0/16): refused before any container or network exists.
@@ -89,10 +114,7 @@ def test_subnet_clash_is_refused_before_anything_is_created(tmp_path: Path) -> N
     assert "clashes with podman network 'podman'" in result.stderr
     assert "choose another lab.subnet" in result.stderr
     assert "groundwork-clashlab" not in [n.name for n in network.list_networks()]
-    names = subprocess.run(
-        ["podman", "ps", "-a", "--format", "{{.Names}}"], capture_output=True, text=True, check=True
-    ).stdout.split()
-    assert not [n for n in names if n.startswith("groundwork-clashlab-")]
+    assert not [n for n in all_container_names() if n.startswith("groundwork-clashlab-")]
 
 
 def test_up_reports_every_node_running(lab_up: lab.LabState) -> None:
@@ -215,7 +237,7 @@ def test_cli_status_prints_the_table(the_lab: LabLayout) -> None:
 def test_up_repairs_a_dead_node_and_a_dead_mirror(spec: ClusterSpec, the_lab: LabLayout) -> None:
     # What a reboot leaves: podman records whose processes are gone, a stale pid file.
     node = the_lab.node("w2")
-    subprocess.run(["podman", "kill", node.container], capture_output=True, check=True)
+    subprocess.run(the_lab.storage.podman("kill", node.container), capture_output=True, check=True)
     pid = site.server_pid(the_lab.stack)
     assert pid is not None
     os.kill(pid, signal.SIGKILL)
@@ -236,6 +258,39 @@ def test_up_again_is_a_no_op(spec: ClusterSpec, the_lab: LabLayout) -> None:
     assert ssh.connection_files(spec)[1].read_text() == known_hosts
 
 
+def test_machines_live_in_memory_and_move_when_the_storage_changes(
+    spec: ClusterSpec, the_lab: LabLayout
+) -> None:
+    # The default: every machine's writes land on the lab's own tmpfs.
+    memory = storage.storage("memory")
+    assert the_lab.storage == memory and memory.root is not None
+    assert storage.is_mounted(memory.root)
+    mounts = Path("/proc/self/mountinfo").read_text().splitlines()
+    (line,) = [m for m in mounts if m.split()[4] == str(memory.root)]
+    assert line.split(" - ")[1].split()[0] == "tmpfs"
+    for node in the_lab.nodes:
+        assert upper_dir(memory, node.container).is_relative_to(memory.root)
+    assert lab.status(spec).podman.startswith("podman --root ")
+
+    # The stack asks for disk: `lab up` replaces every machine there.
+    assert spec.lab is not None
+    on_disk = spec.model_copy(update={"lab": spec.lab.model_copy(update={"storage": "disk"})})
+    state = lab.up(on_disk)
+    assert state.changed and state.up, state
+    found = nodes.list_containers(layout(on_disk))
+    assert {c.storage for c in found} == {storage.DISK}
+    assert sorted(c.name for c in found) == sorted(n.container for n in the_lab.nodes)
+    for node in the_lab.nodes:
+        assert upper_dir(storage.DISK, node.container).is_relative_to("/var/lib/containers")
+
+    # And back: nothing is left on disk.
+    state = lab.up(spec)
+    assert state.changed and state.up, state
+    assert {c.storage for c in nodes.list_containers(the_lab)} == {memory}
+    result = on_node(spec, the_lab.node("w1"), "hostname")
+    assert result.returncode == 0 and result.stdout.strip() == "w1", result.stderr
+
+
 def test_down_leaves_nothing(spec: ClusterSpec, the_lab: LabLayout) -> None:
     interface = network.own_interface(the_lab)
     assert interface
@@ -243,17 +298,15 @@ def test_down_leaves_nothing(spec: ClusterSpec, the_lab: LabLayout) -> None:
     server_root = str(site.site_root(the_lab.stack)).encode()
     lab.down(spec)
     assert lab.leftovers(spec) == []
-    names = subprocess.run(
-        ["podman", "ps", "-a", "--format", "{{.Names}}"], capture_output=True, text=True, check=True
-    ).stdout.split()
-    assert not [n for n in names if n.startswith(f"{the_lab.network}-")]
-    labelled = subprocess.run(
-        ["podman", "ps", "-a", "-q", "--filter", f"label={the_lab.label}"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
-    assert labelled == []
+    assert not [n for n in all_container_names() if n.startswith(f"{the_lab.network}-")]
+    for store in storage.in_use():
+        labelled = subprocess.run(
+            store.podman("ps", "-a", "-q", "--filter", f"label={the_lab.label}"),
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+        assert labelled == [], store
     nets = json.loads(
         subprocess.run(
             ["podman", "network", "ls", "--format", "json"],

@@ -14,12 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from groundwork.lab import artifacts, image, mirror, network, nodes, site, ssh
+from groundwork.lab import artifacts, image, mirror, network, nodes, site, ssh, storage
 from groundwork.lab.errors import LabError
 from groundwork.lab.host import missing_packages
 from groundwork.lab.layout import LABEL, LabLayout, LabNode, layout
 from groundwork.lab.state import LabState, NodeState
 from groundwork.spec import load_stack
+from groundwork.spec.problems import SpecError
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMDY02mJIIKEvwqZ8D91CFXUeUWbzzFWdQG7tmzSDpaV root@cp1"
 
@@ -44,6 +45,7 @@ def make_lab(subnet: str = "10.77.0.0/24", port: int = 22) -> LabLayout:
                 "w1", IPv4Address("10.77.0.21"), ("worker",), "groundwork-lab-w1", "root", port
             ),
         ),
+        storage=storage.DISK,
     )
 
 
@@ -105,8 +107,10 @@ def test_parse_containers_reads_state_address_and_labels() -> None:
         },
         {"Name": "stray", "State": {"Status": "exited", "Pid": 0}, "Config": {}},
     ]
-    cp1, stray = nodes.parse_containers(data, "groundwork-lab")
+    memory = storage.Storage("memory", Path("/run/gw"))
+    cp1, stray = nodes.parse_containers(data, "groundwork-lab", memory)
     assert (cp1.state, cp1.pid, cp1.address, cp1.id) == ("running", 4242, "10.77.0.11", "e19ee902")
+    assert cp1.storage == stray.storage == memory
     assert nodes.label_of(cp1) == "lab"
     assert stray.address is None and nodes.label_of(stray) is None
     assert not nodes.is_alive(stray)
@@ -137,6 +141,95 @@ def test_host_key_record_round_trips_and_tolerates_garbage(
     assert ssh.read_host_key_record("lab") == record
     ssh.host_key_record_path("lab").write_text("not json")
     assert ssh.read_host_key_record("lab") == {}
+
+
+# --- storage --------------------------------------------------------------------
+
+
+def test_the_lab_stack_keeps_its_machines_in_memory_by_default(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("GROUNDWORK_LAB_STORAGE_DIR", "/run/gw-test")
+    lab = layout(load_stack("lab"))
+    assert lab.storage == storage.Storage("memory", Path("/run/gw-test"))
+    argv = nodes.run_argv(lab, lab.nodes[0], "localhost/groundwork-node:abc")
+    assert argv[:9] == [
+        "podman",
+        "--root",
+        "/run/gw-test/graph",
+        "--runroot",
+        "/run/gw-test/run",
+        "--tmpdir",
+        "/run/gw-test/tmp",
+        "--storage-driver",
+        "overlay",
+    ]
+    assert argv[9:12] == ["run", "-d", "--name"]
+    exec_argv = nodes.exec_argv(lab, "groundwork-lab-cp1", ["true"])
+    assert exec_argv[:2] == ["podman", "--root"] and exec_argv[-3:] == [
+        "exec",
+        "groundwork-lab-cp1",
+        "true",
+    ]
+
+
+def test_disk_storage_is_podmans_own() -> None:
+    spec = load_stack("lab")
+    assert spec.lab is not None
+    disk = spec.model_copy(update={"lab": spec.lab.model_copy(update={"storage": "disk"})})
+    lab = layout(disk)
+    assert lab.storage == storage.DISK
+    assert lab.storage.podman("ps") == ["podman", "ps"]
+
+
+def test_a_container_in_the_other_storage_is_not_kept() -> None:
+    lab = make_lab()
+    node = lab.nodes[0]
+    here = nodes.Container(node.container, "running", 1, "10.77.0.11", "img", {}, "id", lab.storage)
+    assert nodes.healthy(here, lab, node, "img")
+    elsewhere = nodes.Container(
+        node.container, "running", 1, "10.77.0.11", "img", {}, "id", storage.storage("memory")
+    )
+    assert not nodes.healthy(elsewhere, lab, node, "img")
+
+
+def test_mount_points_are_read_from_mountinfo_with_escapes() -> None:
+    text = (
+        "22 1 254:0 / / rw,relatime shared:1 - ext4 /dev/vda rw\n"
+        "90 22 0:50 / /run/groundwork/lab-storage rw - tmpfs groundwork-lab rw,mode=700\n"
+        "91 22 0:51 / /mnt/with\\040space rw - tmpfs x rw\n"
+    )
+    assert storage.mount_points(text) == {
+        Path("/"),
+        Path("/run/groundwork/lab-storage"),
+        Path("/mnt/with space"),
+    }
+
+
+def test_memory_storage_refuses_a_lab_the_host_cannot_hold_and_names_the_field() -> None:
+    assert storage.memory_problem(5, 24000) is None
+    assert storage.memory_problem(0, 10) is None
+    problem = storage.memory_problem(15, 8000)
+    assert problem is not None
+    assert "cluster.lab.storage" in problem and "16384 MiB" in problem and "8000 MiB" in problem
+    assert "disk" in problem
+
+
+def test_available_memory_is_read_from_meminfo() -> None:
+    text = "MemTotal:       24683520 kB\nMemFree: 1 kB\nMemAvailable:   24092160 kB\n"
+    assert storage.available_mib(text) == 23527
+    with pytest.raises(LabError, match="MemAvailable"):
+        storage.available_mib("MemTotal: 1 kB\n")
+
+
+def test_an_unknown_lab_storage_is_refused_with_its_path(tmp_path: Path) -> None:
+    text = (Path(__file__).resolve().parents[2] / "stacks" / "Pulumi.lab.yaml").read_text()
+    bad = tmp_path / "Pulumi.bad.yaml"
+    bad.write_text(text.replace("mirrorPort: 8080", "mirrorPort: 8080\n      storage: ssd"))
+    with pytest.raises(
+        SpecError, match=r"cluster\.lab\.storage: 'ssd': input should be 'memory' or 'disk'"
+    ):
+        load_stack(str(bad))
 
 
 def test_a_running_record_without_a_process_is_stale() -> None:

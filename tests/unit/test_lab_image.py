@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import os
+import subprocess
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
+import pytest
+
+from groundwork.lab import image
 from groundwork.lab.image import (
     HOSTKEYS_UNIT,
     MASKED_GENERATORS,
@@ -12,6 +18,7 @@ from groundwork.lab.image import (
     cache_key,
     customize,
 )
+from groundwork.lab.storage import Storage
 
 
 def a_rootfs(root: Path) -> Path:
@@ -20,6 +27,7 @@ def a_rootfs(root: Path) -> Path:
         "etc/systemd/system",
         "etc/dpkg/dpkg.cfg.d",
         "etc/apt/sources.list.d",
+        "etc/apt/apt.conf.d",
         "root",
         "var/cache/apt/archives",
     ):
@@ -51,8 +59,79 @@ def test_customize_masks_units_and_generators_and_leaves_no_shared_secrets(tmp_p
     assert not list((root / "etc/apt/sources.list.d").iterdir())
     assert not list((root / "var/cache/apt/archives").glob("*.deb"))
     assert "force-unsafe-io" in (root / "etc/dpkg/dpkg.cfg.d/groundwork-lab").read_text()
+    # Installed packages leave no .deb copy behind (memory storage).
+    apt_conf = (root / "etc/apt/apt.conf.d/90groundwork-lab").read_text()
+    assert 'APT::Keep-Downloaded-Packages "false";' in apt_conf
 
 
 def test_the_image_name_follows_its_recipe() -> None:
     assert cache_key(recipe="4") != cache_key(recipe="5")
     assert cache_key(packages=("a", "b")) == cache_key(packages=("b", "a"))
+
+
+class FakeHost:
+    """Records what ensure_image asks of podman and debootstrap (unit test only)."""
+
+    def __init__(self, images: set[str]) -> None:
+        self.images = images
+        self.calls: list[list[str]] = []
+        self.builds = 0
+
+    def run(self, argv: Sequence[str], **_: Any) -> subprocess.CompletedProcess[str]:
+        args = list(argv)
+        self.calls.append(args)
+        verb = args[args.index("--storage-driver") + 2 :]
+        if verb[:2] == ["image", "exists"]:
+            return subprocess.CompletedProcess(args, 0 if verb[2] in self.images else 1, "", "")
+        if verb[:1] == ["import"]:
+            self.images.add(verb[2])
+        if verb[:1] == ["images"]:
+            return subprocess.CompletedProcess(args, 0, "\n".join(sorted(self.images)), "")
+        if verb[:1] == ["rmi"]:
+            self.images.discard(verb[1])
+        return subprocess.CompletedProcess(args, 0, "", "")
+
+    def build(self, images: Path, key: str, rootfs_tar: Path, progress: Any) -> None:
+        self.builds += 1
+        rootfs_tar.write_bytes(b"tar")
+
+
+def ensure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, host: FakeHost) -> str:
+    monkeypatch.setattr(image, "run", host.run)
+    monkeypatch.setattr(image, "build_rootfs_tar", host.build)
+    monkeypatch.setattr(image, "in_use", lambda: [])
+    (tmp_path / "image").mkdir(exist_ok=True)
+    return image.ensure_image(tmp_path, Storage("memory", tmp_path / "mem"), lambda _: None)
+
+
+def test_an_image_lost_by_its_storage_is_imported_again_without_debootstrap(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name = image.image_name(cache_key())
+    host = FakeHost({"localhost/groundwork-node:old"})
+    assert ensure(tmp_path, monkeypatch, host) == name
+    assert host.builds == 1 and host.images == {name}  # built, imported, old image dropped
+    host.images.clear()  # the memory storage after a reboot
+    assert ensure(tmp_path, monkeypatch, host) == name
+    assert host.builds == 1 and host.images == {name}
+    imports = [c for c in host.calls if "import" in c]
+    assert len(imports) == 2 and imports[-1][-2:] == [
+        str(tmp_path / "image" / f"{cache_key()}.tar"),
+        name,
+    ]
+    calls = len(host.calls)
+    assert ensure(tmp_path, monkeypatch, host) == name  # both present: one question only
+    assert len(host.calls) == calls + 1 and host.builds == 1
+
+
+def test_an_emptied_cache_rebuilds_even_when_podman_holds_the_image(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name = image.image_name(cache_key())
+    stale_tar = tmp_path / "image" / "0123456789abcdef.tar"
+    stale_tar.parent.mkdir()
+    stale_tar.write_bytes(b"old recipe")
+    host = FakeHost({name})
+    assert ensure(tmp_path, monkeypatch, host) == name
+    assert host.builds == 1
+    assert not stale_tar.exists()  # the tar of an older recipe is dropped
