@@ -225,7 +225,8 @@ def test_available_memory_is_read_from_meminfo() -> None:
 def test_an_unknown_lab_storage_is_refused_with_its_path(tmp_path: Path) -> None:
     text = (Path(__file__).resolve().parents[2] / "stacks" / "Pulumi.lab.yaml").read_text()
     bad = tmp_path / "Pulumi.bad.yaml"
-    bad.write_text(text.replace("mirrorPort: 8080", "mirrorPort: 8080\n      storage: ssd"))
+    assert "      storage: memory\n" in text
+    bad.write_text(text.replace("      storage: memory\n", "      storage: ssd\n"))
     with pytest.raises(
         SpecError, match=r"cluster\.lab\.storage: 'ssd': input should be 'memory' or 'disk'"
     ):
