@@ -361,8 +361,8 @@ def test_each_node_installs_what_its_components_need_in_one_transaction() -> Non
 def test_each_node_includes_only_its_own_component_roles_in_order() -> None:
     lab_hosts = rendered("lab").hosts["all"]["hosts"]
     assert lab_hosts["cp1"]["gw_components"] == [
-        "etcd",
         "apiserver_lb",
+        "etcd",
         "container_runtime",
         "network",
     ]
