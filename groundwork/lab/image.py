@@ -191,6 +191,11 @@ def image_exists(store: Storage, name: str) -> bool:
     return run(store.podman("image", "exists", name), check=False).returncode == 0
 
 
+def image_id(store: Storage, name: str) -> str | None:
+    result = run(store.podman("image", "inspect", "--format", "{{.Id}}", name), check=False)
+    return result.stdout.strip() or None if result.returncode == 0 else None
+
+
 def ensure_image(cache: Path, store: Storage, progress: Progress) -> str:
     """The node image for the current inputs in store: built if missing, imported if absent."""
     key = cache_key()
@@ -203,10 +208,16 @@ def ensure_image(cache: Path, store: Storage, progress: Progress) -> str:
         return name
     if not rootfs_tar.exists():
         build_rootfs_tar(images, key, rootfs_tar, progress)
+    # An image of this name from an emptied cache is replaced: without its
+    # name it would stay behind, untagged, holding memory or disk.
+    replaced = image_id(store, name)
     progress(f"importing {name} into the lab's storage {store.describe()}")
     result = run(store.podman("import", str(rootfs_tar), name), check=False, timeout=600)
     if result.returncode != 0:
         raise LabError(f"podman import of {name} failed: {last_line(result.stderr)}")
+    if replaced:
+        # Refused while a machine still runs on it; `lab up` replaces those.
+        run(store.podman("rmi", replaced), check=False)
     # Older recipes' images go from every storage (one left on disk by a
     # stack that moved to memory would stay forever).
     for each in {store, *in_use()}:

@@ -10,9 +10,9 @@ hundred MB and thousands of files on each. On disk that is writeback, and on
 an ext4 without a journal (the root filesystem of this project's CI hosts)
 every new file's inode search steps over the inodes that the last
 `lab down` freed (ext4's `recently_deleted()`), which made a rebuild of 15
-machines 11 s slower (BENCHMARKS.md). The cost: memory, about 350 MB per
-worker and 700 MB per control-plane node after a cold `up`, and a reboot
-loses the machines (the next `lab up` makes new, empty ones).
+machines 11 s slower (BENCHMARKS.md). The cost: memory, about 160 MB per
+worker and 430 MB per control-plane node after a cold `up` (the image, 265 MB,
+once), and a reboot loses the machines (the next `lab up` makes new, empty ones).
 
 Every podman command of the lab goes through `Storage.podman`, so the lab
 never mixes its storage with another one. To look at the machines with
@@ -32,9 +32,10 @@ from groundwork.progress import Progress
 
 StorageKind = Literal["memory", "disk"]
 
-# A machine's share of the tmpfs after a cold `up` (measured: worker 330 MB,
-# control-plane node 680 MB with etcd's preallocated WAL) plus what its own
-# processes use, rounded up: the check refuses a lab the host cannot hold.
+# A machine's share of the tmpfs after a cold `up` (measured: worker 160 MB,
+# control-plane node 430 MB with etcd's preallocated WAL) plus what its own
+# processes use, with room for Kubernetes' binaries and images where they are
+# supplied: the check refuses a lab the host cannot hold.
 MIB_PER_MACHINE = 1024
 # Left free for the host itself and the controller (Ansible, ssh, mirror).
 MIB_HOST_RESERVE = 1024

@@ -83,6 +83,9 @@ class FakeHost:
         verb = args[args.index("--storage-driver") + 2 :]
         if verb[:2] == ["image", "exists"]:
             return subprocess.CompletedProcess(args, 0 if verb[2] in self.images else 1, "", "")
+        if verb[:2] == ["image", "inspect"]:
+            found = verb[-1] in self.images
+            return subprocess.CompletedProcess(args, 0 if found else 1, f"id-{verb[-1]}", "")
         if verb[:1] == ["import"]:
             self.images.add(verb[2])
         if verb[:1] == ["images"]:
@@ -134,4 +137,7 @@ def test_an_emptied_cache_rebuilds_even_when_podman_holds_the_image(
     host = FakeHost({name})
     assert ensure(tmp_path, monkeypatch, host) == name
     assert host.builds == 1
+    # The image it replaces under the same name is removed by its ID, not left untagged.
+    rmi = [c for c in host.calls if "rmi" in c]
+    assert rmi and rmi[0][-1] == f"id-{name}"
     assert not stale_tar.exists()  # the tar of an older recipe is dropped
