@@ -187,11 +187,8 @@ def customize(rootfs: Path) -> None:
         junk.unlink()
 
 
-def image_exists(store: Storage, name: str) -> bool:
-    return run(store.podman("image", "exists", name), check=False).returncode == 0
-
-
 def image_id(store: Storage, name: str) -> str | None:
+    """The ID of the image of that name in store; None when it holds none."""
     result = run(store.podman("image", "inspect", "--format", "{{.Id}}", name), check=False)
     return result.stdout.strip() or None if result.returncode == 0 else None
 
@@ -204,20 +201,20 @@ def ensure_image(cache: Path, store: Storage, progress: Progress) -> str:
     # The cache dir is the record of what is built: an emptied cache dir means
     # a cold build even if podman still holds an image of that name.
     rootfs_tar = images / f"{key}.tar"
-    if rootfs_tar.exists() and image_exists(store, name):
+    held = image_id(store, name)
+    if rootfs_tar.exists() and held:
         return name
     if not rootfs_tar.exists():
         build_rootfs_tar(images, key, rootfs_tar, progress)
-    # An image of this name from an emptied cache is replaced: without its
-    # name it would stay behind, untagged, holding memory or disk.
-    replaced = image_id(store, name)
     progress(f"importing {name} into the lab's storage {store.describe()}")
     result = run(store.podman("import", str(rootfs_tar), name), check=False, timeout=600)
     if result.returncode != 0:
         raise LabError(f"podman import of {name} failed: {last_line(result.stderr)}")
-    if replaced:
-        # Refused while a machine still runs on it; `lab up` replaces those.
-        run(store.podman("rmi", replaced), check=False)
+    if held:
+        # An image of this name from an emptied cache is replaced: without its
+        # name it would stay behind, untagged, holding memory or disk. Refused
+        # while a machine still runs on it; `lab up` replaces those.
+        run(store.podman("rmi", held), check=False)
     # Older recipes' images go from every storage (one left on disk by a
     # stack that moved to memory would stay forever).
     for each in {store, *in_use()}:

@@ -48,10 +48,12 @@ def up(
                 "or rename the lab network"
             )
     network.check_subnet(lab)
-    # The machines in this lab's storage; any in another storage are replaced.
-    containers = {c.name: c for c in found if c.storage == lab.storage}
-    running = [n for n in lab.nodes if n.container in containers]
-    running = [n for n in running if nodes.is_alive(containers[n.container])]
+    containers = nodes.in_lab_storage(lab, found)
+    running = [
+        n
+        for n in lab.nodes
+        if n.container in containers and nodes.is_alive(containers[n.container])
+    ]
     storage.ensure_ready(lab.storage, len(lab.nodes) - len(running), progress)
 
     cache = cache_dir()
@@ -121,7 +123,9 @@ def up(
     if not known_hosts.exists() or known_hosts.read_text() != text:
         ssh.write_known_hosts(known_hosts, text)
     if new:
-        ids = {c.name: c.id for c in nodes.list_containers(lab) if c.storage == lab.storage}
+        ids = {
+            name: c.id for name, c in nodes.in_lab_storage(lab, nodes.list_containers(lab)).items()
+        }
     record = {
         n.container: {"id": ids.get(n.container, ""), "key": public}
         for n, public in zip(lab.nodes, host_keys, strict=True)

@@ -113,6 +113,12 @@ def list_containers(lab: LabLayout) -> list[Container]:
     return found
 
 
+def in_lab_storage(lab: LabLayout, containers: Iterable[Container]) -> dict[str, Container]:
+    """The containers in the storage the stack names, by name: a machine left
+    in the other storage counts as absent (`lab up` replaces it)."""
+    return {c.name: c for c in containers if c.storage == lab.storage}
+
+
 def is_alive(c: Container) -> bool:
     """Running by podman's record and by the kernel's (records outlive reboots)."""
     return c.state == "running" and c.pid > 0 and os.path.exists(f"/proc/{c.pid}")

@@ -67,8 +67,7 @@ def observe(
 ) -> LabState:
     """The lab as it is. `deep` also asks every running node over podman and SSH
     (about 1 s); without it a node's state is podman's record alone."""
-    # A machine left in the storage the stack no longer names counts as absent.
-    containers = {c.name: c for c in nodes.list_containers(lab) if c.storage == lab.storage}
+    containers = nodes.in_lab_storage(lab, nodes.list_containers(lab))
 
     def one(node: LabNode) -> NodeState:
         c = containers.get(node.container)

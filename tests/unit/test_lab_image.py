@@ -81,8 +81,6 @@ class FakeHost:
         args = list(argv)
         self.calls.append(args)
         verb = args[args.index("--storage-driver") + 2 :]
-        if verb[:2] == ["image", "exists"]:
-            return subprocess.CompletedProcess(args, 0 if verb[2] in self.images else 1, "", "")
         if verb[:2] == ["image", "inspect"]:
             found = verb[-1] in self.images
             return subprocess.CompletedProcess(args, 0 if found else 1, f"id-{verb[-1]}", "")
