@@ -12,6 +12,8 @@ from typing import Any
 # Task results worth keeping as a failure's explanation, in order of preference.
 _MESSAGE_KEYS = ("msg", "stderr", "reason", "stdout", "module_stderr", "module_stdout")
 _MAX_MESSAGE = 600
+# ansible.builtin.command's msg for any non-zero exit.
+_COMMAND_FAILED = "non-zero return code"
 
 
 @dataclass
@@ -154,6 +156,12 @@ def failure_message(result: dict[str, Any]) -> str:
     """The most useful plain-words line(s) of a failed task's result."""
     for key in _MESSAGE_KEYS:
         value = result.get(key)
+        if (
+            key == "msg"
+            and value == _COMMAND_FAILED
+            and (result.get("stderr") or result.get("stdout"))
+        ):
+            continue  # the command's own output says what failed; this does not
         if isinstance(value, str) and value.strip():
             text = " ".join(value.strip().split())
             if key in {"stderr", "stdout"} and result.get("rc") is not None:

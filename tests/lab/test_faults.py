@@ -4,6 +4,8 @@ brings it back.
 
 - one etcd member stopped: the others keep quorum; verify names the member;
   `up` heals it;
+- one etcd member's data corrupted: `up` fails at once naming etcd's error
+  and `--replace-member`, which brings the member back;
 - the node holding the VIP killed (its container, like a power cut): another
   control-plane node holds the VIP within 5 s and the endpoint port answers
   through it; the node powered on again rejoins and `up` converges;
@@ -417,6 +419,52 @@ def test_replaced_etcd_member_rejoins_empty_and_syncs(healthy: ClusterSpec) -> N
     again = up(spec)
     assert_converged(again)
     assert again.changed == 0, [(h.name, h.changed_tasks) for h in again.hosts if h.changed]
+    assert_verified(spec)
+    _state["healthy"] = True
+
+
+def test_corrupt_etcd_data_fails_at_once_naming_the_cause_and_replace_heals(
+    healthy: ClusterSpec,
+) -> None:
+    spec = healthy
+    members = spec.nodes_with(Role.ETCD)
+    victim, survivors = members[-1], members[:-1]
+    survivor_urls = [f"https://{m.address}:2379" for m in survivors]
+    key = f"/groundwork-faults/written-before-corruption-{time.time_ns()}"
+    must(spec, survivors[0].name, etcdctl_script(survivor_urls, "put", key, "kept"))
+    # The disk garbles the start of the member's write-ahead log: etcd exits
+    # as it starts, and systemd keeps restarting it.
+    must(
+        spec,
+        victim.name,
+        "systemctl stop etcd.service && for wal in /var/lib/etcd/member/wal/*.wal; do"
+        " head -c 4096 /dev/urandom | dd of=$wal conv=notrunc status=none; done;"
+        " systemctl start etcd.service || true",
+    )
+    # `up` stops at once on that member (it waited 6 min before), with
+    # etcd's own error and the way out.
+    started = time.monotonic()
+    refused = up(spec)
+    failed_after = round(time.monotonic() - started, 1)
+    record(spec, "etcd_corrupt_member_up_fails_seconds", failed_after)
+    assert not refused.ok
+    (failure,) = refused.failures
+    message = " ".join(failure.message.split())
+    assert failure.host == victim.name, failure.describe()
+    assert "wal: " in message and f"--replace-member {victim.name}" in message, message
+    assert failed_after < 60, f"up took {failed_after} s to give up"
+    # The way out it names works: the member comes back empty and syncs.
+    summary = provision(
+        spec, lab_up=False, console=Console(width=160), live=False, replace_members=[victim.name]
+    )
+    assert_converged(summary)
+    own = [f"https://{victim.address}:2379"]
+    got = must(
+        spec,
+        victim.name,
+        etcdctl_script(own, "get", key, "--print-value-only", "--consistency=s"),
+    )
+    assert got.strip() == "kept", got
     assert_verified(spec)
     _state["healthy"] = True
 

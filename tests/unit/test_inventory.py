@@ -262,7 +262,14 @@ def test_a_refused_key_is_said_in_plain_words() -> None:
 
 
 def test_failure_message_prefers_msg_then_stderr() -> None:
+    assert failure_message({"msg": "unable to start etcd", "stderr": "boom", "rc": 1}) == (
+        "unable to start etcd"
+    )
+    # A command's generic msg says less than what the command printed.
     assert failure_message({"msg": "non-zero return code", "stderr": "boom", "rc": 1}) == (
+        "exit 1: boom"
+    )
+    assert failure_message({"msg": "non-zero return code", "stderr": "", "rc": 1}) == (
         "non-zero return code"
     )
     assert failure_message({"stderr": "no such\nfile", "rc": 2}) == "exit 2: no such file"
