@@ -60,19 +60,10 @@ steps:
 """
 
 import os
-import re
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
-
-FSTAB = "/etc/fstab"
-# An uncommented line whose type (third field) is swap.
-FSTAB_SWAP_LINE = re.compile(r"^([^#\s]\S*\s+\S+\s+swap\s.*)$", re.MULTILINE)
-
-
-def comment_swap(text):
-    """fstab text with every swap entry commented out (pure)."""
-    return FSTAB_SWAP_LINE.sub(r"# \1", text)
+from ansible.module_utils.groundwork_fstab import FSTAB, comment_swap
 
 
 def must(module, argv):

@@ -157,6 +157,7 @@ import re
 import subprocess
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.groundwork_fstab import FSTAB, enables_swap
 
 
 def read(path):
@@ -200,9 +201,6 @@ def missing(modules, kconfig, release):
             continue
         out.append(name)
     return out
-
-
-FSTAB_SWAP = re.compile(r"^[^#\s]\S*\s+\S+\s+swap\s", re.MULTILINE)
 
 
 # The unit file states for which `systemctl is-enabled` exits 0.
@@ -319,7 +317,7 @@ def main():
         modules_loadable=os.path.isdir(f"/lib/modules/{release}"),
         missing_modules=missing(module.params["modules"], module.params["kconfig"], release),
         swap_devices=[line.split()[0] for line in swaps if line.strip()],
-        fstab_swap=bool(FSTAB_SWAP.search(read("/etc/fstab") or "")),
+        fstab_swap=enables_swap(read(FSTAB) or ""),
         hostname={
             "running": (read("/proc/sys/kernel/hostname") or "").strip(),
             "static": (read("/etc/hostname") or "").strip(),

@@ -31,9 +31,9 @@ from typing import Any
 import kubernetes_validate
 import pytest
 import yaml
-from ansible.parsing.dataloader import DataLoader  # type: ignore[import-untyped]
-from ansible.plugins.loader import init_plugin_loader  # type: ignore[import-untyped]
-from ansible.template import Templar, trust_as_template  # type: ignore[import-untyped]
+from ansible.parsing.dataloader import DataLoader
+from ansible.plugins.loader import init_plugin_loader
+from ansible.template import Templar, trust_as_template
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
