@@ -44,7 +44,7 @@ from groundwork.lab import ssh
 from groundwork.lab.layout import layout
 from groundwork.paths import state_dir
 from groundwork.runner import RunSummary
-from groundwork.spec import ClusterSpec, Role, load_stack
+from groundwork.spec import ClusterSpec, Node, Role, load_stack
 from groundwork.spec.model import VipEndpoint
 from groundwork.steps.provision import provision
 from groundwork.steps.verify import verify
@@ -108,6 +108,27 @@ def etcdctl_script(endpoints: list[str], *args: str) -> str:
     )
 
 
+def client_urls(members: list[Node]) -> list[str]:
+    return [f"https://{m.address}:2379" for m in members]
+
+
+def write_through(spec: ClusterSpec, members: list[Node], label: str) -> str:
+    """Write a new key (value "kept") through `members`, before another one breaks."""
+    key = f"/groundwork-faults/written-before-{label}-{time.time_ns()}"
+    must(spec, members[0].name, etcdctl_script(client_urls(members), "put", key, "kept"))
+    return key
+
+
+def assert_member_serves(spec: ClusterSpec, member: Node, key: str, value: str) -> None:
+    """The member holds `key`: a serializable read answers from its own store."""
+    got = must(
+        spec,
+        member.name,
+        etcdctl_script(client_urls([member]), "get", key, "--print-value-only", "--consistency=s"),
+    )
+    assert got.strip() == value, got
+
+
 def vip_holders(spec: ClusterSpec, vip: str) -> list[str]:
     holders = []
     for node in spec.nodes_with(Role.CONTROL_PLANE):
@@ -156,7 +177,7 @@ def test_stopped_etcd_member_keeps_quorum_is_named_and_healed(healthy: ClusterSp
     spec = healthy
     members = spec.nodes_with(Role.ETCD)
     victim, survivors = members[-1], members[:-1]
-    urls = [f"https://{m.address}:2379" for m in survivors]
+    urls = client_urls(survivors)
     must(spec, victim.name, "systemctl stop etcd.service")
     stopped_at = time.monotonic()
 
@@ -195,7 +216,7 @@ def test_stopped_etcd_member_keeps_quorum_is_named_and_healed(healthy: ClusterSp
     victim_host = next(h for h in summary.hosts if h.name == victim.name)
     assert victim_host.changed >= 1, "up did not start the stopped member"
     assert must(spec, victim.name, "systemctl is-active etcd.service").strip() == "active"
-    all_urls = [f"https://{m.address}:2379" for m in members]
+    all_urls = client_urls(members)
     health = must(spec, witness, etcdctl_script(all_urls, "endpoint", "health"))
     assert health.count("is healthy") == len(members), health
     record(spec, "etcd_member_stopped_up_heal_seconds", round(heal, 1))
@@ -380,9 +401,7 @@ def test_replaced_etcd_member_rejoins_empty_and_syncs(healthy: ClusterSpec) -> N
     spec = healthy
     members = spec.nodes_with(Role.ETCD)
     victim, survivors = members[-1], members[:-1]
-    survivor_urls = [f"https://{m.address}:2379" for m in survivors]
-    key = f"/groundwork-faults/written-before-replace-{time.time_ns()}"
-    must(spec, survivors[0].name, etcdctl_script(survivor_urls, "put", key, "kept"))
+    key = write_through(spec, survivors, "replace")
     # The machine is replaced: a new one at the same address, with an empty
     # disk. Its old member is still in the cluster, so etcd on the new disk
     # cannot start as before ("already bootstrapped"): the user says so.
@@ -401,20 +420,12 @@ def test_replaced_etcd_member_rejoins_empty_and_syncs(healthy: ClusterSpec) -> N
     )
     assert_converged(summary)
     record(spec, "etcd_member_replaced_up_seconds", round(time.monotonic() - started, 1))
-    listed = must(spec, survivors[0].name, etcdctl_script(survivor_urls, "member", "list"))
+    listed = must(spec, survivors[0].name, etcdctl_script(client_urls(survivors), "member", "list"))
     rows = [[f.strip() for f in line.split(",")] for line in listed.splitlines() if line.strip()]
     assert sorted((row[2], row[1]) for row in rows) == [
         (m.name, "started") for m in sorted(members, key=lambda m: m.name)
     ], listed
-    # The new member holds the data written before: a serializable read
-    # answers from its own store.
-    own = [f"https://{victim.address}:2379"]
-    got = must(
-        spec,
-        victim.name,
-        etcdctl_script(own, "get", key, "--print-value-only", "--consistency=s"),
-    )
-    assert got.strip() == "kept", got
+    assert_member_serves(spec, victim, key, "kept")
     # The record now says it joined an existing cluster: the next run changes nothing.
     again = up(spec)
     assert_converged(again)
@@ -429,9 +440,7 @@ def test_corrupt_etcd_data_fails_at_once_naming_the_cause_and_replace_heals(
     spec = healthy
     members = spec.nodes_with(Role.ETCD)
     victim, survivors = members[-1], members[:-1]
-    survivor_urls = [f"https://{m.address}:2379" for m in survivors]
-    key = f"/groundwork-faults/written-before-corruption-{time.time_ns()}"
-    must(spec, survivors[0].name, etcdctl_script(survivor_urls, "put", key, "kept"))
+    key = write_through(spec, survivors, "corruption")
     # The disk garbles the start of the member's write-ahead log: etcd exits
     # as it starts, and systemd keeps restarting it.
     must(
@@ -458,13 +467,7 @@ def test_corrupt_etcd_data_fails_at_once_naming_the_cause_and_replace_heals(
         spec, lab_up=False, console=Console(width=160), live=False, replace_members=[victim.name]
     )
     assert_converged(summary)
-    own = [f"https://{victim.address}:2379"]
-    got = must(
-        spec,
-        victim.name,
-        etcdctl_script(own, "get", key, "--print-value-only", "--consistency=s"),
-    )
-    assert got.strip() == "kept", got
+    assert_member_serves(spec, victim, key, "kept")
     assert_verified(spec)
     _state["healthy"] = True
 
@@ -490,7 +493,7 @@ def test_changed_etcd_config_restarts_members_one_at_a_time(healthy: ClusterSpec
     quorum, even though the converge play lets each node go at its own pace."""
     spec = healthy
     members = spec.nodes_with(Role.ETCD)
-    urls = [f"https://{m.address}:2379" for m in members]
+    urls = client_urls(members)
     for member in members:
         must(spec, member.name, "echo '# drift' >> /etc/etcd/etcd.conf.yml")
     key, value = "/groundwork/restart-test", str(time.time_ns())
