@@ -36,7 +36,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import yaml
 from rich.console import Console
@@ -47,6 +47,7 @@ sys.path.insert(0, str(ROOT))
 from groundwork import lab  # noqa: E402
 from groundwork.paths import state_dir  # noqa: E402
 from groundwork.spec import ClusterSpec, load_stack  # noqa: E402
+from groundwork.spec.model import LabStorageKind  # noqa: E402
 from groundwork.steps.provision import provision  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -120,6 +121,11 @@ def timed(spec: ClusterSpec, quiet: Console) -> Timed:
     return Timed(seconds, summary.changed, controller_cpu() - cpu, host_busy_cpu() - busy)
 
 
+def lab_storage(spec: ClusterSpec) -> LabStorageKind:
+    assert spec.lab is not None, "the bench stacks are lab stacks"
+    return spec.lab.storage
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=2, help="cold runs per size (default 2)")
@@ -127,7 +133,7 @@ def main() -> int:
     parser.add_argument("--subnet", default="10.80.0.0/24", help="lab subnet for the bench stacks")
     parser.add_argument(
         "--storage",
-        choices=["memory", "disk"],
+        choices=get_args(LabStorageKind),
         help="where the machines' disks live (default: the lab stack's cluster.lab.storage)",
     )
     args = parser.parse_args()
@@ -148,7 +154,8 @@ def main() -> int:
             document = stack_document(size, subnet, args.storage)
             path.write_text(yaml.safe_dump(document, sort_keys=False))
             specs[size] = load_stack(str(path))
-            report["storage"] = document["config"]["groundwork:cluster"]["lab"].get("storage")
+        # Every size is the lab stack reshaped: one storage for all.
+        report["storage"] = lab_storage(specs[sizes[0]])
         for size in sizes:
             spec = specs[size]
             # Run 0 primes: it leaves a provisioned lab of this size, so each

@@ -24,13 +24,11 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 from groundwork.lab.errors import LabError
 from groundwork.lab.proc import run
 from groundwork.progress import Progress
-
-StorageKind = Literal["memory", "disk"]
+from groundwork.spec.model import LabStorageKind
 
 # A machine's share of the tmpfs after a cold `up` (measured: worker 160 MB,
 # control-plane node 430 MB with etcd's preallocated WAL) plus what its own
@@ -43,7 +41,7 @@ MIB_HOST_RESERVE = 1024
 
 @dataclass(frozen=True)
 class Storage:
-    kind: StorageKind
+    kind: LabStorageKind
     # The tmpfs mount point (memory storage only).
     root: Path | None = None
 
@@ -80,7 +78,7 @@ def memory_root() -> Path:
     return Path(os.environ.get("GROUNDWORK_LAB_STORAGE_DIR", "/run/groundwork/lab-storage"))
 
 
-def storage(kind: StorageKind) -> Storage:
+def storage(kind: LabStorageKind) -> Storage:
     return Storage("memory", memory_root()) if kind == "memory" else DISK
 
 
@@ -106,7 +104,7 @@ def in_use() -> list[Storage]:
     it yet); podman must not be pointed at it, or it would write to the disk
     underneath.
     """
-    found = [storage("disk")]
+    found = [DISK]
     if is_mounted(memory_root()):
         found.append(storage("memory"))
     return found

@@ -406,6 +406,10 @@ class Artifacts(Strict):
     mirror: str | None = Field(default=None, pattern=r"^https?://")
 
 
+# Where lab machines keep their disks (cluster.lab.storage).
+LabStorageKind = Literal["memory", "disk"]
+
+
 class LabSpec(Strict):
     """Present only in the lab stack: the machines are created on this host."""
 
@@ -416,7 +420,7 @@ class LabSpec(Strict):
     mirror_port: int = Field(default=8080, ge=1, le=65535)
     # Where the machines' disks live: a tmpfs of the lab's own (fast, gone at
     # a reboot) or podman's storage on disk (groundwork/lab/storage.py).
-    storage: Literal["memory", "disk"] = "memory"
+    storage: LabStorageKind = "memory"
 
 
 class ClusterSpec(Strict):
