@@ -33,6 +33,7 @@ import threading
 import time
 from collections.abc import Iterator
 from io import StringIO
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -442,14 +443,34 @@ def test_corrupt_etcd_data_fails_at_once_naming_the_cause_and_replace_heals(
     victim, survivors = members[-1], members[:-1]
     key = write_through(spec, survivors, "corruption")
     # The disk garbles the start of the member's write-ahead log: etcd exits
-    # as it starts, and systemd keeps restarting it.
+    # as it starts, and systemd keeps restarting it. A runtime drop-in spaces
+    # the restarts 10 min apart, so the loop sits in `activating
+    # (auto-restart)` with the WAL error as its last journal line for the
+    # whole test: the state a replacement met by chance (restarts 5 s apart)
+    # is met every time. Nothing Groundwork manages lives under /run.
     must(
         spec,
         victim.name,
-        "systemctl stop etcd.service && for wal in /var/lib/etcd/member/wal/*.wal; do"
+        f"mkdir -p {SLOW_RESTART.parent} && printf '[Service]\\nRestartSec=600\\n' > {SLOW_RESTART}"
+        " && systemctl daemon-reload && systemctl stop etcd.service"
+        " && for wal in /var/lib/etcd/member/wal/*.wal; do"
         " head -c 4096 /dev/urandom | dd of=$wal conv=notrunc status=none; done;"
         " systemctl start etcd.service || true",
     )
+    try:
+        _refuse_then_replace(spec, victim, key)
+    finally:
+        must(spec, victim.name, f"rm -f {SLOW_RESTART} && systemctl daemon-reload")
+    assert_verified(spec)
+    _state["healthy"] = True
+
+
+SLOW_RESTART = Path("/run/systemd/system/etcd.service.d/test-slow-restart.conf")
+
+
+def _refuse_then_replace(spec: ClusterSpec, victim: Node, key: str) -> None:
+    state = must(spec, victim.name, "systemctl show etcd -p ActiveState -p SubState --value")
+    assert state.split() == ["activating", "auto-restart"], state
     # `up` stops at once on that member (it waited 6 min before), with
     # etcd's own error and the way out.
     started = time.monotonic()
@@ -468,8 +489,6 @@ def test_corrupt_etcd_data_fails_at_once_naming_the_cause_and_replace_heals(
     )
     assert_converged(summary)
     assert_member_serves(spec, victim, key, "kept")
-    assert_verified(spec)
-    _state["healthy"] = True
 
 
 def etcd_window(spec: ClusterSpec, node: str) -> tuple[float, float]:
