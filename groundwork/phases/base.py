@@ -150,12 +150,17 @@ class Context:
 
 
 class Phase(Protocol):
-    """One step of a run, in a file of its own (groundwork/phases/<name>.py)."""
+    """One step of a run, in a file of its own (groundwork/phases/<name>.py).
+
+    Phases subclass this for its defaults: a phase runs every time unless its
+    `should_run` says why not, and changes something unless it says so.
+    """
 
     name: str
     # True for a phase that only reads and decides (a check): dry-run runs it.
-    changes_nothing: bool
+    changes_nothing: bool = False
 
-    def should_run(self, context: Context) -> Decision: ...
+    def should_run(self, context: Context) -> Decision:
+        return RUN
 
     def run(self, context: Context) -> Outcome: ...

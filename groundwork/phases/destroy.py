@@ -21,7 +21,7 @@ from rich.text import Text
 
 from groundwork.paths import state_dir
 from groundwork.phases import inventory, pki
-from groundwork.phases.base import RUN, Context, Decision, Outcome
+from groundwork.phases.base import Context, Outcome, Phase
 from groundwork.runner import RunSummary, run_playbook
 from groundwork.spec import ClusterSpec
 
@@ -204,12 +204,8 @@ def destroy(context: Context) -> DestroyResult:
     return DestroyResult(spec.name, summary, checks)
 
 
-class Destroy:
+class Destroy(Phase):
     name = "destroy"
-    changes_nothing = False
-
-    def should_run(self, context: Context) -> Decision:
-        return RUN
 
     def run(self, context: Context) -> Outcome:
         return destroy(context).outcome()

@@ -18,7 +18,7 @@ from groundwork.inventory import (
     write_inventory,
 )
 from groundwork.inventory.render import artifact_mirror
-from groundwork.phases.base import RUN, Context, Decision, Outcome
+from groundwork.phases.base import Context, Outcome, Phase
 from groundwork.pki import pki_dir
 from groundwork.plan import build_plan
 from groundwork.plan.membership import removal_bootstrap, with_removed
@@ -65,12 +65,8 @@ def write(context: Context) -> Path:
     return target
 
 
-class Inventory:
+class Inventory(Phase):
     name = "inventory"
-    changes_nothing = False
-
-    def should_run(self, context: Context) -> Decision:
-        return RUN
 
     def run(self, context: Context) -> Outcome:
         return Outcome(True, str(write(context)))

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from groundwork.phases.base import RUN, Context, Decision, Outcome, skip
+from groundwork.phases.base import RUN, Context, Decision, Outcome, Phase, skip
 from groundwork.plan.membership import with_removed
 
 
-class Lab:
+class Lab(Phase):
     name = "lab"
-    changes_nothing = False
 
     def should_run(self, context: Context) -> Decision:
         if context.spec.lab is None:

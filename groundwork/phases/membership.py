@@ -26,6 +26,7 @@ from groundwork.phases.base import (
     Context,
     Decision,
     Outcome,
+    Phase,
     combined,
     skip,
     summary_outcome,
@@ -144,9 +145,8 @@ def replace_members(context: Context) -> RunSummary:
     return out.combine(join_members(context))
 
 
-class Membership:
+class Membership(Phase):
     name = "membership"
-    changes_nothing = False
 
     def should_run(self, context: Context) -> Decision:
         members = context.members()

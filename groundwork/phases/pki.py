@@ -3,7 +3,7 @@ missing or whose request changed; a CA is never replaced)."""
 
 from __future__ import annotations
 
-from groundwork.phases.base import RUN, Context, Decision, Outcome
+from groundwork.phases.base import Context, Outcome, Phase
 from groundwork.pki import ensure_pki, pki_dir
 
 
@@ -16,12 +16,8 @@ def ensure(context: Context) -> tuple[str, ...]:
     return changed
 
 
-class Pki:
+class Pki(Phase):
     name = "pki"
-    changes_nothing = False
-
-    def should_run(self, context: Context) -> Decision:
-        return RUN
 
     def run(self, context: Context) -> Outcome:
         changed = ensure(context)

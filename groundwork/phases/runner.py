@@ -96,6 +96,9 @@ def _run(phase: Phase, context: Context) -> Outcome:
 def run(pipeline: Pipeline, context: Context) -> RunResult:
     """Run the pipeline's phases in order; write its JUnit if the options ask."""
     done: list[PhaseResult] = []
+    # In a dry run, a check after a phase that would have changed something
+    # would check the state before that change: it is planned, not run.
+    planned_change = False
     for index, phase in enumerate(pipeline.phases):
         started = time.monotonic()
         decided = _decide(phase, context)
@@ -104,7 +107,8 @@ def run(pipeline: Pipeline, context: Context) -> RunResult:
             done.append(PhaseResult(phase.name, Status.SKIPPED, message=decided.reason))
             continue
         if isinstance(decided, Decision):
-            if context.options.dry_run and not phase.changes_nothing:
+            if context.options.dry_run and (planned_change or not phase.changes_nothing):
+                planned_change = True
                 done.append(PhaseResult(phase.name, Status.PLANNED))
                 continue
             context.progress(f"{pipeline.verb}: {phase.name}")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from groundwork.applied import write_applied
 from groundwork.paths import state_dir
-from groundwork.phases.base import RUN, Context, Decision, Outcome, combined, summary_outcome
+from groundwork.phases.base import Context, Outcome, Phase, combined, summary_outcome
 from groundwork.plan.kube_binaries import missing_message
 from groundwork.plan.membership import applied_after
 from groundwork.runner import run_playbook
@@ -15,12 +15,8 @@ SITE_PLAYBOOK = "site.yml"
 KUBERNETES_PLAYBOOK = "kubernetes.yml"
 
 
-class Site:
+class Site(Phase):
     name = "site"
-    changes_nothing = False
-
-    def should_run(self, context: Context) -> Decision:
-        return RUN
 
     def _playbook(self, context: Context, playbook: str) -> None:
         context.runs.append(

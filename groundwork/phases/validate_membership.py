@@ -3,16 +3,13 @@ touched, and say what the run is about to change (reads one file)."""
 
 from __future__ import annotations
 
-from groundwork.phases.base import RUN, Context, Decision, Outcome
+from groundwork.phases.base import Context, Outcome, Phase
 from groundwork.plan.membership import ScaleRefused
 
 
-class ValidateMembership:
+class ValidateMembership(Phase):
     name = "validate-membership"
     changes_nothing = True
-
-    def should_run(self, context: Context) -> Decision:
-        return RUN
 
     def run(self, context: Context) -> Outcome:
         members = context.members()

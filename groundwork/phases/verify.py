@@ -5,7 +5,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from groundwork.phases.base import RUN, Context, Decision, Outcome, skip
+from groundwork.phases.base import RUN, Context, Decision, Outcome, Phase, skip
 from groundwork.verify import VerifyReport, verify
 
 
@@ -18,9 +18,8 @@ def failure_lines(report: VerifyReport) -> list[str]:
     return ([report.error] if report.error else []) + lines
 
 
-class Verify:
+class Verify(Phase):
     name = "verify"
-    changes_nothing = False
 
     def should_run(self, context: Context) -> Decision:
         return RUN if context.options.verify else skip("not asked for (--no-verify)")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from groundwork.cli import main
 from groundwork.inventory import InventoryError
 from groundwork.phases import REBUILD, UP, Context, Options, Outcome, Pipeline, run
 from groundwork.phases.base import RUN, Decision, skip
@@ -122,10 +123,8 @@ class Fake:
         return self.result
 
 
-def _context(**options: object) -> Context:
-    lines: list[str] = []
-    context = Context(load_stack("lab"), Options(**options), progress=lines.append)  # type: ignore[arg-type]
-    return context
+def _context(options: Options | None = None) -> Context:
+    return Context(load_stack("lab"), options or Options())
 
 
 def test_the_runner_stops_at_the_first_failure_and_marks_the_rest_not_run() -> None:
@@ -163,15 +162,21 @@ def test_a_step_error_is_the_phase_failure_and_a_bug_is_not() -> None:
 
 def test_dry_run_runs_only_the_phases_that_change_nothing() -> None:
     check, change = Fake("validate", changes_nothing=True), Fake("site")
-    result = run(Pipeline("up", (check, change)), _context(dry_run=True))
+    result = run(Pipeline("up", (check, change)), _context(Options(dry_run=True)))
     assert check.ran == ["validate"] and change.ran == []
     assert [p.status for p in result.phases] == [Status.PASSED, Status.PLANNED]
     assert result.ok
+    # A check after a change it would not see (rebuild: destroy, then the
+    # membership check) is planned too.
+    later = Fake("validate", changes_nothing=True)
+    result = run(Pipeline("rebuild", (Fake("destroy"), later)), _context(Options(dry_run=True)))
+    assert later.ran == []
+    assert [p.status for p in result.phases] == [Status.PLANNED, Status.PLANNED]
 
 
 def test_the_run_writes_its_junit_when_asked(tmp_path: Path) -> None:
     junit = tmp_path / "reports" / "up.xml"
-    run(Pipeline("up", (Fake("pki"), Fake("site"))), _context(junit=junit))
+    run(Pipeline("up", (Fake("pki"), Fake("site"))), _context(Options(junit=junit)))
     assert list(_cases(junit.read_bytes(), "up")) == ["pki", "site"]
 
 
@@ -182,3 +187,21 @@ def test_rebuild_is_destroy_then_every_phase_of_up() -> None:
     assert names[0] == "validate-membership"  # before anything is touched
     assert names[-1] == "verify"
     assert len(set(names)) == len(names)
+
+
+@pytest.mark.parametrize("verb", ["up", "destroy", "rebuild"])
+def test_a_dry_run_names_the_phases_and_touches_nothing(
+    verb: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("GROUNDWORK_STATE_DIR", str(tmp_path))
+
+    def touched(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a dry run wrote an inventory or ran a playbook")
+
+    for writer in ("inventory.write_inventory", "site.run_playbook", "destroy.run_playbook"):
+        monkeypatch.setattr(f"groundwork.phases.{writer}", touched)
+    # prod is real machines: a dry run needs no --yes, as it changes nothing.
+    assert main([verb, "--stack", "prod", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "would run" in out and "nothing on the nodes of prod was changed" in out
+    assert not (tmp_path / "prod" / "pki").exists()
