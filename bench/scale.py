@@ -46,9 +46,9 @@ sys.path.insert(0, str(ROOT))
 
 from groundwork import lab  # noqa: E402
 from groundwork.paths import state_dir  # noqa: E402
+from groundwork.phases import UP, Context, Options, run  # noqa: E402
 from groundwork.spec import ClusterSpec, load_stack  # noqa: E402
 from groundwork.spec.model import LabStorageKind  # noqa: E402
-from groundwork.steps.provision import provision  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from up import reference_seconds, stats  # noqa: E402  (bench/up.py)
@@ -113,11 +113,14 @@ def timed(spec: ClusterSpec, quiet: Console) -> Timed:
     """One provisioning run: its wall time, changes and CPU use."""
     cpu, busy = controller_cpu(), host_busy_cpu()
     started = time.monotonic()
-    summary = provision(spec, lab_up=False, console=quiet, live=False)
+    context = Context(spec, Options(live=False, lab=False, verify=False), quiet)
+    result = run(UP, context)
     seconds = time.monotonic() - started
-    if not summary.ok:
+    summary = context.summary
+    if not result.ok or summary is None:
         lab.down(spec)  # the sizes share one subnet: leave it free for the next try
-        sys.exit(f"up failed on {spec.name}: see {summary.artifact_dir}")
+        logs = f"\nlogs: {summary.artifact_dir}" if summary is not None else ""
+        sys.exit(result.describe_failure() + logs)
     return Timed(seconds, summary.changed, controller_cpu() - cpu, host_busy_cpu() - busy)
 
 

@@ -1,4 +1,4 @@
-"""The `groundwork` command: thin verbs on top of groundwork.steps.
+"""The `groundwork` command: thin verbs on top of groundwork.phases.
 
 Each verb lives in its own module with a `register(subparsers)` function.
 Exit codes: 0 success, 1 failure, 2 invalid stack declaration.
@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from groundwork.cli.common import err_console
+from groundwork.plan.membership import ScaleRefused
 from groundwork.spec import SpecError, StackFileMissing
 
 # Verb modules, in the order `--help` lists them. A module that is not
@@ -47,6 +48,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             # One line per problem, starting with its config path, on stdout
             # so scripts can parse it.
             print(problem)
+        return 2
+    except ScaleRefused as err:
+        # Like an invalid stack: every reason, each naming its config path,
+        # and nothing was touched.
+        for problem in err.problems:
+            err_console.print(f"[red]refused[/red] {problem}")
+        err_console.print("nothing was changed: no node was contacted")
         return 2
     except StackFileMissing as err:
         err_console.print(f"[red]error[/red] {err}")

@@ -6,11 +6,18 @@ import argparse
 import json
 import sys
 import textwrap
-from typing import Any
+import time
+from collections.abc import Callable
+from typing import Any, TypeAlias
 
 from rich.console import Console
 
+from groundwork.progress import Progress
 from groundwork.spec import ClusterSpec, Problem, SpecError, load_stack, warnings
+
+# What `register(subparsers)` receives (argparse's own type is generic only
+# for type checkers).
+Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 # Progress and tables go to stderr-free stdout; errors go to stderr.
 console = Console(highlight=False)
@@ -102,6 +109,56 @@ def add_stack_options(parser: argparse.ArgumentParser, default: str = "lab") -> 
     group.add_argument(
         "--stack-file", type=str, default=None, help="path to a stack file instead of a name"
     )
+
+
+def add_verb(
+    subparsers: Subparsers,
+    name: str,
+    *,
+    summary: str,
+    description: str,
+    epilog: str,
+    run: Callable[[argparse.Namespace], int] | None = None,
+    stack: bool = True,
+    yes: bool = False,
+    output: str = "",
+) -> argparse.ArgumentParser:
+    """Register one verb the way every verb is registered: its one-line
+    summary (in `groundwork --help`), description, epilog (examples kept
+    whole by HelpFormatter), --stack/--stack-file, --yes for a verb that may
+    ask before it changes real machines, --output for a verb that prints a
+    table (`output` says what the table shows), and the function it runs."""
+    parser = subparsers.add_parser(
+        name,
+        help=summary,
+        description=description,
+        epilog=epilog,
+        formatter_class=HelpFormatter,
+    )
+    if stack:
+        add_stack_options(parser)
+    if yes:
+        parser.add_argument(
+            "--yes",
+            "-y",
+            action="store_true",
+            help="do not ask (needed for a non-lab stack in scripts)",
+        )
+    if output:
+        add_output_option(parser, output)
+    if run is not None:
+        parser.set_defaults(func=run)
+    return parser
+
+
+def timed_progress() -> Progress:
+    """Progress lines on stderr, each after the seconds since this call."""
+    start = time.monotonic()
+
+    def show(message: str) -> None:
+        err_console.print(f"[dim]{time.monotonic() - start:6.1f}s[/dim] {message}")
+
+    return show
 
 
 def fail(message: str, hint: str = "") -> int:

@@ -5,17 +5,17 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
 
-from groundwork.cli.common import HelpFormatter, add_stack_options, fail, load_spec_from_args
+from groundwork.cli.common import Subparsers, add_verb, fail, load_spec_from_args
 from groundwork.graph import render_svg
 from groundwork.plan import build_plan
 
 
-def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
+def register(subparsers: Subparsers) -> None:
+    parser = add_verb(
+        subparsers,
         "graph",
-        help="draw the stack's topology as an SVG picture (no host is contacted)",
+        summary="draw the stack's topology as an SVG picture (no host is contacted)",
         description=(
             "Validate a stack and draw it as a standalone SVG: the control plane endpoint "
             "(VIP, load balancer or DNS name) on top, then the control-plane, etcd-only and "
@@ -32,9 +32,8 @@ def register(subparsers: Any) -> None:
             "  groundwork graph --stack dev --output - | rsvg-convert -o dev.png\n"
             "\nExit codes: 0 written, 1 the file could not be written, 2 invalid stack."
         ),
-        formatter_class=HelpFormatter,
+        run=run_graph,
     )
-    add_stack_options(parser)
     parser.add_argument(
         "--output",
         "-o",
@@ -44,7 +43,6 @@ def register(subparsers: Any) -> None:
         help="where to write the SVG (default: <stack name>.svg in the current directory; "
         "`-` writes it to stdout and nothing else)",
     )
-    parser.set_defaults(func=run_graph)
 
 
 def default_path(stack_name: str) -> Path:

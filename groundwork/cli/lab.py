@@ -11,30 +11,20 @@ from typing import Any
 
 from groundwork import lab
 from groundwork.cli.common import (
-    HelpFormatter,
-    add_output_option,
+    Subparsers,
     add_stack_options,
+    add_verb,
     console,
-    err_console,
     fail,
     load_spec_from_args,
     load_spec_or_report,
     print_json,
+    timed_progress,
 )
 from groundwork.lab import ssh
 from groundwork.lab.errors import LabError
 from groundwork.lab.state import LabState
 from groundwork.lab.status import table
-from groundwork.progress import Progress
-
-
-def _progress() -> Progress:
-    start = time.monotonic()
-
-    def show(message: str) -> None:
-        err_console.print(f"[dim]{time.monotonic() - start:6.1f}s[/dim] {message}")
-
-    return show
 
 
 def _report(state: LabState) -> None:
@@ -47,7 +37,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     spec = load_spec_from_args(args)
     start = time.monotonic()
     try:
-        state = lab.up(spec, artifacts_dir=args.artifacts, progress=_progress())
+        state = lab.up(spec, artifacts_dir=args.artifacts, progress=timed_progress())
     except LabError as err:
         return fail(str(err))
     _report(state)
@@ -63,7 +53,7 @@ def cmd_up(args: argparse.Namespace) -> int:
 def cmd_down(args: argparse.Namespace) -> int:
     spec = load_spec_from_args(args)
     try:
-        lab.down(spec, progress=_progress())
+        lab.down(spec, progress=timed_progress())
         left = lab.leftovers(spec)
     except LabError as err:
         return fail(str(err))
@@ -123,10 +113,11 @@ def cmd_ssh(args: argparse.Namespace) -> int:
     os.execvp(argv[0], argv)
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    parser = subparsers.add_parser(
+def register(subparsers: Subparsers) -> None:
+    parser = add_verb(
+        subparsers,
         "lab",
-        help="create, inspect and remove the lab machines on this host",
+        summary="create, inspect and remove the lab machines on this host",
         description=(
             "The lab turns a stack's `lab` block into machines on this host: privileged "
             "podman containers booting systemd on an internal network with no route out, "
@@ -141,13 +132,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
             "  groundwork lab down\n"
             "\nEach subverb has its own --help."
         ),
-        formatter_class=HelpFormatter,
+        stack=False,
     )
     verbs = parser.add_subparsers(dest="lab_verb", metavar="SUBVERB", required=True)
 
-    up = verbs.add_parser(
+    up = add_verb(
+        verbs,
         "up",
-        help="create or repair the lab (a no-op when it is already up)",
+        summary="create or repair the lab (a no-op when it is already up)",
         description=(
             "Build (or reuse the cached) node image and artifact mirror, create the lab "
             "network and nodes, pin their host keys and start the mirror. Running it on "
@@ -160,9 +152,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
             "\nExit codes: 0 the lab is up, 1 it is not (the table says which part), "
             "2 invalid stack."
         ),
-        formatter_class=HelpFormatter,
+        run=cmd_up,
     )
-    add_stack_options(up)
     up.add_argument(
         "--artifacts",
         type=Path,
@@ -174,45 +165,42 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
             "each must match the sha256 pinned in groundwork/versions.py"
         ),
     )
-    up.set_defaults(func=cmd_up)
 
-    down = verbs.add_parser(
+    add_verb(
+        verbs,
         "down",
-        help="remove the lab: nodes, network, mirror process, state",
+        summary="remove the lab: nodes, network, mirror process, state",
         description="Remove every node, the lab network and the mirror process; "
         "the image and mirror caches are kept for the next `up`.",
         epilog="Example:\n  groundwork lab down --stack lab\n"
         "\nExit codes: 0 nothing is left, 1 something was left behind (it is named).",
-        formatter_class=HelpFormatter,
+        run=cmd_down,
     )
-    add_stack_options(down)
-    down.set_defaults(func=cmd_down)
 
-    status = verbs.add_parser(
+    add_verb(
+        verbs,
         "status",
-        help="show each node's address, roles, state and reachability",
+        summary="show each node's address, roles, state and reachability",
         description="A table of node, address, roles, systemd state, SSH reachable and "
         "mirror reachable. Exit 0 when the lab is fully up, 1 otherwise.",
         epilog="Examples:\n  groundwork lab status\n"
         "  groundwork lab status --output json | jq '.up'\n"
         "\nExit codes: 0 fully up, 1 not (or podman failed), 2 invalid stack.",
-        formatter_class=HelpFormatter,
+        output="one row per node",
+        run=cmd_status,
     )
-    add_stack_options(status)
-    add_output_option(status, "one row per node")
-    status.set_defaults(func=cmd_status)
 
-    ssh_p = verbs.add_parser(
+    ssh_p = add_verb(
+        verbs,
         "ssh",
-        help="open a shell on a node, or run a command there (after --)",
+        summary="open a shell on a node, or run a command there (after --)",
         description="SSH to a lab node with the lab key and its pinned host key "
         "(StrictHostKeyChecking=yes). Without a command, an interactive shell.",
         epilog="Examples:\n  groundwork lab ssh cp1\n"
         "  groundwork lab ssh w1 -- systemctl status containerd\n"
         "\nExit code: the remote command's.",
-        formatter_class=HelpFormatter,
+        run=cmd_ssh,
     )
-    add_stack_options(ssh_p)
     ssh_p.add_argument("node", metavar="NODE", help="node name from the stack")
     ssh_p.add_argument(
         "command",
@@ -220,4 +208,3 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         metavar="-- CMD",
         help="command to run on the node, after `--` (default: a login shell)",
     )
-    ssh_p.set_defaults(func=cmd_ssh)

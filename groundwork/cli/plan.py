@@ -8,9 +8,8 @@ from typing import Any
 from rich.table import Table
 
 from groundwork.cli.common import (
-    HelpFormatter,
-    add_output_option,
-    add_stack_options,
+    Subparsers,
+    add_verb,
     console,
     fail,
     load_spec_or_report,
@@ -22,10 +21,11 @@ from groundwork.plan import ClusterPlan, build_plan
 from groundwork.spec import ClusterSpec, stack_path, warnings
 
 
-def register(subparsers: Any) -> None:
-    validate = subparsers.add_parser(
+def register(subparsers: Subparsers) -> None:
+    add_verb(
+        subparsers,
         "validate",
-        help="check a stack declaration (no host is contacted)",
+        summary="check a stack declaration (no host is contacted)",
         description=(
             "Parse and validate a stack's groundwork:cluster value. Every problem is "
             "listed at once, one per line, starting with its config path "
@@ -38,15 +38,13 @@ def register(subparsers: Any) -> None:
             "  groundwork validate --stack-file ../site/Pulumi.edge.yaml --output json\n"
             "\nExit codes: 0 valid, 2 invalid, 1 the stack could not be read."
         ),
-        formatter_class=HelpFormatter,
+        output="one line per problem",
+        run=run_validate,
     )
-    add_stack_options(validate)
-    add_output_option(validate, "one line per problem")
-    validate.set_defaults(func=run_validate)
-
-    plan = subparsers.add_parser(
+    add_verb(
+        subparsers,
         "plan",
-        help="show what a stack derives to: subnets, MTU, endpoint, ports, etcd, kernel",
+        summary="show what a stack derives to: subnets, MTU, endpoint, ports, etcd, kernel",
         description=(
             "Validate a stack, then print its plan: nodes with roles, addresses and pod "
             "subnets; the network (plugin, backend, pod MTU, CIDRs); the control plane "
@@ -60,11 +58,9 @@ def register(subparsers: Any) -> None:
             "\nExit codes: 0 ok, 2 invalid stack (every problem listed with its path), "
             "1 other failures. With --output json only JSON is written to stdout."
         ),
-        formatter_class=HelpFormatter,
+        output="readable tables",
+        run=run_plan,
     )
-    add_stack_options(plan)
-    add_output_option(plan, "readable tables")
-    plan.set_defaults(func=run_plan)
 
 
 def _load(args: argparse.Namespace) -> ClusterSpec | int:

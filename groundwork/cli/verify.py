@@ -4,27 +4,26 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 
 from groundwork.cli.common import (
-    HelpFormatter,
-    add_output_option,
-    add_stack_options,
+    Subparsers,
+    add_verb,
     console,
     err_console,
     is_tty,
     load_spec_or_report,
     print_json,
 )
-from groundwork.steps.verify import verify
+from groundwork.verify import verify
 
 
-def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
+def register(subparsers: Subparsers) -> None:
+    parser = add_verb(
+        subparsers,
         "verify",
-        help="check every node against the stack's plan; report drift per node",
+        summary="check every node against the stack's plan; report drift per node",
         description=(
             "Run the testinfra checks of tests/infra against every node of the stack, over "
             "SSH with pinned host keys, every node in parallel. The expected "
@@ -46,9 +45,9 @@ def register(subparsers: Any) -> None:
             "\nExit codes: 0 every check passed, 1 a check failed or could not run, "
             "2 invalid stack. `groundwork up` repairs drift."
         ),
-        formatter_class=HelpFormatter,
+        output="one table per node",
+        run=run_verify,
     )
-    add_stack_options(parser)
     parser.add_argument(
         "--junit",
         type=Path,
@@ -56,7 +55,6 @@ def register(subparsers: Any) -> None:
         metavar="FILE",
         help="also write the results as JUnit XML to FILE (for CI)",
     )
-    add_output_option(parser, "one table per node")
     parser.add_argument(
         "--workers",
         "-n",
@@ -71,7 +69,6 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="in the table, list only the checks that failed",
     )
-    parser.set_defaults(func=run_verify)
 
 
 def run_verify(args: argparse.Namespace) -> int:

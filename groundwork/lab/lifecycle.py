@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+from groundwork.applied import forget_applied
 from groundwork.lab import artifacts, image, mirror, network, nodes, site, ssh, storage
 from groundwork.lab.errors import LabError
 from groundwork.lab.host import ensure_host
@@ -192,8 +193,6 @@ def down(spec: ClusterSpec, progress: Progress = silent) -> None:
     shutil.rmtree(lab_state_dir(lab.stack), ignore_errors=True)
     # The machines are gone, so is the cluster: the next `up` bootstraps a
     # fresh one (a member that joined later must not start as "existing").
-    from groundwork.steps.scale import forget_applied  # steps import the lab: import late
-
     forget_applied(spec.name)
 
 

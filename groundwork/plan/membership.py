@@ -32,7 +32,7 @@ from ipaddress import ip_address
 from typing import Any, Literal
 
 from groundwork.plan.etcd import EtcdMember, EtcdPlan
-from groundwork.spec import ClusterSpec, Problem, Role
+from groundwork.spec import ClusterSpec, Node, Problem, Role
 
 RECORD_VERSION = 1
 NODES_PATH = "cluster.nodes"
@@ -43,6 +43,18 @@ State = Literal["new", "existing"]
 
 class RecordError(ValueError):
     """applied.json is not a record this version can read."""
+
+
+class ScaleRefused(Exception):
+    """The change would put the cluster at risk; nothing was touched.
+
+    Not a phase failure: like an invalid stack, the declaration is wrong, so
+    it leaves the run (the CLI exits 2) with every problem's config path.
+    """
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
 
 
 @dataclass(frozen=True)
@@ -445,3 +457,30 @@ def without(applied: Applied, names: Sequence[str]) -> Applied:
         tuple(n for n in applied.nodes if n.name not in gone),
         tuple(m for m in applied.members if m.name not in gone),
     )
+
+
+def _node(applied: AppliedNode) -> Node:
+    return Node.model_validate(
+        {
+            "name": applied.name,
+            "address": applied.address,
+            "roles": list(applied.roles),
+            "ssh": {"user": applied.ssh_user, "port": applied.ssh_port, "key": applied.ssh_key},
+        }
+    )
+
+
+def with_removed(spec: ClusterSpec, membership: MembershipPlan) -> ClusterSpec:
+    """The stack plus the nodes being removed (as applied): what must still be
+    reachable while they are taken out (lab machines kept, removal inventory)."""
+    if not membership.removed:
+        return spec
+    extra = [_node(n) for n in membership.removed]
+    return spec.model_copy(update={"nodes": [*spec.nodes, *extra]})
+
+
+def removal_bootstrap(membership: MembershipPlan) -> dict[str, Bootstrap]:
+    """Bootstrap settings of every member in the removal inventory (declared and leaving)."""
+    out = {m.name: m.bootstrap for m in membership.current}
+    out.update(membership.bootstrap)
+    return out

@@ -1,8 +1,8 @@
-"""Pulumi front door: ComponentResources and dynamic providers over groundwork's steps."""
+"""Pulumi front door: ComponentResources and dynamic providers over groundwork's phases."""
 
 from groundwork.pulumi.cluster import CLUSTER_TYPE, Cluster
 from groundwork.pulumi.pki import PKI_TYPE, Pki, PkiMaterial, PkiProvider
-from groundwork.pulumi.program import build, certificate_requests, spec_from_config
+from groundwork.pulumi.program import build, spec_from_config
 
 __all__ = [
     "CLUSTER_TYPE",
@@ -12,6 +12,5 @@ __all__ = [
     "PkiMaterial",
     "PkiProvider",
     "build",
-    "certificate_requests",
     "spec_from_config",
 ]

@@ -4,7 +4,7 @@ Children, each with `depends_on` its predecessor:
 
 1. `Pki`: the CAs, certificates and service-account key.
 2. `NodeProvisioning` (`groundwork.pulumi.nodes`): dynamic resource running
-   ansible-runner through groundwork.steps; its diff is
+   the `up` phases (groundwork.phases); its diff is
    `provisioning_hash(spec)` (rendered inventory, playbooks, roles).
 3. `NodeVerification`: dynamic resource running the testinfra checks; takes
    the provisioning hash as input, so it re-runs whenever provisioning did.
@@ -16,19 +16,16 @@ Children, each with `depends_on` its predecessor:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import pulumi
 import pulumi_kubernetes as kubernetes
 
+from groundwork.inventory.fingerprint import provisioning_hash
 from groundwork.manifests.kubeconfig import admin_kubeconfig
-from groundwork.pki import CertificateRequest
-from groundwork.plan import build_plan
+from groundwork.plan import ClusterPlan
 from groundwork.pulumi.addons import Addons, add_addons
 from groundwork.pulumi.nodes import NodeProvisioning, NodeVerification
 from groundwork.pulumi.pki import Pki
 from groundwork.spec import ClusterSpec
-from groundwork.steps.fingerprint import provisioning_hash
 
 CLUSTER_TYPE = "groundwork:index:Cluster"
 
@@ -44,14 +41,14 @@ class Cluster(pulumi.ComponentResource):
     def __init__(
         self,
         spec: ClusterSpec,
-        certificate_requests: Sequence[CertificateRequest],
+        plan: ClusterPlan,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(CLUSTER_TYPE, spec.name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        self.pki = Pki(f"{spec.name}-pki", certificate_requests, child)
+        self.pki = Pki(f"{spec.name}-pki", plan.certificates, child)
         self.ca_certificate = self.pki.certificate("ca")
-        content_hash = provisioning_hash(spec)
+        content_hash = provisioning_hash(spec, plan=plan)
         self.provisioning = NodeProvisioning(
             f"{spec.name}-nodes",
             spec,
@@ -77,7 +74,6 @@ class Cluster(pulumi.ComponentResource):
             content_hash,
             pulumi.ResourceOptions(parent=self, depends_on=[self.provisioning]),
         )
-        plan = build_plan(spec)
         # The admin kubeconfig for the endpoint the nodes serve, from the PKI's
         # cluster CA and `admin` client certificate (system:masters). Secret:
         # it embeds the private key.

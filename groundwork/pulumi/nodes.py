@@ -1,18 +1,18 @@
 """Node provisioning and verification as Pulumi dynamic resources.
 
-Both are thin: they rebuild the spec from their `cluster` input and call the
-same steps the CLI calls (`groundwork.steps.provision.provision`,
-`groundwork.steps.verify.verify`, and the reset playbook through the runner).
+Both are thin: they rebuild the spec from their `cluster` input and run the
+same phase pipelines the CLI runs (groundwork.phases.lists).
 
 - `NodeProvisioning`: inputs are the cluster value and `contentHash`
-  (`groundwork.steps.fingerprint.provisioning_hash`: rendered inventory,
+  (`groundwork.inventory.fingerprint.provisioning_hash`: rendered inventory,
   playbooks and roles). `diff` reports a change when either differs, so a
   `pulumi up` with nothing changed does not touch a node. create/update run
-  site.yml (and kubernetes.yml when its binaries exist) and fail with every
-  failed host/role/task; delete runs playbooks/reset.yml.
+  the `up` pipeline without the lab and the checks (`NodeVerification` runs
+  those) and fail with every failed host/role/task; delete runs the
+  `destroy` pipeline: reset.yml, then a new SSH session to every node.
 - `NodeVerification`: inputs are the cluster value and the provisioning's
   `contentHash`, so it re-runs whenever provisioning re-ran; create/update run
-  the testinfra checks and fail with the failing ones.
+  the `verify` pipeline (the testinfra checks) and fail with the failing ones.
 """
 
 from __future__ import annotations
@@ -26,12 +26,11 @@ from pulumi.runtime.rpc import unwrap_rpc_secret
 
 from groundwork.spec import ClusterSpec, parse_cluster
 
-if TYPE_CHECKING:  # the runner imports ansible-runner: only when a provider runs
-    from groundwork.runner import RunSummary
+if TYPE_CHECKING:  # the phases import ansible-runner: only when a provider runs
+    from groundwork.phases import Context, Pipeline, RunResult
 
 PROVISIONING_SOURCE = "NodeProvisioning.cluster"
 VERIFICATION_SOURCE = "NodeVerification.cluster"
-RESET_PLAYBOOK = "reset.yml"
 
 
 def cluster_value(spec: ClusterSpec) -> dict[str, Any]:
@@ -54,6 +53,16 @@ def _diff(olds: dict[str, Any], news: dict[str, Any], keys: tuple[str, ...]) -> 
     )
 
 
+def _run(pipeline: Pipeline, spec: ClusterSpec, verify: bool = False) -> tuple[RunResult, Context]:
+    """Run a pipeline the way a provider must: no live display (the engine
+    shows the provider's output as lines), no lab (`groundwork lab up` makes
+    it), no checks unless asked (`NodeVerification` is its own resource)."""
+    from groundwork.phases import Context, Options, run
+
+    context = Context(spec, Options(live=False, lab=False, verify=verify))
+    return run(pipeline, context), context
+
+
 # --- provisioning -------------------------------------------------------------------
 
 
@@ -62,7 +71,7 @@ class ProvisioningError(Exception):
 
 
 class NodeProvisioningProvider(dynamic.ResourceProvider):
-    """CRUD for the node substrate (and Kubernetes layer): ansible-runner via groundwork.steps."""
+    """CRUD for the node substrate (and Kubernetes layer): the up and destroy pipelines."""
 
     serialize_as_secret_always = False
 
@@ -79,54 +88,42 @@ class NodeProvisioningProvider(dynamic.ResourceProvider):
         return dynamic.ReadResult(id_, props)
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
-        from groundwork.paths import state_dir
-        from groundwork.runner import RunOptions, run_playbook
-        from groundwork.steps.provision import prepare
+        from groundwork.phases import DESTROY
 
         spec = _spec(props, PROVISIONING_SOURCE)
         _install_pki(spec, props)
-        prepared = prepare(spec)
-        options = RunOptions(host_count=len(spec.nodes), live=False)
-        summary = run_playbook(state_dir(spec.name), prepared.inventory, RESET_PLAYBOOK, options)
-        if not summary.ok:
-            raise ProvisioningError(_failure_message(f"{RESET_PLAYBOOK} on {spec.name}", summary))
+        result, _ = _run(DESTROY, spec)
+        if not result.ok:
+            raise ProvisioningError(result.describe_failure())
 
     @staticmethod
     def _apply(props: dict[str, Any]) -> dict[str, Any]:
-        from groundwork.steps.provision import provision
+        from groundwork.phases import UP
 
         spec = _spec(props, PROVISIONING_SOURCE)
         _install_pki(spec, props)
-        summary = provision(spec, lab_up=False, live=False)
-        if not summary.ok:
-            raise ProvisioningError(_failure_message(f"provisioning {spec.name}", summary))
+        result, context = _run(UP, spec)
+        if not result.ok:
+            raise ProvisioningError(result.describe_failure())
+        summary = context.summary
         return {
             "cluster": props.get("cluster"),
             "contentHash": props.get("contentHash"),
-            "changed": summary.changed_by_host(),
-            "notInstalled": summary.not_installed,
+            "changed": summary.changed_by_host() if summary is not None else {},
+            "notInstalled": context.not_installed,
         }
 
 
 def _install_pki(spec: ClusterSpec, props: dict[str, Any]) -> None:
     """Write the PKI held in Pulumi state to the stack's PKI directory, so the
     roles install the same CA the kubeconfig output trusts (one CA, whichever
-    front door ran first). `prepare` then finds every file it would issue."""
+    front door ran first). The pki phase then finds every file it would issue."""
     from groundwork.pki import PkiBundle, pki_dir
     from groundwork.pki.store import write_bundle
 
     material = props.get("pki")
     if material:
         write_bundle(pki_dir(spec.name), PkiBundle.from_dict(material))
-
-
-def _failure_message(what: str, summary: RunSummary) -> str:
-    lines = [f"{what} failed ({summary.playbook}: {summary.status}, rc {summary.rc})"]
-    lines += [f"  {f.describe()}" for f in summary.failures]
-    if not summary.failures:
-        bad = [h.name for h in summary.hosts if h.failed or h.unreachable]
-        lines.append(f"  failed or unreachable hosts: {', '.join(bad) or 'none reported'}")
-    return "\n".join(lines)
 
 
 # --- verification -------------------------------------------------------------------
@@ -159,22 +156,17 @@ class NodeVerificationProvider(dynamic.ResourceProvider):
 
     @staticmethod
     def _check(props: dict[str, Any]) -> dict[str, Any]:
-        from groundwork.steps.verify import verify
+        from groundwork.phases import VERIFY
 
         spec = _spec(props, VERIFICATION_SOURCE)
-        report = verify(spec)
-        passed = sum(r.ok for r in report.results)
-        if not report.ok:
-            lines = [report.summary()]
-            lines += [
-                f"  {r.node}: {r.check}: {r.outcome}" + (f": {r.message}" if r.message else "")
-                for r in report.failures
-            ]
-            raise VerificationError("\n".join(lines))
+        result, context = _run(VERIFY, spec, verify=True)
+        if not result.ok or context.report is None:
+            raise VerificationError(result.describe_failure())
+        report = context.report
         return {
             "cluster": props.get("cluster"),
             "provisioningHash": props.get("provisioningHash"),
-            "passed": passed,
+            "passed": sum(r.ok for r in report.results),
             "failed": len(report.failures),
         }
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import pulumi
 
-from groundwork.pki import CertificateRequest
 from groundwork.plan import build_plan
 from groundwork.pulumi.cluster import Cluster
 from groundwork.spec import ClusterSpec, parse_cluster
@@ -24,10 +23,6 @@ def spec_from_config() -> ClusterSpec:
 
 
 def build(spec: ClusterSpec) -> Cluster:
-    """Declare every resource of the cluster; the spec is already valid."""
-    return Cluster(spec, certificate_requests(spec))
-
-
-def certificate_requests(spec: ClusterSpec) -> list[CertificateRequest]:
-    """The cluster's certificate requests: the plan decides every SAN."""
-    return list(build_plan(spec).certificates)
+    """Declare every resource of the cluster; the spec is already valid. The
+    plan (every certificate's SANs, the endpoint, the addons) is built once."""
+    return Cluster(spec, build_plan(spec))

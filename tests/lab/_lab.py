@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Sequence
 
 from rich.console import Console
 
 from groundwork.lab import ssh
+from groundwork.phases import UP, Context, Options, run
+from groundwork.progress import Progress, silent
+from groundwork.runner import RunSummary
 from groundwork.spec import ClusterSpec
-from groundwork.steps.provision import provision
-from groundwork.steps.verify import verify
-from groundwork.verify import VerifyReport
+from groundwork.verify import VerifyReport, verify
 
 
 def on_node(
@@ -36,9 +38,28 @@ def show(report: VerifyReport) -> str:
     return console.export_text() + report.error
 
 
+def provision(
+    spec: ClusterSpec,
+    *,
+    lab: bool = True,
+    replace_members: Sequence[str] = (),
+    progress: Progress = silent,
+    console: Console | None = None,
+) -> RunSummary:
+    """The `up` pipeline without its checks (as `groundwork up --no-verify`):
+    the playbook runs as one summary. A phase that failed before any playbook
+    ran (lab, PKI, inventory) fails the test here, with its message."""
+    options = Options(live=False, lab=lab, verify=False, replace_members=tuple(replace_members))
+    context = Context(spec, options, console or Console(width=160), progress)
+    result = run(UP, context)
+    summary = context.summary
+    assert summary is not None, result.describe_failure()
+    return summary
+
+
 def converge_and_verify(spec: ClusterSpec) -> None:
     """`up` (lab up, roles) then `verify`; both must pass."""
-    summary = provision(spec, console=Console(width=160), live=False)
+    summary = provision(spec)
     assert summary.ok, "\n".join(f.describe() for f in summary.failures) or summary.status
     report = verify(spec)
     assert report.ok, report.summary() + "\n" + show(report)

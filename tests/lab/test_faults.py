@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _lab import must, on_node, show
+from _lab import must, on_node, provision, show
 from rich.console import Console
 
 from groundwork import lab
@@ -47,9 +47,7 @@ from groundwork.paths import state_dir
 from groundwork.runner import RunSummary
 from groundwork.spec import ClusterSpec, Node, Role, load_stack
 from groundwork.spec.model import VipEndpoint
-from groundwork.steps.provision import provision
-from groundwork.steps.verify import verify
-from groundwork.verify import VerifyReport
+from groundwork.verify import VerifyReport, verify
 from groundwork.verify.expect import CNI_CONFIG, CONTAINERD_CONFIG
 
 pytestmark = pytest.mark.lab
@@ -75,7 +73,7 @@ def container(spec: ClusterSpec, node: str) -> str:
 
 
 def up(spec: ClusterSpec, lab_up: bool = False, console: Console | None = None) -> RunSummary:
-    return provision(spec, lab_up=lab_up, console=console or Console(width=160), live=False)
+    return provision(spec, lab=lab_up, console=console)
 
 
 def assert_converged(summary: RunSummary) -> None:
@@ -416,9 +414,7 @@ def test_replaced_etcd_member_rejoins_empty_and_syncs(healthy: ClusterSpec) -> N
     assert failure.host == victim.name, failure.describe()
     assert f"--replace-member {victim.name}" in " ".join(failure.message.split()), failure.message
     started = time.monotonic()
-    summary = provision(
-        spec, lab_up=False, console=Console(width=160), live=False, replace_members=[victim.name]
-    )
+    summary = provision(spec, lab=False, replace_members=[victim.name])
     assert_converged(summary)
     record(spec, "etcd_member_replaced_up_seconds", round(time.monotonic() - started, 1))
     listed = must(spec, survivors[0].name, etcdctl_script(client_urls(survivors), "member", "list"))
@@ -484,9 +480,7 @@ def _refuse_then_replace(spec: ClusterSpec, victim: Node, key: str) -> None:
     assert "wal: " in message and f"--replace-member {victim.name}" in message, message
     assert failed_after < 60, f"up took {failed_after} s to give up"
     # The way out it names works: the member comes back empty and syncs.
-    summary = provision(
-        spec, lab_up=False, console=Console(width=160), live=False, replace_members=[victim.name]
-    )
+    summary = provision(spec, lab=False, replace_members=[victim.name])
     assert_converged(summary)
     assert_member_serves(spec, victim, key, "kept")
 

@@ -22,9 +22,11 @@ from rich.console import Console
 
 from groundwork import lab
 from groundwork.paths import state_dir
+from groundwork.phases import Context, Pipeline, run
+from groundwork.phases.inventory import Inventory
+from groundwork.phases.pki import Pki
 from groundwork.runner import RunOptions, RunSummary, run_playbook
 from groundwork.spec import ClusterSpec, load_stack
-from groundwork.steps.provision import prepare
 
 pytestmark = pytest.mark.lab
 
@@ -41,7 +43,10 @@ def spec() -> ClusterSpec:
 
 @pytest.fixture(scope="module")
 def inventory(spec: ClusterSpec) -> Path:
-    return prepare(spec).inventory
+    context = Context(spec)
+    result = run(Pipeline("prepare", (Pki(), Inventory())), context)
+    assert result.ok, result.describe_failure()
+    return context.rendered_inventory()
 
 
 def broken_copy(inventory: Path, tmp_path: Path, changes: dict[str, dict[str, Any]]) -> Path:

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from groundwork import lab
+from groundwork.inventory.fingerprint import provisioning_hash
 from groundwork.lab import ssh
 from groundwork.pki import PkiBundle, ensure_bundle, load_bundle, pki_dir
 from groundwork.plan import build_plan
@@ -26,7 +27,6 @@ from groundwork.pulumi.nodes import (
     cluster_value,
 )
 from groundwork.spec import ClusterSpec, Role, load_stack
-from groundwork.steps.fingerprint import provisioning_hash
 
 pytestmark = pytest.mark.lab
 

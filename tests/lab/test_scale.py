@@ -24,15 +24,14 @@ from typing import Any
 
 import pytest
 import yaml
-from _lab import must
-from rich.console import Console
+from _lab import must, provision
 
 from groundwork import lab
+from groundwork.applied import forget_applied, read_applied
 from groundwork.paths import PROJECT_ROOT, state_dir
+from groundwork.plan.membership import ScaleRefused
 from groundwork.runner import RunSummary
 from groundwork.spec import ClusterSpec, load_stack
-from groundwork.steps import scale
-from groundwork.steps.provision import ScaleRefused, provision
 
 pytestmark = pytest.mark.lab
 
@@ -103,7 +102,7 @@ def up(spec: ClusterSpec) -> tuple[RunSummary, float]:
         print(line)
 
     started = time.monotonic()
-    summary = provision(spec, console=Console(width=160), live=False, progress=progress)
+    summary = provision(spec, progress=progress)
     return summary, time.monotonic() - started
 
 
@@ -151,10 +150,10 @@ def stacks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stacks]:
     # A clean start: machines or a record left by an interrupted run would
     # carry another cluster's etcd data.
     lab.down(widest)
-    scale.forget_applied(NAME)
+    forget_applied(NAME)
     yield found
     lab.down(widest)
-    scale.forget_applied(NAME)
+    forget_applied(NAME)
     assert lab.leftovers(widest) == []
 
 
@@ -163,7 +162,7 @@ def base(stacks: Stacks) -> ClusterSpec:
     summary, seconds = up(stacks.base)
     assert_ok(summary)
     print(f"[scale] first up of 4 nodes: {seconds:.1f} s")
-    record = scale.read_applied(NAME)
+    record = read_applied(NAME)
     assert record is not None
     assert [m.name for m in record.members] == ["cp1", "cp2", "cp3"]
     assert {m.bootstrap.state for m in record.members} == {"new"}
@@ -220,7 +219,7 @@ def test_adding_two_members_joins_them_one_at_a_time(stacks: Stacks, base: Clust
     for name in ("w1", "w2"):
         assert changed[name] <= HOSTS_AND_ROUTES, (name, changed[name])
         assert paths[name] <= NODE_LIST_PATHS, (name, paths[name])
-    record = scale.read_applied(NAME)
+    record = read_applied(NAME)
     assert record is not None
     assert [m.name for m in record.members] == ["cp1", "cp2", "cp3", "cp4", "cp5"]
 
@@ -277,7 +276,7 @@ def test_removing_two_members_and_a_worker(stacks: Stacks, base: ClusterSpec) ->
     for name in ("cp1", "cp2", "cp3"):
         assert paths[name] <= NODE_LIST_PATHS | BACKEND_PATHS, (name, paths[name])
     assert paths["w1"] <= NODE_LIST_PATHS, paths["w1"]
-    record = scale.read_applied(NAME)
+    record = read_applied(NAME)
     assert record is not None
     assert [n.name for n in record.nodes] == ["cp1", "cp2", "cp3", "w1"]
     assert [m.name for m in record.members] == ["cp1", "cp2", "cp3"]
@@ -291,7 +290,7 @@ def test_losing_quorum_is_refused_before_any_change(stacks: Stacks, base: Cluste
     for n in spec.nodes:
         must(spec, n.name, f"touch {marker}")
     with pytest.raises(ScaleRefused) as refused:
-        provision(stacks.one_member, console=Console(width=160), live=False)
+        provision(stacks.one_member)
     (problem,) = refused.value.problems
     assert problem.path == "cluster.nodes"
     assert "removes 2 of the 3 current etcd members (cp2, cp3)" in problem.message

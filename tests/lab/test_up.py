@@ -11,12 +11,11 @@ import os
 import subprocess
 
 import pytest
-from rich.console import Console
+from _lab import provision
 
 from groundwork.lab import ssh
 from groundwork.runner import RunSummary
 from groundwork.spec import ClusterSpec, Role, load_stack
-from groundwork.steps.provision import provision
 
 pytestmark = pytest.mark.lab
 
@@ -30,7 +29,7 @@ def spec() -> ClusterSpec:
 
 @pytest.fixture(scope="module")
 def first_up(spec: ClusterSpec) -> RunSummary:
-    return provision(spec, console=Console(width=160), live=False)
+    return provision(spec)
 
 
 def test_up_converges_every_host(spec: ClusterSpec, first_up: RunSummary) -> None:
@@ -60,7 +59,7 @@ def test_etcd_is_healthy_with_every_member(spec: ClusterSpec, first_up: RunSumma
 
 def test_second_up_changes_nothing(spec: ClusterSpec, first_up: RunSummary) -> None:
     assert first_up.ok
-    second = provision(spec, console=Console(width=160), live=False)
+    second = provision(spec)
     assert second.ok, "\n".join(f.describe() for f in second.failures)
     changed = {h.name: h.changed_tasks for h in second.hosts if h.changed}
     assert changed == {}, f"a no-change up changed something: {changed}"

@@ -15,11 +15,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from _lab import show
+from _lab import provision, show
 
 from groundwork.spec import ClusterSpec, Role, load_stack
-from groundwork.steps.verify import verify
-from groundwork.verify import connect
+from groundwork.verify import connect, verify
 from groundwork.verify.expect import expectations
 
 pytestmark = pytest.mark.lab
@@ -34,11 +33,9 @@ def spec() -> ClusterSpec:
 
 @pytest.fixture(scope="module")
 def provisioned(spec: ClusterSpec) -> ClusterSpec:
-    from groundwork.steps.provision import provision
-
     if os.environ.get("GROUNDWORK_VERIFY_LAB_PROVISIONED") == "1":
         return spec  # iterating on an already provisioned lab
-    summary = provision(spec, live=False)
+    summary = provision(spec)
     assert summary.status == "successful", f"provisioning failed: {summary}"
     return spec
 

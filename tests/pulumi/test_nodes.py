@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 from test_addons import Monitor, run_stack
 
+from groundwork.inventory import fingerprint
+from groundwork.inventory.fingerprint import CODE_ROOTS, provisioning_hash
 from groundwork.pulumi import CLUSTER_TYPE, PKI_TYPE
 from groundwork.pulumi.addons import LAYER_TYPES
 from groundwork.pulumi.nodes import (
@@ -24,8 +26,6 @@ from groundwork.pulumi.nodes import (
     cluster_value,
 )
 from groundwork.spec import load_stack, parse_cluster
-from groundwork.steps import fingerprint
-from groundwork.steps.fingerprint import CODE_ROOTS, provisioning_hash
 
 PROVISIONING_TYPE = f"pulumi-python:{NodeProvisioning._resource_type_name}"
 VERIFICATION_TYPE = f"pulumi-python:{NodeVerification._resource_type_name}"

@@ -92,7 +92,20 @@ def test_examples_in_the_epilog_parse(
 
 
 @pytest.mark.parametrize(
-    "verb", ["validate", "plan", "graph", "verify", "lab", "lab up", "lab status", "lab ssh"]
+    "verb",
+    [
+        "validate",
+        "plan",
+        "graph",
+        "verify",
+        "lab",
+        "lab up",
+        "lab status",
+        "lab ssh",
+        "up",
+        "destroy",
+        "rebuild",
+    ],
 )
 def test_these_verbs_show_examples(verb: str) -> None:
     parser = dict(VERBS)[tuple(verb.split())]

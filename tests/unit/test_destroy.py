@@ -15,9 +15,7 @@ import yaml
 
 from groundwork.cli import main
 from groundwork.paths import PROJECT_ROOT
-from groundwork.runner import Failure, HostState, RunSummary
-from groundwork.spec import load_stack
-from groundwork.steps.destroy import (
+from groundwork.phases.destroy import (
     Consent,
     DestroyResult,
     SshCheck,
@@ -25,6 +23,8 @@ from groundwork.steps.destroy import (
     ssh_check_argv,
     ssh_check_from,
 )
+from groundwork.runner import Failure, HostState, RunSummary
+from groundwork.spec import load_stack
 
 ROLES = PROJECT_ROOT / "roles"
 RESET = PROJECT_ROOT / "playbooks" / "reset.yml"

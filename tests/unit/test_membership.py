@@ -13,6 +13,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
+from groundwork.applied import APPLIED_FILE, forget_applied, read_applied, write_applied
 from groundwork.inventory import Connection, render_inventory
 from groundwork.plan import build_plan
 from groundwork.plan.membership import (
@@ -24,10 +25,11 @@ from groundwork.plan.membership import (
     max_removable,
     plan_membership,
     quorum_problems,
+    removal_bootstrap,
+    with_removed,
     without,
 )
 from groundwork.spec import ClusterSpec, parse_cluster
-from groundwork.steps import scale
 
 ROOT = Path(__file__).resolve().parents[2]
 LAB = yaml.safe_load((ROOT / "stacks" / "Pulumi.lab.yaml").read_text())["config"][
@@ -279,18 +281,18 @@ def test_record_file_is_private_and_rewritten_only_on_change(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("GROUNDWORK_STATE_DIR", str(tmp_path))
-    assert scale.read_applied("lab") is None
+    assert read_applied("lab") is None
     record = applied(BASE)
-    assert scale.write_applied("lab", record) is True
-    assert scale.write_applied("lab", record) is False
-    path = tmp_path / "lab" / scale.APPLIED_FILE
+    assert write_applied("lab", record) is True
+    assert write_applied("lab", record) is False
+    path = tmp_path / "lab" / APPLIED_FILE
     assert path.stat().st_mode & 0o777 == 0o600
-    assert scale.read_applied("lab") == record
+    assert read_applied("lab") == record
     path.write_text("{")
     with pytest.raises(RecordError, match="not JSON"):
-        scale.read_applied("lab")
-    scale.forget_applied("lab")
-    assert scale.read_applied("lab") is None
+        read_applied("lab")
+    forget_applied("lab")
+    assert read_applied("lab") is None
 
 
 # --- what the roles and the removal see -----------------------------------------
@@ -354,12 +356,12 @@ def test_etcd_config_says_existing_for_a_joining_member() -> None:
 
 def test_removal_inventory_still_holds_the_removed_nodes() -> None:
     plan = diff(FIVE, BASE)
-    wider = scale.with_removed(stack(BASE), plan)
+    wider = with_removed(stack(BASE), plan)
     assert [n.name for n in wider.nodes] == ["cp1", "cp2", "cp3", "w1", "cp4", "cp5"]
-    hosts = host_vars(wider, scale.removal_bootstrap(plan))
+    hosts = host_vars(wider, removal_bootstrap(plan))
     assert hosts["cp5"]["ansible_host"] == "10.77.0.15"
     assert hosts["cp5"]["ansible_ssh_private_key_file"] == "/state/id"
-    assert scale.with_removed(stack(BASE), diff(BASE, BASE)).nodes == stack(BASE).nodes
+    assert with_removed(stack(BASE), diff(BASE, BASE)).nodes == stack(BASE).nodes
 
 
 # --- replacing a member whose machine lost its etcd data --------------------------

@@ -1,5 +1,5 @@
-"""The destroy step: reset every node with playbooks/reset.yml, then prove that a
-new SSH connection to each node still works.
+"""Reset every node with playbooks/reset.yml, then prove that a new SSH
+connection to each node still works.
 
 Only the nodes are reset. The stack's state on the controller (the PKI, the
 lab's SSH key) stays: a CA key cannot be recovered once deleted, and a later
@@ -16,15 +16,14 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from groundwork.paths import state_dir
-from groundwork.progress import Progress, silent
-from groundwork.runner import RunOptions, RunSummary, run_playbook
+from groundwork.phases import inventory, pki
+from groundwork.phases.base import Context, Outcome, Phase
+from groundwork.runner import RunSummary, run_playbook
 from groundwork.spec import ClusterSpec
-from groundwork.steps.scale import forget_applied
 
 RESET_PLAYBOOK = "reset.yml"
 SSH_TIMEOUT = 30.0
@@ -129,6 +128,16 @@ class DestroyResult:
         found += [f"{c.node}: SSH after reset: {c.detail}" for c in self.ssh if not c.ok]
         return found
 
+    def outcome(self) -> Outcome:
+        """The phase's outcome (pure)."""
+        if self.summary is None:
+            return Outcome(self.ok, self.nothing_to_do)
+        if self.ok:
+            return Outcome(True, f"{len(self.ssh)} node(s) reset, SSH answers on every one")
+        problems = self.problems()
+        message = f"{len(problems)} problem(s) resetting the nodes"
+        return Outcome(False, message, "\n".join(problems))
+
 
 def ssh_table(checks: Sequence[SshCheck]) -> Table:
     table = Table(title="SSH after reset", title_justify="left")
@@ -150,37 +159,29 @@ def lab_machines_gone(spec: ClusterSpec) -> bool:
     return not any(nodes.is_alive(c) for c in nodes.list_containers(layout(spec)))
 
 
-def reset_inventory(spec: ClusterSpec, progress: Progress = silent) -> Path:
+def reset_inventory(context: Context) -> Path:
     """The inventory to reset: rendered exactly as `up` renders it (one rendering
     path). Rendering reads artifact checksums from the mirror, which a reset does
     not need: with the mirror gone, the inventory of the last `up` serves."""
     from groundwork.inventory import InventoryError, inventory_dir
-    from groundwork.steps.provision import prepare
 
     try:
-        return prepare(spec, progress).inventory
+        pki.ensure(context)
+        return inventory.write(context)
     except InventoryError as err:
-        previous = inventory_dir(spec.name)
+        previous = inventory_dir(context.spec.name)
         if not (previous / "hosts.yml").is_file():
             raise
-        progress(f"inventory: cannot render ({err}); using the last one in {previous}")
+        context.progress(f"inventory: cannot render ({err}); using the last one in {previous}")
         return previous
 
 
-def destroy(
-    spec: ClusterSpec,
-    *,
-    console: Console | None = None,
-    live: bool = True,
-    progress: Progress = silent,
-) -> DestroyResult:
-    """Reset every node of the stack (playbooks/reset.yml), then check SSH to each.
-
-    Prints the run's per-host summary and the SSH table on `console`.
-    """
-    console = console or Console(highlight=False)
+def destroy(context: Context) -> DestroyResult:
+    """Reset every node of the stack, then check SSH to each; prints the run's
+    per-host summary and the SSH table."""
+    spec = context.spec
     if lab_machines_gone(spec):
-        forget_applied(spec.name)  # no machines, no cluster: the next up bootstraps afresh
+        context.forget_members()  # no machines, no cluster: the next up bootstraps afresh
         return DestroyResult(
             spec.name,
             None,
@@ -188,15 +189,23 @@ def destroy(
         )
     summary = run_playbook(
         state_dir(spec.name),
-        reset_inventory(spec, progress),
+        reset_inventory(context),
         RESET_PLAYBOOK,
-        RunOptions(host_count=len(spec.nodes), live=live),
-        console=console,
+        context.run_options(),
+        console=context.console,
     )
+    context.runs.append(summary)
     checks = check_ssh(spec)
-    console.print(ssh_table(checks))
+    context.console.print(ssh_table(checks))
     if summary.ok:
         # Every node is reset: the membership record describes a cluster that
         # is gone, and a member that joined later must not start as "existing".
-        forget_applied(spec.name)
+        context.forget_members()
     return DestroyResult(spec.name, summary, checks)
+
+
+class Destroy(Phase):
+    name = "destroy"
+
+    def run(self, context: Context) -> Outcome:
+        return destroy(context).outcome()

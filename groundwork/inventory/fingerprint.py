@@ -24,9 +24,9 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from groundwork import versions
-from groundwork.inventory import Connection, render_inventory
+from groundwork.inventory.render import Connection, render_inventory
 from groundwork.paths import PROJECT_ROOT
-from groundwork.plan import build_plan
+from groundwork.plan import ClusterPlan, build_plan
 from groundwork.spec import ClusterSpec
 
 # The trees whose files Ansible runs; a change in any of them re-provisions.
@@ -58,9 +58,9 @@ def tree_hash(root: Path) -> str:
     return digest.hexdigest()
 
 
-def inventory_files(spec: ClusterSpec) -> dict[str, str]:
-    """The inventory's files as `provision` would write them, with placeholder local paths."""
-    plan = build_plan(spec)
+def inventory_files(spec: ClusterSpec, plan: ClusterPlan | None = None) -> dict[str, str]:
+    """The inventory's files as `up` writes them, with placeholder local paths."""
+    plan = plan or build_plan(spec)
     state = PLACEHOLDER_STATE / spec.name
     connection = Connection(
         known_hosts=state / "ssh" / "known_hosts",
@@ -73,10 +73,13 @@ def inventory_files(spec: ClusterSpec) -> dict[str, str]:
     return rendered.files()
 
 
-def provisioning_hash(spec: ClusterSpec, roots: Iterable[Path] = CODE_ROOTS) -> str:
-    """sha256 hex of the rendered inventory and the playbooks/roles/plugins trees."""
+def provisioning_hash(
+    spec: ClusterSpec, roots: Iterable[Path] = CODE_ROOTS, plan: ClusterPlan | None = None
+) -> str:
+    """sha256 hex of the rendered inventory and the playbooks/roles/plugins trees
+    (`plan`: the spec's, when the caller has built it already)."""
     digest = hashlib.sha256()
-    for relative, text in sorted(inventory_files(spec).items()):
+    for relative, text in sorted(inventory_files(spec, plan).items()):
         _update(digest, f"inventory/{relative}", text.encode())
     for root in roots:
         _update(digest, f"tree/{root.name}", tree_hash(root).encode())

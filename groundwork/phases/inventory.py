@@ -1,0 +1,72 @@
+"""Render the Ansible inventory (inventories/<stack>/) from the spec and plan;
+byte-stable on re-runs. With nodes being removed, also the inventory the
+removal playbooks run against (the declared nodes plus the leaving ones)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from groundwork import versions
+from groundwork.inventory import (
+    KubeArtifacts,
+    connection_for,
+    inventory_dir,
+    kube_offer,
+    mirror_index,
+    release_sha256,
+    render_inventory,
+    write_inventory,
+)
+from groundwork.inventory.render import artifact_mirror
+from groundwork.phases.base import Context, Outcome, Phase
+from groundwork.pki import pki_dir
+from groundwork.plan import build_plan
+from groundwork.plan.membership import removal_bootstrap, with_removed
+
+
+def write(context: Context) -> Path:
+    """Render and write the inventory (and the removal one, kept in memory);
+    each etcd member's first-start settings come from the membership plan."""
+    spec, plan, members = context.spec, context.plan, context.members()
+    directory = pki_dir(spec.name)
+    mirror = artifact_mirror(spec)
+    sha256 = release_sha256(versions.artifact("etcd", plan.etcd.version), mirror)
+    kube = (
+        KubeArtifacts(*kube_offer(spec, mirror_index(mirror))) if mirror else KubeArtifacts({}, {})
+    )
+    rendered = render_inventory(
+        spec,
+        plan,
+        connection_for(spec),
+        pki_dir=directory,
+        etcd_sha256=sha256,
+        kube=kube,
+        etcd_bootstrap=members.bootstrap,
+    )
+    target = inventory_dir(spec.name)
+    written = tuple(write_inventory(target, rendered))
+    if written:
+        context.progress(f"inventory: wrote {', '.join(written)} in {target}")
+    binaries = rendered.group_vars["gw_kube_binaries"]
+    context.kube_missing = tuple(name for name, entry in binaries.items() if not entry["sha256"])
+    context.removal_inventory = None
+    if members.removed:
+        wider = with_removed(spec, members)
+        context.removal_inventory = render_inventory(
+            wider,
+            build_plan(wider),  # another spec: the declared nodes and the leaving ones
+            connection_for(wider),
+            pki_dir=directory,
+            etcd_sha256=sha256,
+            kube=kube,
+            etcd_bootstrap=removal_bootstrap(members),
+        )
+    context.inventory = target
+    return target
+
+
+class Inventory(Phase):
+    name = "inventory"
+
+    def run(self, context: Context) -> Outcome:
+        return Outcome(True, str(write(context)))

@@ -1,0 +1,36 @@
+"""Which phases each verb runs, in order. Both front doors run these: the CLI
+(groundwork/cli) and the Pulumi providers (groundwork/pulumi/nodes.py).
+
+Adding a phase: a file of its own in this package with the same shape as the
+others, and one line in the list it belongs to.
+"""
+
+from __future__ import annotations
+
+from groundwork.phases.destroy import Destroy
+from groundwork.phases.inventory import Inventory
+from groundwork.phases.lab import Lab
+from groundwork.phases.membership import Membership
+from groundwork.phases.pki import Pki
+from groundwork.phases.runner import Pipeline
+from groundwork.phases.site import Site
+from groundwork.phases.validate_membership import ValidateMembership
+from groundwork.phases.verify import Verify
+
+UP = Pipeline(
+    "up",
+    (
+        ValidateMembership(),  # before anything is touched
+        Lab(),
+        Pki(),
+        Inventory(),
+        Membership(),
+        Site(),
+        Verify(),
+    ),
+)
+DESTROY = Pipeline("destroy", (Destroy(),))
+# Stops at the first failure, like every pipeline: nothing is brought up on
+# nodes that were not reset cleanly.
+REBUILD = Pipeline("rebuild", (*DESTROY.phases, *UP.phases))
+VERIFY = Pipeline("verify", (Verify(),))

@@ -1,0 +1,21 @@
+"""Refuse a membership change that would put etcd at risk, before anything is
+touched, and say what the run is about to change (reads one file)."""
+
+from __future__ import annotations
+
+from groundwork.phases.base import Context, Outcome, Phase
+from groundwork.plan.membership import ScaleRefused
+
+
+class ValidateMembership(Phase):
+    name = "validate-membership"
+    changes_nothing = True
+
+    def run(self, context: Context) -> Outcome:
+        members = context.members()
+        if members.problems:
+            raise ScaleRefused(members.problems)
+        changes = members.describe()
+        for line in changes:
+            context.progress(f"scale: {line}")
+        return Outcome(True, "; ".join(changes) or "no membership change")

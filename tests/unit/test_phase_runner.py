@@ -1,0 +1,207 @@
+"""The phase runner: the verdict over a pipeline's phases, skips, stops,
+error translation, dry-run, and its one JUnit report (with every verify check)."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from groundwork.cli import main
+from groundwork.inventory import InventoryError
+from groundwork.phases import REBUILD, UP, Context, Options, Outcome, Pipeline, run
+from groundwork.phases.base import RUN, Decision, skip
+from groundwork.phases.runner import PhaseResult, RunResult, Status, junit_document, not_run_after
+from groundwork.spec import load_stack
+from groundwork.verify.report import parse_junit
+
+# The shape pytest writes for `groundwork verify` (junit_family=xunit1).
+VERIFY_XML = b"""<?xml version="1.0" encoding="utf-8"?>
+<testsuites><testsuite name="pytest" errors="0" failures="1" skipped="0" tests="2" time="3.1">
+<testcase classname="test_etcd" name="test_etcd_service[cp1]" time="0.2"/>
+<testcase classname="test_etcd" name="test_etcd_service[cp2]" time="0.2">
+<failure message="etcd.service active: declared active, live inactive">drift</failure>
+</testcase>
+</testsuite></testsuites>
+"""
+STEPS = ("destroy", "up", "verify")
+
+
+def _cases(document: bytes, suite_name: str = "rebuild") -> dict[str, ET.Element]:
+    root = ET.fromstring(document)
+    suite = root.find(f"testsuite[@name='{suite_name}']")
+    assert suite is not None
+    return {c.get("name", ""): c for c in suite.findall("testcase")}
+
+
+def test_all_phases_passed_is_ok() -> None:
+    phases = tuple(PhaseResult(n, Status.PASSED, 1.0) for n in STEPS)
+    result = RunResult("rebuild", "lab", phases)
+    assert result.ok
+    assert result.seconds == 3.0
+
+
+def test_a_failed_or_not_run_phase_is_not_ok() -> None:
+    destroy = PhaseResult("destroy", Status.PASSED, 1.0)
+    up = PhaseResult("up", Status.FAILED, 2.0, "the roles failed on 1 host(s)")
+    assert not RunResult("rebuild", "lab", (destroy, up, *not_run_after("up", ["verify"]))).ok
+    not_run = PhaseResult("verify", Status.NOT_RUN)
+    assert not RunResult("rebuild", "lab", (destroy, PhaseResult("up", Status.PASSED), not_run)).ok
+    # A phase that decided it had nothing to do does not fail the run.
+    skipped = PhaseResult("lab", Status.SKIPPED, message="the stack has no lab")
+    assert RunResult("up", "dev", (skipped, PhaseResult("site", Status.PASSED))).ok
+
+
+def test_not_run_after_names_the_failed_phase() -> None:
+    assert not_run_after("destroy", ["up", "verify"]) == [
+        PhaseResult("up", Status.NOT_RUN, message="not run: destroy failed"),
+        PhaseResult("verify", Status.NOT_RUN, message="not run: destroy failed"),
+    ]
+
+
+def test_junit_has_one_case_per_phase_with_its_outcome() -> None:
+    phases = (
+        PhaseResult("destroy", Status.PASSED, 12.5, output="5 node(s) reset"),
+        PhaseResult("up", Status.FAILED, 40.0, "the roles failed on 1 host(s)", "w2: unreachable"),
+        *not_run_after("up", ["verify"]),
+    )
+    document = junit_document(RunResult("rebuild", "faults", phases))
+    root = ET.fromstring(document)
+    suite = root.find("testsuite")
+    assert suite is not None
+    assert (suite.get("tests"), suite.get("failures"), suite.get("skipped")) == ("3", "1", "1")
+    cases = _cases(document)
+    assert list(cases) == ["destroy", "up", "verify"]
+    assert cases["destroy"].find("failure") is None
+    assert cases["destroy"].get("time") == "12.500"
+    failure = cases["up"].find("failure")
+    assert failure is not None
+    assert failure.get("message") == "the roles failed on 1 host(s)"
+    assert failure.text == "w2: unreachable"
+    skipped = cases["verify"].find("skipped")
+    assert skipped is not None
+    assert skipped.get("message") == "not run: up failed"
+
+
+def test_junit_carries_every_verify_check() -> None:
+    phases = tuple(
+        PhaseResult(n, Status.PASSED if n != "verify" else Status.FAILED, 1.0) for n in STEPS
+    )
+    document = junit_document(RunResult("rebuild", "faults", phases), VERIFY_XML)
+    root = ET.fromstring(document)
+    names = [s.get("name") for s in root.findall("testsuite")]
+    assert names == ["rebuild", "verify faults"]
+    # The verify checks are still readable by verify's own parser, per node.
+    report = parse_junit(document, "faults")
+    failed = {(r.node, r.check) for r in report.failures}
+    assert ("cp2", "etcd service") in failed
+    assert ("cp1", "etcd service") not in failed
+
+
+# --- the runner over phases that only record what happens -----------------------
+
+
+@dataclass
+class Fake:
+    """A phase that returns what it is told to, or raises it."""
+
+    name: str
+    result: Outcome | Exception = field(default_factory=lambda: Outcome(True, "done"))
+    decision: Decision = RUN
+    changes_nothing: bool = False
+    ran: list[str] = field(default_factory=list)
+
+    def should_run(self, context: Context) -> Decision:
+        return self.decision
+
+    def run(self, context: Context) -> Outcome:
+        self.ran.append(self.name)
+        if isinstance(self.result, Exception):
+            raise self.result
+        return self.result
+
+
+def _context(options: Options | None = None) -> Context:
+    return Context(load_stack("lab"), options or Options())
+
+
+def test_the_runner_stops_at_the_first_failure_and_marks_the_rest_not_run() -> None:
+    first, broken, last = Fake("a"), Fake("b", Outcome(False, "broke", "x: y")), Fake("c")
+    result = run(Pipeline("up", (first, broken, last)), _context())
+    assert [(p.name, p.status) for p in result.phases] == [
+        ("a", Status.PASSED),
+        ("b", Status.FAILED),
+        ("c", Status.NOT_RUN),
+    ]
+    assert last.ran == []
+    assert not result.ok
+    assert result.describe_failure() == "up of lab failed at b: broke\n  x: y"
+
+
+def test_a_skipped_phase_says_why_and_the_run_goes_on() -> None:
+    lines: list[str] = []
+    context = Context(load_stack("lab"), progress=lines.append)
+    lazy, after = Fake("lab", decision=skip("asked not to (--no-lab)")), Fake("pki")
+    result = run(Pipeline("up", (lazy, after)), context)
+    assert result.ok
+    assert result.phases[0] == PhaseResult("lab", Status.SKIPPED, message="asked not to (--no-lab)")
+    assert lazy.ran == [] and after.ran == ["pki"]
+    assert lines == ["up: lab skipped: asked not to (--no-lab)", "up: pki"]
+
+
+def test_a_step_error_is_the_phase_failure_and_a_bug_is_not() -> None:
+    missing = Fake("inventory", InventoryError("etcd 3.6.0: no sha256 pinned"))
+    result = run(Pipeline("up", (missing,)), _context())
+    assert result.phases[0].status is Status.FAILED
+    assert result.phases[0].message == "etcd 3.6.0: no sha256 pinned"
+    with pytest.raises(ZeroDivisionError):
+        run(Pipeline("up", (Fake("site", ZeroDivisionError()),)), _context())
+
+
+def test_dry_run_runs_only_the_phases_that_change_nothing() -> None:
+    check, change = Fake("validate", changes_nothing=True), Fake("site")
+    result = run(Pipeline("up", (check, change)), _context(Options(dry_run=True)))
+    assert check.ran == ["validate"] and change.ran == []
+    assert [p.status for p in result.phases] == [Status.PASSED, Status.PLANNED]
+    assert result.ok
+    # A check after a change it would not see (rebuild: destroy, then the
+    # membership check) is planned too.
+    later = Fake("validate", changes_nothing=True)
+    result = run(Pipeline("rebuild", (Fake("destroy"), later)), _context(Options(dry_run=True)))
+    assert later.ran == []
+    assert [p.status for p in result.phases] == [Status.PLANNED, Status.PLANNED]
+
+
+def test_the_run_writes_its_junit_when_asked(tmp_path: Path) -> None:
+    junit = tmp_path / "reports" / "up.xml"
+    run(Pipeline("up", (Fake("pki"), Fake("site"))), _context(Options(junit=junit)))
+    assert list(_cases(junit.read_bytes(), "up")) == ["pki", "site"]
+
+
+def test_rebuild_is_destroy_then_every_phase_of_up() -> None:
+    assert REBUILD.phases[0].name == "destroy"
+    assert REBUILD.phases[1:] == UP.phases
+    names = [p.name for p in UP.phases]
+    assert names[0] == "validate-membership"  # before anything is touched
+    assert names[-1] == "verify"
+    assert len(set(names)) == len(names)
+
+
+@pytest.mark.parametrize("verb", ["up", "destroy", "rebuild"])
+def test_a_dry_run_names_the_phases_and_touches_nothing(
+    verb: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("GROUNDWORK_STATE_DIR", str(tmp_path))
+
+    def touched(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a dry run wrote an inventory or ran a playbook")
+
+    for writer in ("inventory.write_inventory", "site.run_playbook", "destroy.run_playbook"):
+        monkeypatch.setattr(f"groundwork.phases.{writer}", touched)
+    # prod is real machines: a dry run needs no --yes, as it changes nothing.
+    assert main([verb, "--stack", "prod", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "would run" in out and "nothing on the nodes of prod was changed" in out
+    assert not (tmp_path / "prod" / "pki").exists()
