@@ -22,6 +22,11 @@ DEFAULT_KUBERNETES = "1.36.4"
 # the versions Debian and PyPI carry (see shared/lab-notes.md).
 DEFAULT_ETCD = "3.6.6"
 DEFAULT_CONTAINERD = "2.2.0"
+# What containerd runs pods with, and the tools beside it: one version each,
+# the ones the lab builds (components/runc, cni-plugins, cri-tools).
+DEFAULT_RUNC = "1.5.3"
+DEFAULT_CNI_PLUGINS = "1.10.0"
+DEFAULT_CRICTL = "1.37.0"
 MINIMUM_EXTERNAL_ETCD = "3.5.24"
 
 ARCHES: tuple[str, ...] = ("amd64", "arm64")
@@ -65,6 +70,7 @@ UPSTREAM_BASE_URLS: dict[str, str] = {
     "containerd": "https://github.com/containerd/containerd/releases/download",
     "runc": "https://github.com/opencontainers/runc/releases/download",
     "cni-plugins": "https://github.com/containernetworking/plugins/releases/download",
+    "cri-tools": "https://github.com/kubernetes-sigs/cri-tools/releases/download",
 }
 
 # (component, version, arch) -> sha256. One line per release file.
@@ -131,6 +137,8 @@ def artifact_path(component: str, version: str, arch: str = "amd64") -> str:
         return f"runc/v{v}/runc.{arch}"
     if component == "cni-plugins":
         return f"cni-plugins/v{v}/cni-plugins-linux-{arch}-v{v}.tgz"
+    if component == "crictl":
+        return f"cri-tools/v{v}/crictl-v{v}-linux-{arch}.tar.gz"
     raise KeyError(f"unknown component {component!r}")
 
 

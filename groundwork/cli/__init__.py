@@ -17,7 +17,17 @@ from groundwork.spec import SpecError, StackFileMissing
 
 # Verb modules, in the order `--help` lists them. A module that is not
 # written yet is simply absent from this tuple.
-VERB_MODULES: tuple[str, ...] = ("plan", "graph", "lab", "up", "verify", "destroy", "rebuild")
+VERB_MODULES: tuple[str, ...] = (
+    "plan",
+    "graph",
+    "build",
+    "lab",
+    "up",
+    "kubeconfig",
+    "verify",
+    "destroy",
+    "rebuild",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

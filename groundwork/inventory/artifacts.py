@@ -9,7 +9,9 @@ import urllib.request
 from collections.abc import Mapping
 from typing import Any
 
+from groundwork import versions
 from groundwork.plan.kube_binaries import missing_kube_binaries, required_binaries
+from groundwork.plan.runtime import runtime_releases
 from groundwork.spec import ClusterSpec
 from groundwork.versions import Artifact
 
@@ -91,3 +93,17 @@ def kube_offer(
         if name == "kubectl":
             overrides[name] = str(entry["version"]).removeprefix("v")
     return checksums, overrides
+
+
+def substrate_artifacts(spec: ClusterSpec, etcd_version: str) -> list[Artifact]:
+    """The release files the substrate roles install: etcd, and the container
+    runtime's (containerd, runc, CNI plugins, crictl); pure."""
+    return [
+        versions.artifact("etcd", etcd_version),
+        *(versions.artifact(r.name, r.version) for r in runtime_releases(spec)),
+    ]
+
+
+def substrate_sha256(spec: ClusterSpec, etcd_version: str, mirror: str | None) -> dict[str, str]:
+    """name -> the sha256 each substrate release file is checked against."""
+    return {a.component: release_sha256(a, mirror) for a in substrate_artifacts(spec, etcd_version)}

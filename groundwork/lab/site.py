@@ -26,7 +26,7 @@ from groundwork import versions
 from groundwork.lab.artifacts import SERVER_BINARIES, CheckedArtifact
 from groundwork.lab.errors import LabError
 from groundwork.lab.layout import LabLayout, lab_state_dir
-from groundwork.lab.mirror import APT_DIR, MirrorContent, sha256_file
+from groundwork.lab.mirror import APT_DIR, RELEASES_INDEX, MirrorContent, sha256_file
 from groundwork.lab.nodes import port_open
 from groundwork.lab.packages import MIRROR_PACKAGES
 
@@ -70,18 +70,9 @@ def site_root(stack: str) -> Path:
 
 
 def release_entries(releases: Path) -> list[Entry]:
-    """The cached release binaries, from the .sha256 files beside them."""
-    entries = []
-    for sha_file in sorted(releases.rglob("*.sha256")):
-        path = sha_file.with_name(sha_file.name.removesuffix(".sha256"))
-        rel = path.relative_to(releases).as_posix()
-        parts = rel.split("/")
-        if parts[0] == "etcd":
-            name, version = "etcd", parts[1].removeprefix("v")
-        else:  # kubernetes/release/vX/bin/linux/amd64/NAME
-            name, version = parts[-1], parts[2].removeprefix("v")
-        entries.append(Entry(name, version, rel, sha_file.read_text().split()[0]))
-    return entries
+    """The cached release files, as the release tree lists them."""
+    listed = json.loads((releases / RELEASES_INDEX).read_text())
+    return [Entry(e["name"], e["version"], e["path"], e["sha256"]) for e in listed]
 
 
 def build_site(
@@ -155,31 +146,22 @@ def read_index(stack: str) -> dict[str, Any] | None:
     return data
 
 
-# --- the server process ----------------------------------------------------------
+# --- the server processes -------------------------------------------------------
 
 
-def pid_file(stack: str) -> Path:
-    return lab_state_dir(stack) / "mirror.pid"
+@dataclass(frozen=True)
+class Server:
+    """A process `lab up` starts detached (it outlives the command), bound to
+    the lab gateway only: reachable from the lab's nodes and this host."""
+
+    name: str  # its pid and log files: <lab state>/<name>.pid, .log
+    marker: bytes  # in its command line: a pid reused after a reboot is not it
+    port: int
+    argv: tuple[str, ...]
 
 
-def server_pid(stack: str) -> int | None:
-    """The running mirror server's pid, or None (a stale pid file is removed)."""
-    path = pid_file(stack)
-    try:
-        pid = int(path.read_text().strip())
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except (OSError, ValueError):
-        path.unlink(missing_ok=True)
-        return None
-    # The pid may have been reused by another process after a reboot.
-    if b"groundwork.lab.mirror_server" not in cmdline:
-        path.unlink(missing_ok=True)
-        return None
-    return pid
-
-
-def server_argv(lab: LabLayout, root: Path) -> list[str]:
-    return [
+def mirror_server(lab: LabLayout) -> Server:
+    argv = (
         sys.executable,
         "-m",
         "groundwork.lab.mirror_server",
@@ -188,39 +170,59 @@ def server_argv(lab: LabLayout, root: Path) -> list[str]:
         "--port",
         str(lab.mirror_port),
         "--root",
-        str(root),
-    ]
+        str(site_root(lab.stack)),
+    )
+    return Server("mirror", b"groundwork.lab.mirror_server", lab.mirror_port, argv)
 
 
-def start_server(lab: LabLayout) -> int:
-    """Start the mirror server detached (it outlives this command) unless running."""
-    pid = server_pid(lab.stack)
+def pid_file(stack: str, name: str) -> Path:
+    return lab_state_dir(stack) / f"{name}.pid"
+
+
+def server_pid(stack: str, name: str = "mirror", marker: bytes = b"") -> int | None:
+    """The running server's pid, or None (a stale pid file is removed)."""
+    path = pid_file(stack, name)
+    try:
+        pid = int(path.read_text().strip())
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (OSError, ValueError):
+        path.unlink(missing_ok=True)
+        return None
+    # The pid may have been reused by another process after a reboot.
+    if (marker or b"groundwork.lab.mirror_server") not in cmdline:
+        path.unlink(missing_ok=True)
+        return None
+    return pid
+
+
+def start_server(lab: LabLayout, server: Server | None = None) -> int:
+    """Start the server detached unless running; its pid."""
+    server = server or mirror_server(lab)
+    pid = server_pid(lab.stack, server.name, server.marker)
     if pid is not None:
         return pid
     wait_for_address(lab)
-    log = (lab_state_dir(lab.stack) / "mirror.log").open("ab")
-    proc = subprocess.Popen(
-        server_argv(lab, site_root(lab.stack)),
-        stdin=subprocess.DEVNULL,
-        stdout=log,
-        stderr=log,
-        start_new_session=True,
-        close_fds=True,
-    )
-    log.close()
-    pid_file(lab.stack).write_text(f"{proc.pid}\n")
+    log_path = lab_state_dir(lab.stack) / f"{server.name}.log"
+    with log_path.open("ab") as log:
+        proc = subprocess.Popen(
+            server.argv,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+            close_fds=True,
+        )
+    pid_file(lab.stack, server.name).write_text(f"{proc.pid}\n")
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            pid_file(lab.stack).unlink(missing_ok=True)
-            raise LabError(
-                f"the mirror server exited at start: see {lab_state_dir(lab.stack)}/mirror.log"
-            )
-        if port_open(str(lab.gateway), lab.mirror_port):
+            pid_file(lab.stack, server.name).unlink(missing_ok=True)
+            raise LabError(f"the {server.name} server exited at start: see {log_path}")
+        if port_open(str(lab.gateway), server.port):
             return proc.pid
         time.sleep(0.1)
-    stop_server(lab.stack)
-    raise LabError(f"the mirror did not listen on {lab.mirror_url} within 10 s")
+    stop_server(lab.stack, server.name, server.marker)
+    raise LabError(f"the {server.name} did not listen on {lab.gateway}:{server.port} within 10 s")
 
 
 def wait_for_address(lab: LabLayout, timeout: float = 10) -> None:
@@ -238,8 +240,8 @@ def wait_for_address(lab: LabLayout, timeout: float = 10) -> None:
     )
 
 
-def stop_server(stack: str) -> None:
-    pid = server_pid(stack)
+def stop_server(stack: str, name: str = "mirror", marker: bytes = b"") -> None:
+    pid = server_pid(stack, name, marker)
     if pid is not None:
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + 5
@@ -250,7 +252,7 @@ def stop_server(stack: str) -> None:
             time.sleep(0.05)
         if Path(f"/proc/{pid}").exists():
             os.kill(pid, signal.SIGKILL)
-    pid_file(stack).unlink(missing_ok=True)
+    pid_file(stack, name).unlink(missing_ok=True)
 
 
 def mirror_answers(lab: LabLayout) -> bool:

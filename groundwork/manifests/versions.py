@@ -64,11 +64,13 @@ KUBE_ROUTER = Addon(
     "kube-router", "v2.6.1", {"kube-router": "docker.io/cloudnativelabs/kube-router:v2.6.1"}
 )
 
+# The provisioner and CoreDNS: the versions the lab builds from their modules
+# (components/local-path-provisioner, components/coredns).
 LOCAL_PATH = Addon(
     "local-path-provisioner",
-    "v0.0.32",
+    "v0.0.30",
     {
-        "provisioner": "docker.io/rancher/local-path-provisioner:v0.0.32",
+        "provisioner": "docker.io/rancher/local-path-provisioner:v0.0.30",
         "helper": "docker.io/library/busybox:1.37",
     },
 )
@@ -128,7 +130,7 @@ ENVOY_GATEWAY = Addon(
 
 TRAEFIK = Addon("traefik", "v3.6.1", {"traefik": "docker.io/library/traefik:v3.6.1"})
 
-COREDNS = Addon("coredns", "v1.13.1", {"coredns": "registry.k8s.io/coredns/coredns:v1.13.1"})
+COREDNS = Addon("coredns", "v1.14.7", {"coredns": "registry.k8s.io/coredns/coredns:v1.14.7"})
 
 ALL: tuple[Addon, ...] = (
     FLANNEL,

@@ -6,15 +6,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from groundwork import versions
 from groundwork.inventory import (
     KubeArtifacts,
     connection_for,
     inventory_dir,
     kube_offer,
     mirror_index,
-    release_sha256,
     render_inventory,
+    substrate_sha256,
     write_inventory,
 )
 from groundwork.inventory.render import artifact_mirror
@@ -30,7 +29,7 @@ def write(context: Context) -> Path:
     spec, plan, members = context.spec, context.plan, context.members()
     directory = pki_dir(spec.name)
     mirror = artifact_mirror(spec)
-    sha256 = release_sha256(versions.artifact("etcd", plan.etcd.version), mirror)
+    sha256 = substrate_sha256(spec, plan.etcd.version, mirror)
     kube = (
         KubeArtifacts(*kube_offer(spec, mirror_index(mirror))) if mirror else KubeArtifacts({}, {})
     )
@@ -39,7 +38,7 @@ def write(context: Context) -> Path:
         plan,
         connection_for(spec),
         pki_dir=directory,
-        etcd_sha256=sha256,
+        release_sha256=sha256,
         kube=kube,
         etcd_bootstrap=members.bootstrap,
     )
@@ -57,7 +56,7 @@ def write(context: Context) -> Path:
             build_plan(wider),  # another spec: the declared nodes and the leaving ones
             connection_for(wider),
             pki_dir=directory,
-            etcd_sha256=sha256,
+            release_sha256=sha256,
             kube=kube,
             etcd_bootstrap=removal_bootstrap(members),
         )

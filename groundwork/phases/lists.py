@@ -7,8 +7,10 @@ others, and one line in the list it belongs to.
 
 from __future__ import annotations
 
+from groundwork.phases.addons import Addons
 from groundwork.phases.destroy import Destroy
 from groundwork.phases.inventory import Inventory
+from groundwork.phases.kubernetes import Kubernetes
 from groundwork.phases.lab import Lab
 from groundwork.phases.membership import Membership
 from groundwork.phases.pki import Pki
@@ -26,6 +28,8 @@ UP = Pipeline(
         Inventory(),
         Membership(),
         Site(),
+        Kubernetes(),
+        Addons(),
         Verify(),
     ),
 )

@@ -26,14 +26,12 @@ BASE: tuple[str, ...] = (
     "kmod",
     "ca-certificates",
 )
-# The container runtime's packages (nodes that run pods).
-CONTAINER_RUNTIME: tuple[str, ...] = ("containerd", "runc", "containernetworking-plugins")
 # The load balancer's (control-plane nodes of a VIP endpoint).
 APISERVER_LB: tuple[str, ...] = ("haproxy", "keepalived")
-# Debian packages per component role; etcd comes from its release tarball
-# and the network role writes files only.
+# Debian packages per component role. etcd and the container runtime come
+# from their release files (groundwork/plan/runtime.py), and the network role
+# writes files only.
 BY_COMPONENT: dict[str, tuple[str, ...]] = {
-    components.CONTAINER_RUNTIME: CONTAINER_RUNTIME,
     components.APISERVER_LB: APISERVER_LB,
 }
 

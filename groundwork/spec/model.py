@@ -418,6 +418,8 @@ class LabSpec(Strict):
     # Defaults to "groundwork-<cluster name>" (filled in by ClusterSpec).
     network_name: Name = ""
     mirror_port: int = Field(default=8080, ge=1, le=65535)
+    # The OCI registry of the lab's images, on the gateway too.
+    registry_port: int = Field(default=5000, ge=1, le=65535)
     # Where the machines' disks live: a tmpfs of the lab's own (fast, gone at
     # a reboot) or podman's storage on disk (groundwork/lab/storage.py).
     storage: LabStorageKind = "memory"

@@ -36,9 +36,22 @@ def etcd_member_has_run(member_list: dict[str, Any], name: str) -> bool:
     )
 
 
+def release_directories(releases: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """One groundwork_files directory entry per release's versioned directory."""
+    return [{"path": r["directory"], "mode": "0755"} for _, r in sorted(releases.items())]
+
+
+def missing_releases(releases: dict[str, dict[str, Any]], present: dict[str, bool]) -> list[str]:
+    """The releases whose check file the probe did not find (`present`: path ->
+    exists), in name order."""
+    return [name for name, r in sorted(releases.items()) if not present.get(r["check"], False)]
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
             "registry_mirror_files": registry_mirror_files,
             "etcd_member_has_run": etcd_member_has_run,
+            "release_directories": release_directories,
+            "missing_releases": missing_releases,
         }

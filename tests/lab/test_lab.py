@@ -197,7 +197,7 @@ def test_etcd_tarball_on_the_mirror_matches_the_index(
     index = site.read_index(the_lab.stack)
     assert index is not None
     etcd = index["artifacts"]["etcd"]
-    assert etcd["path"] == "etcd/v3.5.1/etcd-v3.5.1-linux-amd64.tar.gz"
+    assert etcd["path"] == "etcd/v3.6.17/etcd-v3.6.17-linux-amd64.tar.gz"
     # Fetched by a node, from the mirror on the lab gateway, like the roles will.
     script = (
         "import hashlib, urllib.request as u;"
@@ -211,14 +211,18 @@ def test_etcd_tarball_on_the_mirror_matches_the_index(
     assert "kubectl" in index["artifacts"]
 
 
-def test_status_says_kubernetes_cannot_be_installed_without_artifacts(
+def test_status_says_the_mirror_serves_kubernetes_built_here(
     spec: ClusterSpec, the_lab: LabLayout
 ) -> None:
     state = lab.status(spec)
     assert state.up
     assert all(n.ssh_ok and n.mirror_ok for n in state.nodes)
-    assert not state.kubernetes_available
-    assert any("--artifacts" in note for note in state.notes)
+    assert state.kubernetes_available, state.notes
+    index = site.read_index(the_lab.stack)
+    assert index is not None
+    kubelet = index["artifacts"]["kubelet"]
+    assert kubelet["version"] == spec.kubernetes.version
+    assert len(kubelet["sha256"]) == 64
 
 
 def test_cli_status_prints_the_table(the_lab: LabLayout) -> None:

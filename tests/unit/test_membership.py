@@ -306,7 +306,7 @@ def host_vars(spec: ClusterSpec, bootstrap: dict[str, Bootstrap] | None) -> dict
         build_plan(spec),
         CONNECTION,
         pki_dir=Path("/pki"),
-        etcd_sha256="0" * 64,
+        release_sha256={"etcd": "0" * 64},
         etcd_bootstrap=bootstrap,
     )
     hosts: dict[str, Any] = inv.hosts["all"]["hosts"]

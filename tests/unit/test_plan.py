@@ -312,7 +312,7 @@ def test_lab_etcd_initial_cluster() -> None:
     assert plan.servers == (
         "https://10.77.0.11:2379,https://10.77.0.12:2379,https://10.77.0.13:2379"
     )
-    assert plan.version == "3.5.1"
+    assert plan.version == "3.6.17"
 
 
 def test_etcd_token_is_deterministic_and_per_cluster() -> None:

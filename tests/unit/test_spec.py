@@ -115,10 +115,9 @@ def test_ipvs_is_a_warning_not_an_error() -> None:
     assert any(w.path == "cluster.kubernetes.kubeProxy" for w in warnings(spec))
 
 
-def test_lab_versions_are_warned_not_refused() -> None:
+def test_the_lab_pins_upstream_current_versions_without_warnings() -> None:
     spec = load_stack("lab")
-    paths = {w.path for w in warnings(spec)}
-    assert {"cluster.etcd.version", "cluster.containerRuntime.version"} <= paths
+    assert warnings(spec) == []
 
 
 def test_missing_stack_file_is_a_clear_error(tmp_path: Path) -> None:

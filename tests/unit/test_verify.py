@@ -65,7 +65,7 @@ def test_lab_expectations_follow_the_plan() -> None:
     assert w1.etcd_member is None and w1.etcd_version is None
     assert cp1.sysctls["net.ipv4.ip_forward"] == "1"
     assert "br_netfilter" in cp1.kernel_modules
-    assert cp1.cgroup_driver == "systemd" and cp1.containerd_version == "1.6.20"
+    assert cp1.cgroup_driver == "systemd" and cp1.containerd_version == "2.3.7"
 
 
 def test_dns_endpoint_has_no_vip_and_flannel_no_static_routes() -> None:

@@ -1,0 +1,16 @@
+"""Upstream components built from their pinned Go modules (components/*)."""
+
+from groundwork.build.recipes import BY_COMPONENT, RECIPES, Program, Recipe, RecipeError
+from groundwork.build.run import BuildError, Built, build, build_all
+
+__all__ = [
+    "BY_COMPONENT",
+    "RECIPES",
+    "BuildError",
+    "Built",
+    "Program",
+    "Recipe",
+    "RecipeError",
+    "build",
+    "build_all",
+]

@@ -1,0 +1,242 @@
+"""Container images of the components built here, pushed to an OCI registry.
+
+An image is one layer (a reproducible tar of its files) and a config naming
+its entrypoint, pushed under its upstream name (registry.k8s.io/pause:3.10.2
+goes to <registry>/v2/registry.k8s.io/pause): nodes keep upstream image
+references, and containerd reaches the registry through its mirror
+configuration (hosts.toml with override_path), as at a site with a registry
+of its own. Pushing speaks the OCI distribution API; a blob the registry
+has is not sent again.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import subprocess
+import tarfile
+import urllib.error
+import urllib.request
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from groundwork.build.run import BuildError, Built
+
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
+OCI_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
+BUSYBOX = Path("/bin/busybox")  # Debian's busybox-static (scripts/host-packages.txt)
+PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+@dataclass(frozen=True)
+class Image:
+    reference: str  # upstream name and tag: "registry.k8s.io/pause:3.10.2"
+    files: Mapping[str, bytes]  # path in the image -> content (executables)
+    entrypoint: Sequence[str] = ()
+    cmd: Sequence[str] = ()
+    links: Mapping[str, str] = field(default_factory=dict)  # path -> target
+    user: str = ""
+
+    @property
+    def repository(self) -> str:
+        return self.reference.rsplit(":", 1)[0]
+
+    @property
+    def tag(self) -> str:
+        return self.reference.rsplit(":", 1)[1]
+
+
+def layer(files: Mapping[str, bytes], links: Mapping[str, str]) -> bytes:
+    """The uncompressed layer tar, byte-for-byte reproducible (pure)."""
+    folders = {
+        "/".join(p.split("/")[:i]) for p in [*files, *links] for i in range(1, p.count("/") + 1)
+    }
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for name in sorted(folders):
+            info = tarfile.TarInfo(name)
+            info.type, info.mode = tarfile.DIRTYPE, 0o755
+            tar.addfile(info)
+        for name in sorted(links):
+            info = tarfile.TarInfo(name)
+            info.type, info.linkname, info.mode = tarfile.SYMTYPE, links[name], 0o777
+            tar.addfile(info)
+        for name in sorted(files):
+            info = tarfile.TarInfo(name)
+            info.mode, info.size = 0o755, len(files[name])
+            tar.addfile(info, io.BytesIO(files[name]))
+    return buf.getvalue()
+
+
+def _digest(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+@dataclass(frozen=True)
+class Assembled:
+    blobs: dict[str, bytes]  # digest -> content (layer, config)
+    manifest: bytes
+
+
+def assemble(image: Image) -> Assembled:
+    """The image's blobs and OCI manifest (pure)."""
+    raw = layer(image.files, image.links)
+    compressed = gzip.compress(raw, mtime=0)
+    config_doc = {
+        "architecture": "amd64",
+        "os": "linux",
+        "config": {
+            "Env": [PATH_ENV],
+            **({"Entrypoint": list(image.entrypoint)} if image.entrypoint else {}),
+            **({"Cmd": list(image.cmd)} if image.cmd else {}),
+            **({"User": image.user} if image.user else {}),
+        },
+        "rootfs": {"type": "layers", "diff_ids": [_digest(raw)]},
+    }
+    config = json.dumps(config_doc, sort_keys=True, separators=(",", ":")).encode()
+    manifest_doc = {
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": OCI_CONFIG, "digest": _digest(config), "size": len(config)},
+        "layers": [
+            {"mediaType": OCI_LAYER, "digest": _digest(compressed), "size": len(compressed)}
+        ],
+    }
+    manifest = json.dumps(manifest_doc, sort_keys=True, separators=(",", ":")).encode()
+    return Assembled({_digest(compressed): compressed, _digest(config): config}, manifest)
+
+
+def _request(
+    method: str, url: str, data: bytes | None = None, content_type: str = ""
+) -> tuple[int, Mapping[str, str]]:
+    request = urllib.request.Request(url, data=data, method=method)
+    if content_type:
+        request.add_header("Content-Type", content_type)
+    # No proxy: the registry listens on this host's lab gateway.
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(request, timeout=60) as response:
+            return response.status, dict(response.headers)
+    except urllib.error.HTTPError as err:
+        if method == "HEAD" and err.code == 404:
+            return 404, {}
+        body = err.read().decode(errors="replace")[:300]
+        raise BuildError(f"registry: {method} {url}: HTTP {err.code}: {body}") from None
+    except OSError as err:
+        raise BuildError(f"registry: {method} {url}: {err}") from None
+
+
+def push(image: Image, registry: str) -> str:
+    """Push the image to the registry (http://host:port); its manifest digest."""
+    assembled = assemble(image)
+    base = f"{registry.rstrip('/')}/v2/{image.repository}"
+    for digest, blob in assembled.blobs.items():
+        if _request("HEAD", f"{base}/blobs/{digest}")[0] == 200:
+            continue
+        _, headers = _request("POST", f"{base}/blobs/uploads/", b"")
+        location = headers.get("Location", "")
+        if location.startswith("/"):
+            location = registry.rstrip("/") + location
+        separator = "&" if "?" in location else "?"
+        _request("PUT", f"{location}{separator}digest={digest}", blob, "application/octet-stream")
+    _request("PUT", f"{base}/manifests/{image.tag}", assembled.manifest, OCI_MANIFEST)
+    return _digest(assembled.manifest)
+
+
+# --- the images the lab serves ---------------------------------------------------
+
+
+def busybox_files() -> tuple[dict[str, bytes], dict[str, str]]:
+    """A shell and the usual tools: Debian's static busybox and a link per applet."""
+    if not BUSYBOX.exists():
+        raise BuildError(f"{BUSYBOX} is missing: install Debian's busybox-static")
+    applets = subprocess.run(
+        [str(BUSYBOX), "--list-full"], capture_output=True, text=True, check=True
+    ).stdout.split()
+    links = {a: "/bin/busybox" for a in applets if a != "bin/busybox"}
+    return {"bin/busybox": BUSYBOX.read_bytes()}, links
+
+
+def pause_binary(kubernetes_module: Path, tag: str, work: Path) -> bytes:
+    """pause, compiled statically from upstream's build/pause/linux/pause.c in
+    the pinned kubernetes module, with upstream's flags."""
+    out = work / "pause"
+    source = kubernetes_module / "build/pause/linux/pause.c"
+    result = subprocess.run(
+        [
+            "gcc",
+            "-Os",
+            "-Wall",
+            "-Werror",
+            "-static",
+            f"-DVERSION=v{tag}",
+            "-o",
+            str(out),
+            str(source),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise BuildError(f"compiling {source} failed: {result.stderr.strip()}")
+    return out.read_bytes()
+
+
+def makefile_tag(makefile: str) -> str:
+    """`TAG ?= 3.10.2` in upstream's build/pause/Makefile (pure)."""
+    for line in makefile.splitlines():
+        if line.startswith("TAG ?="):
+            return line.split("=", 1)[1].strip()
+    raise BuildError("build/pause/Makefile names no TAG")
+
+
+def lab_images(built: Mapping[str, Built], kubernetes_module: Path, work: Path) -> list[Image]:
+    """Every image the lab's cluster runs, under its upstream name."""
+    pause_tag = makefile_tag((kubernetes_module / "build/pause/Makefile").read_text())
+    agnhost_tag = (kubernetes_module / "test/images/agnhost/VERSION").read_text().strip()
+    shell, shell_links = busybox_files()
+    kube, coredns = built["kubernetes"], built["coredns"]
+    local_path = built["local-path-provisioner"]
+    return [
+        Image(
+            f"registry.k8s.io/pause:{pause_tag}",
+            {"pause": pause_binary(kubernetes_module, pause_tag, work)},
+            entrypoint=["/pause"],
+            user="65535:65535",
+        ),
+        Image(
+            f"registry.k8s.io/coredns/coredns:v{coredns.version}",
+            {"coredns": coredns.path("coredns").read_bytes()},
+            entrypoint=["/coredns"],
+        ),
+        Image(
+            f"registry.k8s.io/e2e-test-images/agnhost:{agnhost_tag}",
+            {**shell, "agnhost": kube.path("agnhost").read_bytes()},
+            entrypoint=["/agnhost"],
+            links=shell_links,
+        ),
+        Image(
+            "registry.k8s.io/e2e-test-images/busybox:1.37.0-1",
+            shell,
+            cmd=["sh"],
+            links=shell_links,
+        ),
+        # local-path's helper pods run shell scripts (mkdir, rm) in it.
+        Image("docker.io/library/busybox:1.37", shell, cmd=["sh"], links=shell_links),
+        Image(
+            f"docker.io/rancher/local-path-provisioner:v{local_path.version}",
+            {
+                **shell,
+                "usr/bin/local-path-provisioner": local_path.path(
+                    "local-path-provisioner"
+                ).read_bytes(),
+            },
+            entrypoint=["local-path-provisioner"],
+            links=shell_links,
+        ),
+    ]

@@ -1,0 +1,202 @@
+"""Build the components from their pinned Go modules into the host cache.
+
+Each component builds into cache/build/<component>-<version>-<key>/, the
+key a hash of its go.mod, go.sum, recipe and Go release: a second run finds
+the directory and builds nothing. A build writes into a temporary
+directory and renames it into place when every program is built, so an
+interrupted build leaves nothing half-done. Go's own module and build
+caches (`go env GOMODCACHE GOCACHE`) make a rebuild after a pin change
+compile only what changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from groundwork.build.recipes import (
+    RECIPES,
+    ModuleInfo,
+    Program,
+    Recipe,
+    cache_key,
+    ldflags,
+    pinned_version,
+)
+from groundwork.paths import cache_dir
+from groundwork.progress import Progress, silent
+
+SUMS = "SHA256SUMS"
+# Go at least this release: the newest `go` line among the pinned modules.
+MINIMUM_GO = (1, 26)
+
+
+class BuildError(Exception):
+    """A component could not be built; the message names the module and Go's error."""
+
+
+@dataclass(frozen=True)
+class Built:
+    """A component's built programs in the cache, with their sha256."""
+
+    component: str
+    version: str  # "1.36.3", without the v
+    directory: Path
+    sha256: dict[str, str]  # program name -> sha256
+
+    def path(self, program: str) -> Path:
+        return self.directory / program
+
+
+def go_env() -> dict[str, str]:
+    env = dict(os.environ)
+    # The pinned modules' `go` lines are within the installed Go: never let a
+    # `toolchain` line download another toolchain behind the user's back.
+    env.setdefault("GOTOOLCHAIN", "local")
+    env.setdefault("GOFLAGS", "")
+    env["GOFLAGS"] = f"{env['GOFLAGS']} -mod=readonly".strip()
+    return env
+
+
+def go_version() -> str:
+    """The installed Go release ("go1.26.8"), refused when too old or missing."""
+    try:
+        out = subprocess.run(
+            ["go", "env", "GOVERSION"], capture_output=True, text=True, check=True, timeout=60
+        ).stdout.strip()
+    except FileNotFoundError:
+        raise BuildError(
+            "Go is not installed: the components are built from their Go modules "
+            f"(install Go {'.'.join(map(str, MINIMUM_GO))} or newer)"
+        ) from None
+    except subprocess.CalledProcessError as err:
+        raise BuildError(f"`go env GOVERSION` failed: {err.stderr.strip()}") from None
+    digits = out.removeprefix("go").split(".")
+    if tuple(int(d) for d in digits[:2] if d.isdigit()) < MINIMUM_GO:
+        raise BuildError(
+            f"{out} is too old: the pinned modules need go{'.'.join(map(str, MINIMUM_GO))}"
+        )
+    return out
+
+
+def _go(recipe: Recipe, argv: Sequence[str], env: dict[str, str]) -> str:
+    result = subprocess.run(
+        ["go", *argv], cwd=recipe.directory, env=env, capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        tail = "\n".join(result.stderr.strip().splitlines()[-15:])
+        raise BuildError(
+            f"building {recipe.component} ({recipe.module}, components/{recipe.component}): "
+            f"go {argv[0]} failed:\n{tail}"
+        )
+    return result.stdout
+
+
+def module_info(recipe: Recipe, env: dict[str, str]) -> ModuleInfo:
+    """The pinned module (downloaded into Go's module cache if needed)."""
+    _go(recipe, ["mod", "download", recipe.module], env)
+    doc = json.loads(_go(recipe, ["list", "-m", "-json", recipe.module], env))
+    return ModuleInfo(doc["Path"], doc["Version"], doc.get("Time", ""), Path(doc["Dir"]))
+
+
+def _groups(programs: Iterable[Program]) -> dict[tuple[bool, tuple[str, ...], str], list[Program]]:
+    """Programs that share cgo, tags and link flags build in one `go build`."""
+    groups: dict[tuple[bool, tuple[str, ...], str], list[Program]] = {}
+    for program in programs:
+        groups.setdefault((program.cgo, program.tags, program.extldflags), []).append(program)
+    return groups
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _read_sums(directory: Path) -> dict[str, str]:
+    sums = {}
+    for line in (directory / SUMS).read_text().splitlines():
+        digest, name = line.split(maxsplit=1)
+        sums[name.lstrip("*")] = digest
+    return sums
+
+
+def build(
+    recipe: Recipe, progress: Progress = silent, cache: Path | None = None, go: str | None = None
+) -> Built:
+    """The component's programs, built now unless the cache has them."""
+    version = pinned_version(recipe).removeprefix("v")
+    go = go or go_version()
+    base = (cache or cache_dir()) / "build"
+    dest = base / f"{recipe.component}-{version}-{cache_key(recipe, go)}"
+    if (dest / SUMS).exists():
+        return Built(recipe.component, version, dest, _read_sums(dest))
+    base.mkdir(parents=True, exist_ok=True)
+    env = go_env()
+    info = module_info(recipe, env)
+    work = Path(tempfile.mkdtemp(prefix=f".{recipe.component}-", dir=base))
+    try:
+        for (cgo, tags, _), programs in _groups(recipe.programs).items():
+            group_env = env | {"CGO_ENABLED": "1" if cgo else "0"}
+            # One program per `go build`: -o names the file, and the link
+            # flags may differ per program.
+            for program in programs:
+                progress(f"build: {recipe.component} {version}: {program.name}")
+                argv = [
+                    "build",
+                    "-trimpath",
+                    "-buildvcs=false",
+                    *(["-tags", ",".join(tags)] if tags else []),
+                    "-ldflags",
+                    ldflags(program, info),
+                    "-o",
+                    str(work / program.name),
+                    program.package,
+                ]
+                _go(recipe, argv, group_env)
+        sums = {p.name: _sha256(work / p.name) for p in recipe.programs}
+        (work / SUMS).write_text("".join(f"{d}  {n}\n" for n, d in sorted(sums.items())))
+        work.chmod(0o755)
+        shutil.rmtree(dest, ignore_errors=True)
+        work.replace(dest)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    # Older builds of this component are dropped: the cache holds what the pins name.
+    for old in base.glob(f"{recipe.component}-*"):
+        if old != dest and _is_build_of(old, recipe):
+            shutil.rmtree(old, ignore_errors=True)
+    return Built(recipe.component, version, dest, sums)
+
+
+def _is_build_of(directory: Path, recipe: Recipe) -> bool:
+    """cache/build/<component>-<version>-<key>: the component's own, not one
+    whose name starts the same (containerd vs containerd-shim...)."""
+    rest = directory.name.removeprefix(f"{recipe.component}-")
+    parts = rest.split("-")
+    return len(parts) == 2 and parts[0][:1].isdigit()
+
+
+def build_all(
+    recipes: Sequence[Recipe] = RECIPES, progress: Progress = silent, cache: Path | None = None
+) -> dict[str, Built]:
+    """Every component, one after another (each `go build` already uses every core)."""
+    go = go_version()
+    built: dict[str, Built] = {}
+    started = time.monotonic()
+    for number, recipe in enumerate(recipes, 1):
+        elapsed = time.monotonic() - started
+        progress(
+            f"build: component {number} of {len(recipes)}: {recipe.component} ({elapsed:.0f} s)"
+        )
+        built[recipe.component] = build(recipe, progress, cache, go)
+    return built

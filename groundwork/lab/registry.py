@@ -1,0 +1,94 @@
+"""The lab's OCI registry: distribution's registry, built from its module,
+holding the images of the components built here under their upstream names.
+
+The registry runs beside the mirror on the lab gateway; nodes reach it
+through containerd's mirror configuration (hosts.toml per upstream
+registry), the way a site with its own registry works. Its storage lives in
+the host cache, shared by every lab; the images are pushed again only when
+what they are built from changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+from groundwork.build import BY_COMPONENT, Built
+from groundwork.build.images import lab_images, push
+from groundwork.build.run import go_env, module_info
+from groundwork.lab.layout import LabLayout, lab_state_dir
+from groundwork.lab.site import Server, server_pid, start_server, stop_server
+from groundwork.progress import Progress
+
+# Bump when the images' recipe changes (groundwork/build/images.py).
+IMAGES_RECIPE = "1"
+# The upstream registries whose images the lab's registry holds.
+MIRRORED = ("registry.k8s.io", "docker.io")
+
+
+def config(lab: LabLayout, storage: Path) -> str:
+    """The registry's configuration (pure): listens on the gateway only."""
+    doc = {
+        "version": 0.1,
+        "log": {"level": "warn"},
+        "storage": {"filesystem": {"rootdirectory": str(storage)}},
+        "http": {"addr": f"{lab.gateway}:{lab.registry_port}"},
+    }
+    return json.dumps(doc, indent=2) + "\n"
+
+
+def server(lab: LabLayout, built: Built, storage: Path) -> Server:
+    path = lab_state_dir(lab.stack) / "registry.json"  # YAML reads JSON
+    text = config(lab, storage)
+    if not path.exists() or path.read_text() != text:
+        path.write_text(text)
+    argv = (str(built.path("registry")), "serve", str(path))
+    return Server("registry", str(path).encode(), lab.registry_port, argv)
+
+
+def images_key(built: Mapping[str, Built]) -> str:
+    doc = {
+        "built": {name: b.sha256 for name, b in sorted(built.items())},
+        "recipe": IMAGES_RECIPE,
+    }
+    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def ensure_registry(
+    lab: LabLayout, built: Mapping[str, Built], cache: Path, progress: Progress
+) -> bool:
+    """Run the registry and push the images it lacks; True when anything changed."""
+    storage = cache / "registry"
+    storage.mkdir(parents=True, exist_ok=True)
+    proc = server(lab, built["registry"], storage)
+    changed = server_pid(lab.stack, proc.name, proc.marker) is None
+    if changed:
+        progress(f"starting the registry on {lab.registry_url}")
+    start_server(lab, proc)
+    stamp = storage / f".pushed-{images_key(built)}"
+    if stamp.exists():
+        return changed
+    recipe = BY_COMPONENT["kubernetes"]
+    module = module_info(recipe, go_env()).dir
+    with tempfile.TemporaryDirectory(prefix="groundwork-images-") as work:
+        images = lab_images(built, module, Path(work))
+        for number, image in enumerate(images, 1):
+            progress(f"registry: pushing {image.reference} ({number} of {len(images)})")
+            push(image, lab.registry_url)
+    for old in storage.glob(".pushed-*"):
+        old.unlink()
+    stamp.write_text("\n".join(i.reference for i in images) + "\n")
+    return True
+
+
+def stop(lab: LabLayout) -> None:
+    path = lab_state_dir(lab.stack) / "registry.json"
+    stop_server(lab.stack, "registry", str(path).encode())
+
+
+def running(lab: LabLayout) -> bool:
+    path = lab_state_dir(lab.stack) / "registry.json"
+    return server_pid(lab.stack, "registry", str(path).encode()) is not None

@@ -1,0 +1,25 @@
+"""The Kubernetes layer on the converged substrate: playbooks/kubernetes.yml
+(the control plane one node at a time, then the kubelet and kube-proxy on
+every node that runs pods), when every Kubernetes binary has a sha256."""
+
+from __future__ import annotations
+
+from groundwork.phases.base import RUN, Context, Decision, Outcome, Phase, skip
+from groundwork.phases.site import run_and_record
+from groundwork.plan.kube_binaries import missing_message
+
+KUBERNETES_PLAYBOOK = "kubernetes.yml"
+
+
+class Kubernetes(Phase):
+    name = "kubernetes"
+
+    def should_run(self, context: Context) -> Decision:
+        if context.kube_missing:
+            missing = list(context.kube_missing)
+            context.not_installed = missing_message(missing, context.spec.kubernetes.version)
+            return skip(f"NOT INSTALLED {context.not_installed}")
+        return RUN
+
+    def run(self, context: Context) -> Outcome:
+        return run_and_record(context, KUBERNETES_PLAYBOOK)

@@ -1,0 +1,184 @@
+"""groundwork/build: the recipes read their versions from the committed go.mod
+files, the lab stack and the version table name exactly what is built, and
+the release files and images are laid out like upstream's and reproducible."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from groundwork import versions
+from groundwork.build import BY_COMPONENT, RECIPES, Built, RecipeError
+from groundwork.build.images import Image, assemble, layer, makefile_tag
+from groundwork.build.recipes import (
+    COMPONENTS_DIR,
+    ModuleInfo,
+    cache_key,
+    ldflags,
+    pinned_version,
+    required_version,
+)
+from groundwork.lab import mirror
+from groundwork.spec import load_stack
+
+GO_MOD = """module groundwork.local/components/x
+
+go 1.26.0
+
+require k8s.io/kubernetes v1.36.3
+
+require (
+\tgithub.com/a/b v1.2.3 // indirect
+\tgo.etcd.io/etcd/server/v3 v3.6.17
+)
+
+replace k8s.io/api => k8s.io/api v0.36.3
+"""
+
+
+def test_required_version_reads_single_and_block_requires() -> None:
+    assert required_version(GO_MOD, "k8s.io/kubernetes") == "v1.36.3"
+    assert required_version(GO_MOD, "go.etcd.io/etcd/server/v3") == "v3.6.17"
+    assert required_version(GO_MOD, "github.com/a/b") == "v1.2.3"
+    with pytest.raises(RecipeError, match=r"does not require k8s\.io/api"):
+        required_version(GO_MOD, "k8s.io/api")  # a replace is not a requirement
+
+
+def test_every_recipe_has_its_module_pinned_with_a_go_sum() -> None:
+    assert {r.component for r in RECIPES} == {p.name for p in COMPONENTS_DIR.iterdir()}
+    for recipe in RECIPES:
+        assert pinned_version(recipe).startswith("v")
+        go_mod = (recipe.directory / "go.mod").read_text()
+        tools = {
+            line.split()[-1]
+            for line in go_mod.splitlines()
+            if line.startswith(("tool ", "\t")) and "." in line and len(line.split()) in (1, 2)
+        }
+        # Each program is a tool of the module, so `go mod tidy` keeps it.
+        for program in recipe.programs:
+            assert program.package in tools, (recipe.component, program.package)
+        assert (recipe.directory / "go.sum").stat().st_size > 0
+
+
+def test_the_kubernetes_staging_modules_are_pinned_to_the_matching_release() -> None:
+    go_mod = (BY_COMPONENT["kubernetes"].directory / "go.mod").read_text()
+    kube = pinned_version(BY_COMPONENT["kubernetes"])  # v1.36.3
+    staging = "v0." + kube.removeprefix("v1.")
+    replaces = [line.split() for line in go_mod.splitlines() if "=> k8s.io/" in line]
+    assert len(replaces) >= 30
+    assert all(parts[0] == parts[2] and parts[3] == staging for parts in replaces)
+
+
+def test_the_lab_stack_and_the_version_table_name_what_is_built() -> None:
+    spec = load_stack("lab")
+    built = {r.component: pinned_version(r).removeprefix("v") for r in RECIPES}
+    assert spec.kubernetes.version == built["kubernetes"]
+    assert spec.etcd.version == built["etcd"]
+    assert spec.container_runtime.version == built["containerd"]
+    assert built["runc"] == versions.DEFAULT_RUNC
+    assert built["cni-plugins"] == versions.DEFAULT_CNI_PLUGINS
+    assert built["cri-tools"] == versions.DEFAULT_CRICTL
+
+
+INFO = ModuleInfo("k8s.io/kubernetes", "v1.36.3", "2026-07-22T18:07:38Z", Path("/m"))
+
+
+def test_kubernetes_is_stamped_like_upstreams_release() -> None:
+    flags = ldflags(BY_COMPONENT["kubernetes"].programs[0], INFO)
+    assert flags.startswith("-s -w ")
+    for package in ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version"):
+        assert f"-X {package}.gitVersion=v1.36.3" in flags
+        assert f"-X {package}.gitMinor=36" in flags
+        assert f"-X {package}.buildDate=2026-07-22T18:07:38Z" in flags
+        assert f"-X {package}.gitCommit= " in flags
+
+
+def test_runc_links_statically_with_seccomp() -> None:
+    (runc,) = BY_COMPONENT["runc"].programs
+    assert runc.cgo and "seccomp" in runc.tags
+    assert "-extldflags '-static -pthread'" in ldflags(runc, INFO)
+
+
+def test_cache_key_follows_the_pins_and_the_go_release(tmp_path: Path) -> None:
+    recipe = BY_COMPONENT["cri-tools"]
+    key = cache_key(recipe, "go1.26.8")
+    assert key == cache_key(recipe, "go1.26.8")
+    assert key != cache_key(recipe, "go1.26.9")
+    moved = type(recipe)(recipe.component, recipe.module, recipe.programs, revision=99)
+    assert cache_key(moved, "go1.26.8") != key
+
+
+def _built(tmp_path: Path, component: str, version: str, programs: list[str]) -> Built:
+    directory = tmp_path / component
+    directory.mkdir()
+    sums = {}
+    for name in programs:
+        (directory / name).write_bytes(name.encode())
+        sums[name] = hashlib.sha256(name.encode()).hexdigest()
+    return Built(component, version, directory, sums)
+
+
+def test_release_files_have_upstreams_layout(tmp_path: Path) -> None:
+    built = {
+        "kubernetes": _built(tmp_path, "kubernetes", "1.36.3", list(versions.KUBE_BINARIES)),
+        "etcd": _built(tmp_path, "etcd", "3.6.17", ["etcd", "etcdctl", "etcdutl"]),
+        "containerd": _built(
+            tmp_path, "containerd", "2.3.7", ["containerd", "containerd-shim-runc-v2", "ctr"]
+        ),
+        "runc": _built(tmp_path, "runc", "1.5.3", ["runc"]),
+        "cni-plugins": _built(tmp_path, "cni-plugins", "1.10.0", ["bridge", "loopback"]),
+        "cri-tools": _built(tmp_path, "cri-tools", "1.37.0", ["crictl"]),
+    }
+    files = mirror.release_files(built)
+    assert files[("kubelet", "1.36.3")] == b"kubelet"
+    assert files[("runc", "1.5.3")] == b"runc"
+
+    def names(data: bytes) -> list[str]:
+        with tarfile.open(fileobj=io.BytesIO(gzip.decompress(data))) as tar:
+            return tar.getnames()
+
+    assert names(files[("containerd", "2.3.7")]) == [
+        "bin",
+        "bin/containerd",
+        "bin/containerd-shim-runc-v2",
+        "bin/ctr",
+    ]
+    assert names(files[("cni-plugins", "1.10.0")]) == ["bridge", "loopback"]
+    assert names(files[("crictl", "1.37.0")]) == ["crictl"]
+    assert names(files[("etcd", "3.6.17")])[0] == "etcd-v3.6.17-linux-amd64"
+    assert files == mirror.release_files(built)  # reproducible
+    assert mirror.releases_cache_key(built) == mirror.releases_cache_key(dict(built))
+
+
+def test_pause_tag_from_upstreams_makefile() -> None:
+    assert makefile_tag("IMAGE = x\nTAG ?= 3.10.2\nREV = 1\n") == "3.10.2"
+
+
+def test_image_is_one_reproducible_layer_under_its_upstream_name() -> None:
+    image = Image(
+        "registry.k8s.io/e2e-test-images/agnhost:2.63.0",
+        {"agnhost": b"\x7fELF", "bin/busybox": b"bb"},
+        entrypoint=["/agnhost"],
+        links={"bin/sh": "/bin/busybox"},
+    )
+    assert image.repository == "registry.k8s.io/e2e-test-images/agnhost"
+    assert image.tag == "2.63.0"
+    first, second = assemble(image), assemble(image)
+    assert first == second
+    manifest = json.loads(first.manifest)
+    (layer_ref,) = manifest["layers"]
+    config = json.loads(first.blobs[manifest["config"]["digest"]])
+    assert config["config"]["Entrypoint"] == ["/agnhost"]
+    raw = layer(image.files, image.links)
+    assert config["rootfs"]["diff_ids"] == ["sha256:" + hashlib.sha256(raw).hexdigest()]
+    compressed = first.blobs[layer_ref["digest"]]
+    assert gzip.decompress(compressed) == raw
+    with tarfile.open(fileobj=io.BytesIO(raw)) as tar:
+        assert tar.getmember("bin/sh").linkname == "/bin/busybox"
+        assert tar.getmember("agnhost").mode == 0o755
