@@ -265,8 +265,8 @@ def group_vars(
         "gw_endpoint_haproxy": endpoint.haproxy,
         "gw_vrrp_router_id": _router_id(spec),
         # network
-        "gw_network_plugin": net.plugin,
-        "gw_network_backend": net.backend,
+        "gw_network_plugin": net.plugin.value,
+        "gw_network_backend": net.backend.value,
         "gw_pod_cidr": str(net.pod_cidr),
         "gw_pod_mtu": net.pod_mtu,
         **kube_group_vars(

@@ -31,14 +31,14 @@ from groundwork.manifests.common import (
     workload,
 )
 from groundwork.plan import ClusterPlan
-from groundwork.spec.model import ClusterSpec, Plugin
+from groundwork.spec.model import IPIP_BACKENDS, Backend, ClusterSpec, KubeProxyMode, Plugin
 
 CNI_BIN = "/opt/cni/bin"
 CNI_CONF = "/etc/cni/net.d"
 
 
 def cni(spec: ClusterSpec, plan: ClusterPlan) -> list[Obj]:
-    plugin = Plugin(plan.network.plugin)
+    plugin = plan.network.plugin
     if plugin is Plugin.BRIDGE:
         return []
     if plugin is Plugin.FLANNEL:
@@ -60,8 +60,8 @@ def flannel_net_conf(plan: ClusterPlan) -> Obj:
     return {
         "Network": str(net.pod_cidr),
         "SubnetLen": net.node_subnet_size,
-        "EnableNFTables": net.kube_proxy == "nftables",
-        "Backend": {"Type": net.backend},
+        "EnableNFTables": net.kube_proxy is KubeProxyMode.NFTABLES,
+        "Backend": {"Type": net.backend.value},
     }
 
 
@@ -165,21 +165,21 @@ def flannel(_spec: ClusterSpec, plan: ClusterPlan) -> list[Obj]:
 
 # --- calico (tigera operator) ------------------------------------------------------
 
-CALICO_ENCAPSULATION: dict[str, str] = {
-    "vxlan": "VXLAN",
-    "ipip": "IPIP",
-    "bgp": "None",
-    "ipip-cross-subnet": "IPIPCrossSubnet",
-    "vxlan-cross-subnet": "VXLANCrossSubnet",
+CALICO_ENCAPSULATION: dict[Backend, str] = {
+    Backend.VXLAN: "VXLAN",
+    Backend.IPIP: "IPIP",
+    Backend.BGP: "None",
+    Backend.IPIP_CROSS_SUBNET: "IPIPCrossSubnet",
+    Backend.VXLAN_CROSS_SUBNET: "VXLANCrossSubnet",
 }
 # Calico accepts IPv4 block sizes from /20 to /32.
 CALICO_BLOCK_SIZES = range(20, 33)
 
 
-def calico_bgp_enabled(spec: ClusterSpec, backend: str) -> bool:
+def calico_bgp_enabled(spec: ClusterSpec, backend: Backend) -> bool:
     """IP-in-IP and unencapsulated routing need BGP; VXLAN does not (unless peers are declared)."""
     peers = spec.network.bgp is not None and bool(spec.network.bgp.peers)
-    return backend in ("bgp", "ipip", "ipip-cross-subnet") or peers
+    return backend in {Backend.BGP, *IPIP_BACKENDS} or peers
 
 
 def calico(spec: ClusterSpec, plan: ClusterPlan) -> list[Obj]:
@@ -199,7 +199,9 @@ def calico(spec: ClusterSpec, plan: ClusterPlan) -> list[Obj]:
             "calicoNetwork": {
                 "bgp": "Enabled" if bgp else "Disabled",
                 "mtu": plan.pod_mtu,
-                "linuxDataplane": "Nftables" if net.kube_proxy == "nftables" else "Iptables",
+                "linuxDataplane": "Nftables"
+                if net.kube_proxy is KubeProxyMode.NFTABLES
+                else "Iptables",
                 "ipPools": [
                     {
                         "name": "default-ipv4-ippool",
@@ -247,8 +249,8 @@ CILIUM_NS = "kube-system"
 
 def cilium_config(spec: ClusterSpec, plan: ClusterPlan) -> dict[str, str]:
     net = plan.network
-    native = net.backend == "native"
-    replace = net.kube_proxy == "none"
+    native = net.backend is Backend.NATIVE
+    replace = net.kube_proxy is KubeProxyMode.NONE
     data = {
         "cluster-name": spec.name,
         "ipam": "kubernetes",  # node pod subnets come from the controller-manager
@@ -268,14 +270,14 @@ def cilium_config(spec: ClusterSpec, plan: ClusterPlan) -> dict[str, str]:
         data["ipv4-native-routing-cidr"] = str(net.pod_cidr)
         data["auto-direct-node-routes"] = "true"
     else:
-        data["tunnel-protocol"] = net.backend  # vxlan or geneve
+        data["tunnel-protocol"] = net.backend.value  # vxlan or geneve
     return data
 
 
 def _cilium_api_env(plan: ClusterPlan) -> list[Obj]:
     # Without kube-proxy, the `kubernetes` Service IP is not reachable until
     # cilium itself programs it: talk to the control plane endpoint directly.
-    if plan.network.kube_proxy != "none":
+    if plan.network.kube_proxy is not KubeProxyMode.NONE:
         return []
     return [
         env("KUBERNETES_SERVICE_HOST", plan.endpoint.host),
@@ -423,11 +425,12 @@ KUBE_ROUTER_NS = "kube-system"
 
 def kube_router_args(spec: ClusterSpec, plan: ClusterPlan) -> list[str]:
     net = plan.network
-    overlay = net.backend == "ipip"
+    overlay = net.backend is Backend.IPIP
+    replace_proxy = net.kube_proxy is KubeProxyMode.NONE
     args = [
         "--run-router=true",
         "--run-firewall=true",
-        f"--run-service-proxy={'true' if net.kube_proxy == 'none' else 'false'}",
+        f"--run-service-proxy={'true' if replace_proxy else 'false'}",
         "--bgp-graceful-restart=true",
         f"--enable-overlay={'true' if overlay else 'false'}",
         "--enable-pod-egress=true",

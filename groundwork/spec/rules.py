@@ -15,9 +15,8 @@ from groundwork.plan import ipam
 from groundwork.spec.model import (
     ENCAPSULATION_OVERHEAD,
     MINIMUM_POD_MTU,
-    PLUGIN_BACKENDS,
     REJECTED_INGRESS,
-    REJECTED_PLUGINS,
+    Backend,
     ClusterSpec,
     EtcdTopology,
     GatewayController,
@@ -179,30 +178,16 @@ def component_versions(spec: ClusterSpec) -> Iterator[Problem]:
 
 
 def network_plugin(spec: ClusterSpec) -> Iterator[Problem]:
+    """What the plugin and backend (valid on their own, see the model) mean for the rest."""
     net = spec.network
-    if net.plugin in REJECTED_PLUGINS:
-        yield Problem(f"{NET}.plugin", REJECTED_PLUGINS[net.plugin])
-        return
-    try:
-        plugin = Plugin(net.plugin)
-    except ValueError:
-        choices = ", ".join(p.value for p in Plugin)
-        yield Problem(f"{NET}.plugin", f"unknown plugin {net.plugin!r}; choose one of {choices}")
-        return
-    backends = PLUGIN_BACKENDS[plugin]
-    if net.backend is not None and net.backend not in backends:
-        yield Problem(
-            f"{NET}.backend",
-            f"{plugin.value} has no backend {net.backend!r}; choose one of {', '.join(backends)}",
-        )
-        return
-    backend = net.resolved_backend()
+    plugin, backend = net.plugin, net.resolved_backend()
     if spec.kubernetes.kube_proxy is KubeProxyMode.NONE and plugin is not Plugin.CILIUM:
         yield Problem(
             "cluster.kubernetes.kubeProxy",
             f"none needs a CNI that replaces kube-proxy (cilium); {plugin.value} does not",
         )
-    needs_bgp = backend == "bgp" or (plugin is Plugin.CALICO and "cross-subnet" in backend)
+    cross_subnet = backend in {Backend.IPIP_CROSS_SUBNET, Backend.VXLAN_CROSS_SUBNET}
+    needs_bgp = backend is Backend.BGP or (plugin is Plugin.CALICO and cross_subnet)
     if net.bgp is not None and not needs_bgp and plugin is not Plugin.CILIUM:
         yield Problem(f"{NET}.bgp", f"{plugin.value} {backend} does not use BGP; remove this block")
     pod_mtu = net.node_mtu - ENCAPSULATION_OVERHEAD[(plugin, backend)]
