@@ -20,10 +20,11 @@ from groundwork import versions
 from groundwork.lab import ssh as lab_ssh
 from groundwork.paths import state_dir
 from groundwork.plan import ClusterPlan, packages
+from groundwork.plan.applied import Bootstrap
 from groundwork.plan.components import node_components
 from groundwork.plan.etcd import CLIENT_PORT, PEER_PORT
 from groundwork.plan.kube_config_vars import kube_group_vars, kube_host_vars
-from groundwork.plan.membership import Bootstrap, fresh_bootstrap
+from groundwork.plan.membership import fresh_bootstrap
 from groundwork.spec import ClusterSpec, Node, Role
 from groundwork.spec.rules import node_cidr
 
