@@ -4,8 +4,6 @@ changed file becomes, except for secret files, as the template module does."""
 from __future__ import annotations
 
 import base64
-import importlib.util
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,18 +11,11 @@ from typing import Any
 
 import pytest
 import yaml
-
-ROOT = Path(__file__).resolve().parents[2]
-ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
+from _local_ansible import ANSIBLE_PLAYBOOK, load_plugin, playbook_env
 
 
 def load_action() -> Any:
-    path = ROOT / "plugins" / "action" / "groundwork_files.py"
-    spec = importlib.util.spec_from_file_location("gw_test_files_action", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_plugin("plugins/action/groundwork_files.py", "gw_test_files_action")
 
 
 @pytest.mark.parametrize(
@@ -100,19 +91,11 @@ def test_diff_shows_public_files_and_hides_secret_ones(tmp_path: Path) -> None:
     inventory = tmp_path / "hosts.yml"
     host = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
     inventory.write_text(yaml.safe_dump({"all": {"hosts": {"node": host}}}))
-    env = {
-        **os.environ,
-        "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
-        "ANSIBLE_HOME": str(tmp_path / "ansible-home"),
-        "ANSIBLE_LOCAL_TEMP": str(tmp_path / "tmp"),
-        "ANSIBLE_NOCOLOR": "1",
-        "ANSIBLE_STDOUT_CALLBACK": "default",
-    }
     result = subprocess.run(
         [str(ANSIBLE_PLAYBOOK), "--diff", "-i", str(inventory), str(playbook)],
         capture_output=True,
         text=True,
-        env=env,
+        env=playbook_env(tmp_path),
         timeout=120,
         check=False,
     )

@@ -116,24 +116,24 @@ def test_plugin_and_backend_are_typed_once_parsed() -> None:
     assert lab.network.resolved_backend() is Backend.STATIC_ROUTES
 
 
-def test_a_refused_plugin_names_its_reason_and_no_backend_problem() -> None:
+def problems_with_network(**network: str) -> list[str]:
+    """Every problem of the corpus base with these network settings."""
     value = yaml.safe_load((CORPUS / "valid" / "corpus-base.yaml").read_text())
     cluster = value["config"]["groundwork:cluster"]
-    cluster["network"].update(plugin="weave", backend="sleeve")
+    cluster["network"].update(network)
     with pytest.raises(SpecError) as caught:
         parse_cluster(cluster)
-    assert [str(p) for p in caught.value.problems] == [
+    return [str(p) for p in caught.value.problems]
+
+
+def test_a_refused_plugin_names_its_reason_and_no_backend_problem() -> None:
+    assert problems_with_network(plugin="weave", backend="sleeve") == [
         f"cluster.network.plugin: {REJECTED_PLUGINS['weave']}"
     ]
 
 
 def test_a_backend_is_judged_against_its_plugin() -> None:
-    value = yaml.safe_load((CORPUS / "valid" / "corpus-base.yaml").read_text())
-    cluster = value["config"]["groundwork:cluster"]
-    cluster["network"].update(plugin="kube-router", backend="vxlan")
-    with pytest.raises(SpecError) as caught:
-        parse_cluster(cluster)
-    assert [str(p) for p in caught.value.problems] == [
+    assert problems_with_network(plugin="kube-router", backend="vxlan") == [
         "cluster.network.backend: kube-router has no backend 'vxlan'; choose one of bgp, ipip"
     ]
 
