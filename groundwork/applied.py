@@ -1,6 +1,6 @@
-"""The applied record: the membership the last successful `up` applied
-(<state dir>/<stack>/applied.json), which the next `up` diffs the stack
-against (groundwork.plan.membership)."""
+"""The applied record's file: the membership the last successful `up` applied
+(<state dir>/<stack>/applied.json, its format in groundwork.plan.applied),
+which the next `up` diffs the stack against (groundwork.plan.membership)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 
 from groundwork.paths import state_dir
-from groundwork.plan.membership import Applied, RecordError
+from groundwork.plan.applied import Applied, RecordError
 
 APPLIED_FILE = "applied.json"
 

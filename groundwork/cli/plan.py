@@ -122,15 +122,15 @@ def tables(plan: ClusterPlan) -> list[Table]:
     network.add_column("setting")
     network.add_column("value")
     for key, value in (
-        ("plugin", net.plugin),
-        ("backend", net.backend),
+        ("plugin", net.plugin.value),
+        ("backend", net.backend.value),
         ("node MTU", str(net.node_mtu)),
         ("pod MTU", f"{net.pod_mtu} ({net.encapsulation_overhead} bytes of encapsulation)"),
         ("pod CIDR", f"{net.pod_cidr} (/{net.node_subnet_size} per node)"),
         ("service CIDR", str(net.service_cidr)),
         ("kubernetes service", str(net.kubernetes_service_ip)),
         ("cluster DNS", f"{net.cluster_dns_ip} ({net.cluster_domain})"),
-        ("kube-proxy", net.kube_proxy),
+        ("kube-proxy", net.kube_proxy.value),
     ):
         network.add_row(key, value)
 

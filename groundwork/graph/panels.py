@@ -66,12 +66,12 @@ def legend(plan: ClusterPlan) -> Panel:
 def network(spec: ClusterSpec, plan: ClusterPlan) -> Panel:
     net = plan.network
     rows = [
-        Row("plugin", net.plugin),
+        Row("plugin", net.plugin.value),
         Row("backend", f"{net.backend} ({net.encapsulation_overhead} B encapsulation)"),
         Row("pod CIDR", f"{net.pod_cidr}, /{net.node_subnet_size} per node"),
         Row("service CIDR", str(net.service_cidr)),
         Row("MTU", f"node {net.node_mtu}, pod {net.pod_mtu}"),
-        Row("kube-proxy", net.kube_proxy),
+        Row("kube-proxy", net.kube_proxy.value),
         Row("cluster DNS", f"{net.cluster_dns_ip} ({net.cluster_domain})"),
     ]
     bgp = spec.network.bgp

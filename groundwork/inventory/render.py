@@ -20,10 +20,11 @@ from groundwork import versions
 from groundwork.lab import ssh as lab_ssh
 from groundwork.paths import state_dir
 from groundwork.plan import ClusterPlan, packages
+from groundwork.plan.applied import Bootstrap
 from groundwork.plan.components import node_components
 from groundwork.plan.etcd import CLIENT_PORT, PEER_PORT
 from groundwork.plan.kube_config_vars import kube_group_vars, kube_host_vars
-from groundwork.plan.membership import Bootstrap, fresh_bootstrap
+from groundwork.plan.membership import fresh_bootstrap
 from groundwork.plan.runtime import runtime_releases
 from groundwork.spec import ClusterSpec, Node, Role
 from groundwork.spec.rules import node_cidr
@@ -283,8 +284,8 @@ def group_vars(
         "gw_endpoint_haproxy": endpoint.haproxy,
         "gw_vrrp_router_id": _router_id(spec),
         # network
-        "gw_network_plugin": net.plugin,
-        "gw_network_backend": net.backend,
+        "gw_network_plugin": net.plugin.value,
+        "gw_network_backend": net.backend.value,
         "gw_pod_cidr": str(net.pod_cidr),
         "gw_pod_mtu": net.pod_mtu,
         **kube_group_vars(

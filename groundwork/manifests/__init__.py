@@ -57,7 +57,7 @@ class AddonSet:
 
 
 def _cni_bundles(spec: ClusterSpec) -> list[Bundle]:
-    if Plugin(spec.network.plugin) is not Plugin.CALICO:
+    if spec.network.plugin is not Plugin.CALICO:
         return []
     c = versions.CALICO
     return [

@@ -23,7 +23,8 @@ from groundwork.inventory import InventoryError, RenderedInventory
 from groundwork.lab.errors import LabError
 from groundwork.pki import PkiError
 from groundwork.plan import ClusterPlan, build_plan
-from groundwork.plan.membership import MembershipPlan, RecordError, plan_membership
+from groundwork.plan.applied import RecordError
+from groundwork.plan.membership import MembershipPlan, plan_membership
 from groundwork.progress import Progress, silent
 from groundwork.runner import RunOptions, RunSummary
 from groundwork.spec import ClusterSpec

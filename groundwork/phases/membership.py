@@ -31,7 +31,8 @@ from groundwork.phases.base import (
     skip,
     summary_outcome,
 )
-from groundwork.plan.membership import MembershipPlan, without
+from groundwork.plan.applied import without
+from groundwork.plan.membership import MembershipPlan
 from groundwork.runner import RunSummary, run_playbook
 from groundwork.spec import ClusterSpec, Role
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from groundwork.applied import write_applied
 from groundwork.paths import state_dir
 from groundwork.phases.base import Context, Outcome, Phase, combined, summary_outcome
-from groundwork.plan.membership import applied_after
+from groundwork.plan.applied import applied_after
 from groundwork.runner import run_playbook
 
 SITE_PLAYBOOK = "site.yml"

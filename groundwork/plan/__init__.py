@@ -20,7 +20,7 @@ from groundwork.plan.endpoint import EndpointPlan, endpoint_plan
 from groundwork.plan.etcd import EtcdMember, EtcdPlan, etcd_plan
 from groundwork.plan.kernel import KernelModule, Sysctl, kernel_modules, sysctls
 from groundwork.plan.ports import PortRule, port_matrix
-from groundwork.spec.model import ClusterSpec, KubeProxyMode, Plugin, Role
+from groundwork.spec.model import Backend, ClusterSpec, KubeProxyMode, Plugin, Role
 
 __all__ = [
     "CertificateRequest",
@@ -50,15 +50,15 @@ class NodePlan:
 
 @dataclass(frozen=True)
 class NetworkPlan:
-    plugin: str
-    backend: str
+    plugin: Plugin
+    backend: Backend
     pod_cidr: IPv4Network
     service_cidr: IPv4Network
     node_subnet_size: int
     node_mtu: int
     encapsulation_overhead: int
     pod_mtu: int
-    kube_proxy: str
+    kube_proxy: KubeProxyMode
     kubernetes_service_ip: IPv4Address  # first service IP: the `kubernetes` Service
     cluster_dns_ip: IPv4Address  # tenth service IP: CoreDNS (kubelet clusterDNS)
     cluster_domain: str
@@ -122,8 +122,7 @@ def _jsonable(value: Any) -> Any:
 def build_plan(spec: ClusterSpec) -> ClusterPlan:
     """Derive the plan of a validated spec (call only after validation)."""
     net = spec.network
-    plugin = Plugin(net.plugin)
-    backend = net.resolved_backend()
+    plugin, backend = net.plugin, net.resolved_backend()
     pod_cidr, service_cidr = net.pod_cidr4, net.service_cidr4
     kube_proxy = spec.kubernetes.kube_proxy
 
@@ -138,7 +137,7 @@ def build_plan(spec: ClusterSpec) -> ClusterPlan:
         for n in spec.nodes
     )
     network = NetworkPlan(
-        plugin=plugin.value,
+        plugin=plugin,
         backend=backend,
         pod_cidr=pod_cidr,
         service_cidr=service_cidr,
@@ -146,7 +145,7 @@ def build_plan(spec: ClusterSpec) -> ClusterPlan:
         node_mtu=net.node_mtu,
         encapsulation_overhead=mtu.overhead(plugin, backend),
         pod_mtu=mtu.pod_mtu(net.node_mtu, plugin, backend),
-        kube_proxy=kube_proxy.value,
+        kube_proxy=kube_proxy,
         kubernetes_service_ip=first_service_ip(service_cidr),
         cluster_dns_ip=service_cidr.network_address + 10,
         cluster_domain=spec.kubernetes.cluster_domain,

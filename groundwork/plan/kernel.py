@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from groundwork.spec.model import KubeProxyMode, Plugin
+from groundwork.spec.model import IPIP_BACKENDS, VXLAN_BACKENDS, Backend, KubeProxyMode, Plugin
 
 # Kernel config symbols of modules whose name does not map by upper-casing:
 # a module built into the kernel shows as CONFIG_<symbol>=y, not in
@@ -78,17 +78,17 @@ _KUBE_PROXY_MODULES: dict[KubeProxyMode, tuple[KernelModule, ...]] = {
 }
 
 
-def _backend_modules(plugin: Plugin, backend: str) -> list[KernelModule]:
+def _backend_modules(plugin: Plugin, backend: Backend) -> list[KernelModule]:
     out: list[KernelModule] = []
     if plugin in {Plugin.BRIDGE, Plugin.FLANNEL}:
         out.append(KernelModule("bridge", "the CNI bridge (cni0) pods attach to"))
-    if "vxlan" in backend:
+    if backend in VXLAN_BACKENDS:
         out.append(KernelModule("vxlan", f"{plugin.value} VXLAN tunnels"))
-    if backend == "geneve":
+    if backend is Backend.GENEVE:
         out.append(KernelModule("geneve", "cilium Geneve tunnels"))
-    if "ipip" in backend:
+    if backend in IPIP_BACKENDS:
         out.append(KernelModule("ipip", f"{plugin.value} IP-in-IP tunnels (tunl0)"))
-    if backend == "wireguard":
+    if backend is Backend.WIREGUARD:
         out.append(KernelModule("wireguard", "flannel WireGuard tunnels"))
     if plugin in {Plugin.CALICO, Plugin.KUBE_ROUTER}:
         out.append(KernelModule("ip_set", f"{plugin.value} network policy ipsets"))
@@ -97,7 +97,7 @@ def _backend_modules(plugin: Plugin, backend: str) -> list[KernelModule]:
 
 
 def kernel_modules(
-    plugin: Plugin, backend: str, kube_proxy: KubeProxyMode
+    plugin: Plugin, backend: Backend, kube_proxy: KubeProxyMode
 ) -> tuple[KernelModule, ...]:
     return (*_ALWAYS_MODULES, *_KUBE_PROXY_MODULES[kube_proxy], *_backend_modules(plugin, backend))
 
@@ -127,7 +127,7 @@ _ALWAYS_SYSCTLS = (
 )
 
 
-def sysctls(plugin: Plugin, backend: str, kube_proxy: KubeProxyMode) -> tuple[Sysctl, ...]:
+def sysctls(plugin: Plugin, backend: Backend, kube_proxy: KubeProxyMode) -> tuple[Sysctl, ...]:
     out = list(_ALWAYS_SYSCTLS)
     if plugin is Plugin.CALICO:
         out.append(

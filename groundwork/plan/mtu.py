@@ -8,14 +8,14 @@ work, large responses hang). The overhead table lives with the model
 
 from __future__ import annotations
 
-from groundwork.spec.model import ENCAPSULATION_OVERHEAD, Plugin
+from groundwork.spec.model import ENCAPSULATION_OVERHEAD, Backend, Plugin
 
 
-def overhead(plugin: Plugin, backend: str) -> int:
+def overhead(plugin: Plugin, backend: Backend) -> int:
     """Bytes of encapsulation per packet (0 for routed backends)."""
     return ENCAPSULATION_OVERHEAD[(plugin, backend)]
 
 
-def pod_mtu(node_mtu: int, plugin: Plugin, backend: str) -> int:
+def pod_mtu(node_mtu: int, plugin: Plugin, backend: Backend) -> int:
     """The MTU to give pod interfaces (and the CNI's own devices)."""
     return node_mtu - overhead(plugin, backend)

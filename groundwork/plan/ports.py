@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from groundwork.plan.endpoint import EndpointPlan
-from groundwork.spec.model import KubeProxyMode, Plugin
+from groundwork.spec.model import IPIP_BACKENDS, VXLAN_BACKENDS, Backend, KubeProxyMode, Plugin
 
 CONTROL_PLANE = "control-plane"
 ETCD = "etcd"
@@ -112,7 +112,7 @@ def node_ports(kube_proxy: KubeProxyMode) -> list[PortRule]:
     return rules
 
 
-def backend_ports(plugin: Plugin, backend: str, bgp_peers: bool) -> list[PortRule]:
+def backend_ports(plugin: Plugin, backend: Backend, bgp_peers: bool) -> list[PortRule]:
     """The network plugin's own traffic between kubelet nodes."""
     nodes = KUBELET_ROLES
     rules: list[PortRule] = []
@@ -124,28 +124,28 @@ def backend_ports(plugin: Plugin, backend: str, bgp_peers: bool) -> list[PortRul
 
     bgp_sources = (*nodes, BGP_PEERS) if bgp_peers else nodes
     if plugin is Plugin.FLANNEL:
-        if backend == "vxlan":
+        if backend is Backend.VXLAN:
             add("udp", 8472, "flannel VXLAN")
-        elif backend == "wireguard":
+        elif backend is Backend.WIREGUARD:
             add("udp", 51820, "flannel WireGuard")
     elif plugin is Plugin.CALICO:
-        if backend in {"bgp", "ipip", "ipip-cross-subnet", "vxlan-cross-subnet"}:
+        if backend in {Backend.BGP, Backend.VXLAN_CROSS_SUBNET, *IPIP_BACKENDS}:
             add("tcp", 179, "calico BGP (bird)", bgp_sources)
-        if backend in {"ipip", "ipip-cross-subnet"}:
+        if backend in IPIP_BACKENDS:
             add("ipip", None, "calico IP-in-IP")
-        if backend in {"vxlan", "vxlan-cross-subnet"}:
+        if backend in VXLAN_BACKENDS:
             add("udp", 4789, "calico VXLAN")
         add("tcp", 5473, "calico typha (felix to typha)")
     elif plugin is Plugin.CILIUM:
         add("tcp", 4240, "cilium health checks")
         add("tcp", 4244, "hubble server (relay to node)")
-        if backend == "vxlan":
+        if backend is Backend.VXLAN:
             add("udp", 8472, "cilium VXLAN")
-        elif backend == "geneve":
+        elif backend is Backend.GENEVE:
             add("udp", 6081, "cilium Geneve")
     elif plugin is Plugin.KUBE_ROUTER:
         add("tcp", 179, "kube-router BGP (routes to pod subnets)", bgp_sources)
-        if backend == "ipip":
+        if backend is Backend.IPIP:
             add("ipip", None, "kube-router IP-in-IP")
     # Plugin.BRIDGE: static routes, no daemon, no port.
     return rules
@@ -165,7 +165,7 @@ def port_matrix(
     endpoint: EndpointPlan,
     kube_proxy: KubeProxyMode,
     plugin: Plugin,
-    backend: str,
+    backend: Backend,
     *,
     bgp_peers: bool = False,
     load_balancer: str = "none",

@@ -1,8 +1,11 @@
 """The declarative model of one cluster: the `groundwork:cluster` config value.
 
-Structure only: types, enums, defaults and unknown-key rejection. Rules that
-relate several fields (CIDR overlaps, etcd quorum, default storage class ...)
-live in `rules.py`, so that every problem is reported at once with its path.
+Structure: types, enums, defaults and unknown-key rejection, and the network
+plugin's own choices (a refused plugin's reason, the backends a plugin
+offers), so that everything downstream holds a `Plugin` and a `Backend`.
+Rules that relate fields across the cluster (CIDR overlaps, etcd quorum,
+default storage class ...) live in `rules.py`, so that every problem is
+reported at once with its path.
 
 Field names are camelCase in the stack file (the Pulumi convention) and
 snake_case in Python.
@@ -30,9 +33,12 @@ from pydantic import (
     PlainValidator,
     StringConstraints,
     Tag,
+    ValidationInfo,
+    field_validator,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticUseDefault
 
 from groundwork import versions
 
@@ -211,15 +217,40 @@ class Plugin(StrEnum):
     KUBE_ROUTER = "kube-router"
 
 
+class Backend(StrEnum):
+    """How a plugin carries pod traffic between nodes (PLUGIN_BACKENDS: which plugin offers which)."""
+
+    STATIC_ROUTES = "static-routes"
+    VXLAN = "vxlan"
+    HOST_GW = "host-gw"
+    WIREGUARD = "wireguard"
+    IPIP = "ipip"
+    BGP = "bgp"
+    IPIP_CROSS_SUBNET = "ipip-cross-subnet"
+    VXLAN_CROSS_SUBNET = "vxlan-cross-subnet"
+    GENEVE = "geneve"
+    NATIVE = "native"
+
+
 # Which backends each plugin offers. The first is the plugin's default.
-# Unknown plugins (weave, ...) are rejected by `rules.py` with their reason.
-PLUGIN_BACKENDS: dict[Plugin, tuple[str, ...]] = {
-    Plugin.BRIDGE: ("static-routes",),
-    Plugin.FLANNEL: ("vxlan", "host-gw", "wireguard"),
-    Plugin.CALICO: ("vxlan", "ipip", "bgp", "ipip-cross-subnet", "vxlan-cross-subnet"),
-    Plugin.CILIUM: ("vxlan", "geneve", "native"),
-    Plugin.KUBE_ROUTER: ("bgp", "ipip"),
+PLUGIN_BACKENDS: dict[Plugin, tuple[Backend, ...]] = {
+    Plugin.BRIDGE: (Backend.STATIC_ROUTES,),
+    Plugin.FLANNEL: (Backend.VXLAN, Backend.HOST_GW, Backend.WIREGUARD),
+    Plugin.CALICO: (
+        Backend.VXLAN,
+        Backend.IPIP,
+        Backend.BGP,
+        Backend.IPIP_CROSS_SUBNET,
+        Backend.VXLAN_CROSS_SUBNET,
+    ),
+    Plugin.CILIUM: (Backend.VXLAN, Backend.GENEVE, Backend.NATIVE),
+    Plugin.KUBE_ROUTER: (Backend.BGP, Backend.IPIP),
 }
+
+# Backends that tunnel pod traffic in VXLAN or IP-in-IP (the cross-subnet
+# modes only between subnets, but they need the same kernel and ports).
+VXLAN_BACKENDS = frozenset({Backend.VXLAN, Backend.VXLAN_CROSS_SUBNET})
+IPIP_BACKENDS = frozenset({Backend.IPIP, Backend.IPIP_CROSS_SUBNET})
 
 # Plugins users ask for that Groundwork refuses, and why.
 REJECTED_PLUGINS: dict[str, str] = {
@@ -231,22 +262,22 @@ REJECTED_PLUGINS: dict[str, str] = {
 
 # Bytes each backend's encapsulation takes from the node MTU. Routed
 # backends (host-gw, bgp, native, static routes) add nothing.
-ENCAPSULATION_OVERHEAD: dict[tuple[Plugin, str], int] = {
-    (Plugin.BRIDGE, "static-routes"): 0,
-    (Plugin.FLANNEL, "vxlan"): 50,
-    (Plugin.FLANNEL, "host-gw"): 0,
-    (Plugin.FLANNEL, "wireguard"): 80,
-    (Plugin.CALICO, "vxlan"): 50,
-    (Plugin.CALICO, "ipip"): 20,
-    (Plugin.CALICO, "bgp"): 0,
+ENCAPSULATION_OVERHEAD: dict[tuple[Plugin, Backend], int] = {
+    (Plugin.BRIDGE, Backend.STATIC_ROUTES): 0,
+    (Plugin.FLANNEL, Backend.VXLAN): 50,
+    (Plugin.FLANNEL, Backend.HOST_GW): 0,
+    (Plugin.FLANNEL, Backend.WIREGUARD): 80,
+    (Plugin.CALICO, Backend.VXLAN): 50,
+    (Plugin.CALICO, Backend.IPIP): 20,
+    (Plugin.CALICO, Backend.BGP): 0,
     # cross-subnet modes encapsulate only between subnets; size for the worst case
-    (Plugin.CALICO, "ipip-cross-subnet"): 20,
-    (Plugin.CALICO, "vxlan-cross-subnet"): 50,
-    (Plugin.CILIUM, "vxlan"): 50,
-    (Plugin.CILIUM, "geneve"): 50,
-    (Plugin.CILIUM, "native"): 0,
-    (Plugin.KUBE_ROUTER, "bgp"): 0,
-    (Plugin.KUBE_ROUTER, "ipip"): 20,
+    (Plugin.CALICO, Backend.IPIP_CROSS_SUBNET): 20,
+    (Plugin.CALICO, Backend.VXLAN_CROSS_SUBNET): 50,
+    (Plugin.CILIUM, Backend.VXLAN): 50,
+    (Plugin.CILIUM, Backend.GENEVE): 50,
+    (Plugin.CILIUM, Backend.NATIVE): 0,
+    (Plugin.KUBE_ROUTER, Backend.BGP): 0,
+    (Plugin.KUBE_ROUTER, Backend.IPIP): 20,
 }
 # Calico's WireGuard adds 60 bytes on top of its encapsulation (if enabled).
 CALICO_WIREGUARD_OVERHEAD = 60
@@ -267,8 +298,8 @@ class Bgp(Strict):
 
 
 class NetworkSpec(Strict):
-    plugin: str = Plugin.BRIDGE.value
-    backend: str | None = None  # None: the plugin's default backend
+    plugin: Plugin = Plugin.BRIDGE
+    backend: Backend | None = None  # None: the plugin's default backend
     pod_cidr: Networks = (IPv4Network("10.244.0.0/16"),)
     service_cidr: Networks = (IPv4Network("10.96.0.0/12"),)
     # Prefix length of each node's pod subnet (/24 gives 254 pods per node).
@@ -279,13 +310,40 @@ class NetworkSpec(Strict):
     node_cidr: Network | None = None
     bgp: Bgp | None = None
 
-    def resolved_backend(self) -> str:
-        if self.backend is not None:
-            return self.backend
+    # Before pydantic's enum check, so that a refused plugin gets its reason,
+    # an unknown one the choices, and a backend is judged against what its
+    # plugin offers, in Groundwork's words rather than an enum error.
+    @field_validator("plugin", mode="before")
+    @classmethod
+    def _known_plugin(cls, value: Any) -> Plugin:
+        if isinstance(value, Plugin):
+            return value
+        if isinstance(value, str) and value in REJECTED_PLUGINS:
+            raise ValueError(REJECTED_PLUGINS[value])
         try:
-            return PLUGIN_BACKENDS[Plugin(self.plugin)][0]
+            return Plugin(value)
         except ValueError:
-            return ""
+            choices = ", ".join(p.value for p in Plugin)
+            raise ValueError(f"unknown plugin {value!r}; choose one of {choices}") from None
+
+    @field_validator("backend", mode="before")
+    @classmethod
+    def _offered_by_plugin(cls, value: Any, info: ValidationInfo) -> Backend | None:
+        if value is None:
+            return None
+        plugin = info.data.get("plugin")
+        if plugin is None:
+            # The plugin itself is wrong (reported there): nothing to judge against.
+            raise PydanticUseDefault()
+        offered = PLUGIN_BACKENDS[plugin]
+        if value not in offered:
+            raise ValueError(
+                f"{plugin.value} has no backend {value!r}; choose one of {', '.join(offered)}"
+            )
+        return Backend(value)
+
+    def resolved_backend(self) -> Backend:
+        return self.backend if self.backend is not None else PLUGIN_BACKENDS[self.plugin][0]
 
     @property
     def pod_cidr4(self) -> IPv4Network:

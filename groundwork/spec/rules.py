@@ -15,9 +15,8 @@ from groundwork.plan import ipam
 from groundwork.spec.model import (
     ENCAPSULATION_OVERHEAD,
     MINIMUM_POD_MTU,
-    PLUGIN_BACKENDS,
     REJECTED_INGRESS,
-    REJECTED_PLUGINS,
+    Backend,
     ClusterSpec,
     EtcdTopology,
     GatewayController,
@@ -27,11 +26,28 @@ from groundwork.spec.model import (
     StorageDriver,
     VipEndpoint,
 )
-from groundwork.spec.problems import Problem
+from groundwork.spec.problems import Problem, path_of
 
 Rule = Callable[[ClusterSpec], Iterator[Problem]]
 
-NET = "cluster.network"
+
+def _node(i: int, *field: str) -> str:
+    """cluster.nodes[i].<field>"""
+    return path_of(("nodes", i, *field))
+
+
+def _net(field: str) -> str:
+    """cluster.network.<field>"""
+    return path_of(("network", field))
+
+
+NODES = path_of(("nodes",))
+VIP = path_of(("controlPlane", "endpoint", "vip"))
+LAB_SUBNET = path_of(("lab", "subnet"))
+MIRROR = path_of(("artifacts", "mirror"))
+ETCD_VERSION = path_of(("etcd", "version"))
+CONTAINERD_VERSION = path_of(("containerRuntime", "version"))
+KUBE_PROXY = path_of(("kubernetes", "kubeProxy"))
 
 
 def _v(version: str) -> tuple[int, ...]:
@@ -49,16 +65,16 @@ def ipv4_only(spec: ClusterSpec) -> Iterator[Problem]:
     msg = "IPv6 is not supported yet (dual-stack is planned); use IPv4"
     for i, node in enumerate(spec.nodes):
         if isinstance(node.address, IPv6Address):
-            yield Problem(f"cluster.nodes[{i}].address", msg)
+            yield Problem(_node(i, "address"), msg)
     for field, nets in (
         ("podCidr", spec.network.pod_cidr),
         ("serviceCidr", spec.network.service_cidr),
     ):
         if any(isinstance(n, IPv6Network) for n in nets) or len(nets) != 1:
-            yield Problem(f"{NET}.{field}", msg + " (a single IPv4 CIDR)")
+            yield Problem(_net(field), msg + " (a single IPv4 CIDR)")
     endpoint = spec.control_plane.endpoint
     if isinstance(endpoint, VipEndpoint) and isinstance(endpoint.vip, IPv6Address):
-        yield Problem("cluster.controlPlane.endpoint.vip", msg)
+        yield Problem(VIP, msg)
 
 
 def nodes_unique(spec: ClusterSpec) -> Iterator[Problem]:
@@ -67,19 +83,15 @@ def nodes_unique(spec: ClusterSpec) -> Iterator[Problem]:
     for i, node in enumerate(spec.nodes):
         if node.name in seen_names:
             j = seen_names[node.name]
-            yield Problem(
-                f"cluster.nodes[{i}].name", f"duplicate of cluster.nodes[{j}].name ({node.name})"
-            )
+            yield Problem(_node(i, "name"), f"duplicate of {_node(j, 'name')} ({node.name})")
         seen_names.setdefault(node.name, i)
         addr = str(node.address)
         if addr in seen_addresses:
             j = seen_addresses[addr]
-            yield Problem(
-                f"cluster.nodes[{i}].address", f"{addr} is already cluster.nodes[{j}].address"
-            )
+            yield Problem(_node(i, "address"), f"{addr} is already {_node(j, 'address')}")
         seen_addresses.setdefault(addr, i)
         if len(set(node.roles)) != len(node.roles):
-            yield Problem(f"cluster.nodes[{i}].roles", "a role is listed twice")
+            yield Problem(_node(i, "roles"), "a role is listed twice")
 
 
 # Labels in the kubernetes.io / k8s.io namespaces a kubelet may set on its own
@@ -109,7 +121,7 @@ def node_labels(spec: ClusterSpec) -> Iterator[Problem]:
             allowed = key in _KUBELET_ALLOWED_LABELS or key.startswith(_KUBELET_ALLOWED_PREFIXES)
             if restricted and not allowed:
                 yield Problem(
-                    f"cluster.nodes[{i}].labels",
+                    _node(i, "labels"),
                     f"{key!r}: a kubelet may not set labels in the {prefix} namespace "
                     "(NodeRestriction); use your own prefix, e.g. example.com/role",
                 )
@@ -117,19 +129,17 @@ def node_labels(spec: ClusterSpec) -> Iterator[Problem]:
 
 def control_plane_present(spec: ClusterSpec) -> Iterator[Problem]:
     if not spec.nodes_with(Role.CONTROL_PLANE):
-        yield Problem(
-            "cluster.nodes", "no node has the control-plane role; give it to 1 or 3 nodes"
-        )
+        yield Problem(NODES, "no node has the control-plane role; give it to 1 or 3 nodes")
 
 
 def etcd_quorum(spec: ClusterSpec) -> Iterator[Problem]:
     members = spec.nodes_with(Role.ETCD)
     names = ", ".join(n.name for n in members)
     if not members:
-        yield Problem("cluster.nodes", "no node has the etcd role; give it to 1, 3 or 5 nodes")
+        yield Problem(NODES, "no node has the etcd role; give it to 1, 3 or 5 nodes")
     elif len(members) % 2 == 0:
         yield Problem(
-            "cluster.etcd",
+            path_of(("etcd",)),
             f"{len(members)} etcd members ({names}) tolerate no more failures than "
             f"{len(members) - 1}; use an odd number of nodes with the etcd role",
         )
@@ -138,13 +148,13 @@ def etcd_quorum(spec: ClusterSpec) -> Iterator[Problem]:
         stacked = node.has(Role.ETCD) and not node.has(Role.CONTROL_PLANE)
         if topology is EtcdTopology.STACKED and stacked:
             yield Problem(
-                f"cluster.nodes[{i}].roles",
+                _node(i, "roles"),
                 f"{node.name} has etcd without control-plane, but cluster.etcd.topology is "
                 "stacked; add control-plane or set topology: external",
             )
         if topology is EtcdTopology.EXTERNAL and node.has(Role.ETCD) and len(node.roles) > 1:
             yield Problem(
-                f"cluster.nodes[{i}].roles",
+                _node(i, "roles"),
                 f"{node.name} mixes etcd with other roles, but cluster.etcd.topology is "
                 "external (dedicated etcd nodes)",
             )
@@ -155,60 +165,55 @@ def kubernetes_version(spec: ClusterSpec) -> Iterator[Problem]:
     if minor not in versions.KUBERNETES_MINORS:
         window = f"{versions.KUBERNETES_MINORS[0]}-{versions.KUBERNETES_MINORS[-1]}"
         yield Problem(
-            "cluster.kubernetes.version",
+            path_of(("kubernetes", "version")),
             f"{spec.kubernetes.version} is outside the supported window {window}",
         )
 
 
+def _etcd_too_old(version: str) -> bool:
+    return _v(version) < _v(versions.MINIMUM_EXTERNAL_ETCD)
+
+
+def _containerd_end_of_life(version: str) -> bool:
+    return _v(version) < (1, 7)
+
+
 def component_versions(spec: ClusterSpec) -> Iterator[Problem]:
     """Old etcd/containerd is refused for real clusters, allowed (warned) in the lab."""
-    is_lab = spec.lab is not None
+    if spec.lab is not None:
+        return
     etcd = spec.etcd.version
-    if _v(etcd) < _v(versions.MINIMUM_EXTERNAL_ETCD) and not is_lab:
+    if _etcd_too_old(etcd):
         yield Problem(
-            "cluster.etcd.version",
+            ETCD_VERSION,
             f"etcd {etcd} is older than {versions.MINIMUM_EXTERNAL_ETCD}, the minimum "
             "Kubernetes supports; use 3.6.x",
         )
     containerd = spec.container_runtime.version
-    if _v(containerd) < (1, 7) and not is_lab:
+    if _containerd_end_of_life(containerd):
         yield Problem(
-            "cluster.containerRuntime.version",
+            CONTAINERD_VERSION,
             f"containerd {containerd} is end of life; use 2.2 or newer (1.7 at least)",
         )
 
 
 def network_plugin(spec: ClusterSpec) -> Iterator[Problem]:
+    """What the plugin and backend (valid on their own, see the model) mean for the rest."""
     net = spec.network
-    if net.plugin in REJECTED_PLUGINS:
-        yield Problem(f"{NET}.plugin", REJECTED_PLUGINS[net.plugin])
-        return
-    try:
-        plugin = Plugin(net.plugin)
-    except ValueError:
-        choices = ", ".join(p.value for p in Plugin)
-        yield Problem(f"{NET}.plugin", f"unknown plugin {net.plugin!r}; choose one of {choices}")
-        return
-    backends = PLUGIN_BACKENDS[plugin]
-    if net.backend is not None and net.backend not in backends:
-        yield Problem(
-            f"{NET}.backend",
-            f"{plugin.value} has no backend {net.backend!r}; choose one of {', '.join(backends)}",
-        )
-        return
-    backend = net.resolved_backend()
+    plugin, backend = net.plugin, net.resolved_backend()
     if spec.kubernetes.kube_proxy is KubeProxyMode.NONE and plugin is not Plugin.CILIUM:
         yield Problem(
-            "cluster.kubernetes.kubeProxy",
+            KUBE_PROXY,
             f"none needs a CNI that replaces kube-proxy (cilium); {plugin.value} does not",
         )
-    needs_bgp = backend == "bgp" or (plugin is Plugin.CALICO and "cross-subnet" in backend)
+    cross_subnet = backend in {Backend.IPIP_CROSS_SUBNET, Backend.VXLAN_CROSS_SUBNET}
+    needs_bgp = backend is Backend.BGP or (plugin is Plugin.CALICO and cross_subnet)
     if net.bgp is not None and not needs_bgp and plugin is not Plugin.CILIUM:
-        yield Problem(f"{NET}.bgp", f"{plugin.value} {backend} does not use BGP; remove this block")
+        yield Problem(_net("bgp"), f"{plugin.value} {backend} does not use BGP; remove this block")
     pod_mtu = net.node_mtu - ENCAPSULATION_OVERHEAD[(plugin, backend)]
     if pod_mtu < MINIMUM_POD_MTU:
         yield Problem(
-            f"{NET}.nodeMtu",
+            _net("nodeMtu"),
             f"{net.node_mtu} leaves a pod MTU of {pod_mtu} with {plugin.value} {backend} "
             f"({net.node_mtu - pod_mtu} bytes of encapsulation); the minimum pod MTU is "
             f"{MINIMUM_POD_MTU}",
@@ -219,23 +224,23 @@ def cidrs(spec: ClusterSpec) -> Iterator[Problem]:
     net = spec.network
     pod, service = net.pod_cidr[0], net.service_cidr[0]
     named: list[tuple[str, IPv4Network | IPv6Network]] = [
-        (f"{NET}.podCidr", pod),
-        (f"{NET}.serviceCidr", service),
+        (_net("podCidr"), pod),
+        (_net("serviceCidr"), service),
     ]
     nodes = node_cidr(spec)
     if net.node_cidr is not None:
-        named.append((f"{NET}.nodeCidr", net.node_cidr))
+        named.append((_net("nodeCidr"), net.node_cidr))
     if spec.lab is not None:
-        named.append(("cluster.lab.subnet", spec.lab.subnet))
+        named.append((LAB_SUBNET, spec.lab.subnet))
     for i, (path_a, a) in enumerate(named):
         for path_b, b in named[i + 1 :]:
-            same_nodes_net = {path_a, path_b} == {f"{NET}.nodeCidr", "cluster.lab.subnet"}
+            same_nodes_net = {path_a, path_b} == {_net("nodeCidr"), LAB_SUBNET}
             if a.version == b.version and a.overlaps(b) and not same_nodes_net:
                 yield Problem(path_a, f"overlaps {path_b} {b}")
     if isinstance(pod, IPv4Network):
         if net.node_subnet_size < pod.prefixlen:
             yield Problem(
-                f"{NET}.nodeSubnetSize",
+                _net("nodeSubnetSize"),
                 f"/{net.node_subnet_size} per node is larger than podCidr {pod} itself",
             )
         else:
@@ -243,25 +248,21 @@ def cidrs(spec: ClusterSpec) -> Iterator[Problem]:
             needed = len(pod_nodes(spec))
             if needed > available:
                 yield Problem(
-                    f"{NET}.podCidr",
+                    _net("podCidr"),
                     f"{pod} holds {available} node subnets of /{net.node_subnet_size} but "
                     f"{needed} nodes need one; use a larger podCidr or smaller node subnets (a larger nodeSubnetSize)",
                 )
     for i, node in enumerate(spec.nodes):
         for path, cidr in named[:2]:
             if node.address.version == cidr.version and node.address in cidr:
-                yield Problem(
-                    f"cluster.nodes[{i}].address", f"{node.address} is inside {path} {cidr}"
-                )
+                yield Problem(_node(i, "address"), f"{node.address} is inside {path} {cidr}")
         if (
             nodes is not None
             and node.address.version == nodes.version
             and node.address not in nodes
         ):
-            where = f"{NET}.nodeCidr" if net.node_cidr is not None else "cluster.lab.subnet"
-            yield Problem(
-                f"cluster.nodes[{i}].address", f"{node.address} is outside {where} {nodes}"
-            )
+            where = _net("nodeCidr") if net.node_cidr is not None else LAB_SUBNET
+            yield Problem(_node(i, "address"), f"{node.address} is outside {where} {nodes}")
 
 
 def pod_nodes(spec: ClusterSpec) -> list[str]:
@@ -285,8 +286,8 @@ def pod_subnet_collisions(spec: ClusterSpec) -> Iterator[Problem]:
     bits = net.node_subnet_size - pod.prefixlen
     for first, later, subnet in ipam.collisions(pod, net.node_subnet_size, addresses):
         yield Problem(
-            f"cluster.nodes[{index[later]}].address",
-            f"gets pod subnet {subnet}, the same as cluster.nodes[{index[first]}] ({first}); "
+            _node(index[later], "address"),
+            f"gets pod subnet {subnet}, the same as {_node(index[first])} ({first}); "
             f"a node's pod subnet comes from the last {bits} bits of its address, so give "
             "the nodes addresses that differ there, or use a larger podCidr or smaller "
             "node subnets (a larger nodeSubnetSize)",
@@ -297,24 +298,24 @@ def endpoint(spec: ClusterSpec) -> Iterator[Problem]:
     ep = spec.control_plane.endpoint
     if not isinstance(ep, VipEndpoint):
         return
-    path = "cluster.controlPlane.endpoint.vip"
+    path = VIP
     nodes = node_cidr(spec)
     if nodes is None:
         yield Problem(
-            f"{NET}.nodeCidr",
+            _net("nodeCidr"),
             "required with a VIP endpoint: the VIP must be in the control-plane nodes' subnet",
         )
     elif ep.vip.version == nodes.version and ep.vip not in nodes:
         yield Problem(path, f"{ep.vip} is outside the nodes' subnet {nodes}; VRRP cannot hold it")
     for i, node in enumerate(spec.nodes):
         if node.address == ep.vip:
-            yield Problem(path, f"{ep.vip} is cluster.nodes[{i}].address; the VIP must be unused")
+            yield Problem(path, f"{ep.vip} is {_node(i, 'address')}; the VIP must be unused")
     if spec.lab is not None and ep.vip == spec.lab.gateway:
         yield Problem(path, f"{ep.vip} is the lab gateway")
     net = spec.network
     for cidr_path, cidr in (
-        (f"{NET}.podCidr", net.pod_cidr[0]),
-        (f"{NET}.serviceCidr", net.service_cidr[0]),
+        (_net("podCidr"), net.pod_cidr[0]),
+        (_net("serviceCidr"), net.service_cidr[0]),
     ):
         if ep.vip.version == cidr.version and ep.vip in cidr:
             yield Problem(path, f"{ep.vip} is inside {cidr_path} {cidr}")
@@ -322,82 +323,96 @@ def endpoint(spec: ClusterSpec) -> Iterator[Problem]:
 
 def storage(spec: ClusterSpec) -> Iterator[Problem]:
     classes = spec.storage.classes
-    base = "cluster.storage.classes"
+    base = ("storage", "classes")
     defaults = [i for i, c in enumerate(classes) if c.default]
     if classes and not defaults:
-        yield Problem(base, "no class is the default; set default: true on exactly one")
+        yield Problem(path_of(base), "no class is the default; set default: true on exactly one")
     for i in defaults[1:]:
         first = classes[defaults[0]].name
         yield Problem(
-            f"{base}[{i}].default",
-            f"a second default class; {base}[{defaults[0]}] ({first}) is already the default",
+            path_of((*base, i, "default")),
+            f"a second default class; {path_of((*base, defaults[0]))} ({first}) is already "
+            "the default",
         )
     names: dict[str, int] = {}
     node_names = {n.name for n in spec.nodes}
     for i, sc in enumerate(classes):
         if sc.name in names:
             yield Problem(
-                f"{base}[{i}].name", f"duplicate of {base}[{names[sc.name]}].name ({sc.name})"
+                path_of((*base, i, "name")),
+                f"duplicate of {path_of((*base, names[sc.name], 'name'))} ({sc.name})",
             )
         names.setdefault(sc.name, i)
         if sc.driver is StorageDriver.NFS and sc.nfs is None:
-            yield Problem(f"{base}[{i}].nfs", "the nfs driver needs nfs: {server, share}")
+            yield Problem(path_of((*base, i, "nfs")), "the nfs driver needs nfs: {server, share}")
         if sc.driver is not StorageDriver.NFS and sc.nfs is not None:
             yield Problem(
-                f"{base}[{i}].nfs", f"only the nfs driver takes nfs settings, not {sc.driver.value}"
+                path_of((*base, i, "nfs")),
+                f"only the nfs driver takes nfs settings, not {sc.driver.value}",
             )
         if sc.driver is StorageDriver.LOCAL_STATIC and not sc.volumes:
             yield Problem(
-                f"{base}[{i}].volumes",
+                path_of((*base, i, "volumes")),
                 "local-static needs at least one volume (node, path, capacity)",
             )
         if sc.driver is not StorageDriver.LOCAL_STATIC and sc.volumes:
             yield Problem(
-                f"{base}[{i}].volumes", f"only local-static takes volumes, not {sc.driver.value}"
+                path_of((*base, i, "volumes")),
+                f"only local-static takes volumes, not {sc.driver.value}",
             )
         for j, vol in enumerate(sc.volumes):
             if vol.node not in node_names:
-                yield Problem(f"{base}[{i}].volumes[{j}].node", f"no node named {vol.node!r}")
+                yield Problem(
+                    path_of((*base, i, "volumes", j, "node")), f"no node named {vol.node!r}"
+                )
 
 
 def gateway(spec: ClusterSpec) -> Iterator[Problem]:
     gw = spec.gateway
+    controller, ingress_class = (
+        path_of(("gateway", "controller")),
+        path_of(("gateway", "ingressClass")),
+    )
     if gw.controller in REJECTED_INGRESS:
-        yield Problem("cluster.gateway.controller", REJECTED_INGRESS[gw.controller])
+        yield Problem(controller, REJECTED_INGRESS[gw.controller])
     elif gw.controller not in {c.value for c in GatewayController}:
         choices = ", ".join(c.value for c in GatewayController)
         yield Problem(
-            "cluster.gateway.controller",
+            controller,
             f"unknown controller {gw.controller!r}; choose one of {choices}",
         )
     if gw.ingress_class is not None:
         if gw.ingress_class in REJECTED_INGRESS:
-            yield Problem("cluster.gateway.ingressClass", REJECTED_INGRESS[gw.ingress_class])
+            yield Problem(ingress_class, REJECTED_INGRESS[gw.ingress_class])
         elif gw.controller == GatewayController.ENVOY_GATEWAY.value:
             yield Problem(
-                "cluster.gateway.ingressClass",
+                ingress_class,
                 "envoy-gateway serves only the Gateway API, no Ingress; use traefik for an Ingress class",
             )
         elif gw.controller == GatewayController.NONE.value:
             yield Problem(
-                "cluster.gateway.ingressClass",
+                ingress_class,
                 "an Ingress class needs a controller (envoy-gateway or traefik)",
             )
 
 
 def load_balancer(spec: ClusterSpec) -> Iterator[Problem]:
     lb = spec.load_balancer
-    base = "cluster.loadBalancer"
+    base = ("loadBalancer",)
     if lb.provider == "metallb" and not lb.pools:
-        yield Problem(f"{base}.pools", "MetalLB needs at least one address pool")
+        yield Problem(path_of((*base, "pools")), "MetalLB needs at least one address pool")
     if lb.provider != "metallb" and lb.pools:
-        yield Problem(f"{base}.pools", f"pools are MetalLB settings; provider is {lb.provider}")
+        yield Problem(
+            path_of((*base, "pools")), f"pools are MetalLB settings; provider is {lb.provider}"
+        )
     if lb.provider == "metallb" and lb.mode == "bgp" and spec.network.bgp is None:
-        yield Problem(f"{base}.mode", "MetalLB bgp mode needs cluster.network.bgp (asn and peers)")
+        yield Problem(
+            path_of((*base, "mode")), f"MetalLB bgp mode needs {_net('bgp')} (asn and peers)"
+        )
     net = spec.network
     for i, pool in enumerate(lb.pools):
         for j, text in enumerate(pool.addresses):
-            path = f"{base}.pools[{i}].addresses[{j}]"
+            path = path_of((*base, "pools", i, "addresses", j))
             first_text = text.split("-")[0].strip()
             try:
                 first = ip_network(first_text if "/" in text else f"{first_text}/32", strict=False)
@@ -405,8 +420,8 @@ def load_balancer(spec: ClusterSpec) -> Iterator[Problem]:
                 yield Problem(path, f"{text!r} is neither a CIDR nor an address range a-b")
                 continue
             for cidr_path, cidr in (
-                (f"{NET}.podCidr", net.pod_cidr[0]),
-                (f"{NET}.serviceCidr", net.service_cidr[0]),
+                (_net("podCidr"), net.pod_cidr[0]),
+                (_net("serviceCidr"), net.service_cidr[0]),
             ):
                 if first.version == cidr.version and first.overlaps(cidr):
                     yield Problem(path, f"{text} overlaps {cidr_path} {cidr}")
@@ -417,41 +432,41 @@ def workloads(spec: ClusterSpec) -> Iterator[Problem]:
     seen: dict[tuple[str, str], int] = {}
     exposing = spec.gateway.controller != GatewayController.NONE.value
     for i, wl in enumerate(spec.workloads):
-        base = f"cluster.workloads[{i}]"
+        base = ("workloads", i)
         key = (wl.namespace, wl.name)
         if key in seen:
             yield Problem(
-                f"{base}.name",
-                f"duplicate of cluster.workloads[{seen[key]}] ({wl.namespace}/{wl.name})",
+                path_of((*base, "name")),
+                f"duplicate of {path_of(('workloads', seen[key]))} ({wl.namespace}/{wl.name})",
             )
         seen.setdefault(key, i)
         if wl.storage is not None and wl.storage.storage_class not in classes:
             declared = ", ".join(sorted(classes)) or "none"
             yield Problem(
-                f"{base}.storage.class",
+                path_of((*base, "storage", "class")),
                 f"no storage class named {wl.storage.storage_class!r}; declared: {declared}",
             )
         if wl.expose is not None:
             port_names = [p.name for p in wl.ports]
             if wl.expose.port not in port_names:
                 yield Problem(
-                    f"{base}.expose.port",
+                    path_of((*base, "expose", "port")),
                     f"no port named {wl.expose.port!r}; ports: {', '.join(port_names) or 'none'}",
                 )
             if not exposing:
                 yield Problem(
-                    f"{base}.expose",
-                    "exposure needs cluster.gateway.controller (envoy-gateway or traefik)",
+                    path_of((*base, "expose")),
+                    f"exposure needs {path_of(('gateway', 'controller'))} (envoy-gateway or traefik)",
                 )
 
 
 def artifacts(spec: ClusterSpec) -> Iterator[Problem]:
     art = spec.artifacts
     if art.source == "mirror" and art.mirror is None:
-        yield Problem("cluster.artifacts.mirror", "source: mirror needs a mirror URL")
+        yield Problem(MIRROR, "source: mirror needs a mirror URL")
     if art.source == "upstream" and art.mirror is not None:
         yield Problem(
-            "cluster.artifacts.source", "a mirror URL is set; set source: mirror to use it"
+            path_of(("artifacts", "source")), "a mirror URL is set; set source: mirror to use it"
         )
 
 
@@ -460,25 +475,25 @@ def lab(spec: ClusterSpec) -> Iterator[Problem]:
         for i, node in enumerate(spec.nodes):
             if node.ssh.key == "lab":
                 yield Problem(
-                    f"cluster.nodes[{i}].ssh.key",
+                    _node(i, "ssh", "key"),
                     "'lab' is the lab's generated key; this stack has no lab block",
                 )
         return
     lab_spec = spec.lab
     if lab_spec.subnet.version != 4 or lab_spec.gateway.version != 4:
-        yield Problem("cluster.lab.subnet", "the lab network is IPv4")
+        yield Problem(LAB_SUBNET, "the lab network is IPv4")
         return
     if lab_spec.gateway not in lab_spec.subnet:
         yield Problem(
-            "cluster.lab.gateway",
-            f"{lab_spec.gateway} is outside cluster.lab.subnet {lab_spec.subnet}",
+            path_of(("lab", "gateway")),
+            f"{lab_spec.gateway} is outside {LAB_SUBNET} {lab_spec.subnet}",
         )
     for i, node in enumerate(spec.nodes):
         if node.address == lab_spec.gateway:
-            yield Problem(f"cluster.nodes[{i}].address", f"{node.address} is the lab gateway")
+            yield Problem(_node(i, "address"), f"{node.address} is the lab gateway")
     expected = f"http://{lab_spec.gateway}:{lab_spec.mirror_port}"
     if spec.artifacts.mirror is not None and spec.artifacts.mirror.rstrip("/") != expected:
-        yield Problem("cluster.artifacts.mirror", f"the lab mirror listens at {expected}")
+        yield Problem(MIRROR, f"the lab mirror listens at {expected}")
 
 
 RULES: tuple[Rule, ...] = (
@@ -507,43 +522,58 @@ def check(spec: ClusterSpec) -> list[Problem]:
     return sorted(p for rule in RULES for p in rule(spec))
 
 
-def warnings(spec: ClusterSpec) -> list[Problem]:
-    """Legal but questionable choices, shown by validate and plan."""
-    out: list[Problem] = []
+# Warnings: legal but questionable choices, shown by validate and plan. Each
+# is a rule like the ones above; they are listed in the order they print.
+
+
+def ipvs_deprecated(spec: ClusterSpec) -> Iterator[Problem]:
     if spec.kubernetes.kube_proxy is KubeProxyMode.IPVS:
-        out.append(
-            Problem(
-                "cluster.kubernetes.kubeProxy",
-                "ipvs mode is deprecated upstream (since 1.35); prefer nftables",
-            )
+        yield Problem(
+            KUBE_PROXY,
+            "ipvs mode is deprecated upstream (since 1.35); prefer nftables",
         )
-    if spec.lab is not None:
-        etcd, containerd = spec.etcd.version, spec.container_runtime.version
-        if _v(etcd) < _v(versions.MINIMUM_EXTERNAL_ETCD):
-            out.append(
-                Problem(
-                    "cluster.etcd.version",
-                    f"etcd {etcd} is below what Kubernetes supports ({versions.MINIMUM_EXTERNAL_ETCD}); the lab offers only this version, to prove the roles' mechanics",
-                )
-            )
-        if _v(containerd) < (1, 7):
-            out.append(
-                Problem(
-                    "cluster.containerRuntime.version",
-                    f"containerd {containerd} is end of life upstream; the lab offers only Debian's package",
-                )
-            )
+
+
+def lab_component_versions(spec: ClusterSpec) -> Iterator[Problem]:
+    """The old etcd/containerd `component_versions` refuses elsewhere, named in the lab."""
+    if spec.lab is None:
+        return
+    etcd, containerd = spec.etcd.version, spec.container_runtime.version
+    if _etcd_too_old(etcd):
+        yield Problem(
+            ETCD_VERSION,
+            f"etcd {etcd} is below what Kubernetes supports ({versions.MINIMUM_EXTERNAL_ETCD}); the lab offers only this version, to prove the roles' mechanics",
+        )
+    if _containerd_end_of_life(containerd):
+        yield Problem(
+            CONTAINERD_VERSION,
+            f"containerd {containerd} is end of life upstream; the lab offers only Debian's package",
+        )
+
+
+def no_workers(spec: ClusterSpec) -> Iterator[Problem]:
     if not spec.nodes_with(Role.WORKER):
-        out.append(
-            Problem("cluster.nodes", "no worker nodes; workloads will run on control-plane nodes")
-        )
+        yield Problem(NODES, "no worker nodes; workloads will run on control-plane nodes")
+
+
+def vip_for_one_control_plane(spec: ClusterSpec) -> Iterator[Problem]:
     if len(spec.nodes_with(Role.CONTROL_PLANE)) == 1 and isinstance(
         spec.control_plane.endpoint, VipEndpoint
     ):
-        out.append(
-            Problem(
-                "cluster.controlPlane.endpoint",
-                "a VIP in front of a single control-plane node adds no availability",
-            )
+        yield Problem(
+            path_of(("controlPlane", "endpoint")),
+            "a VIP in front of a single control-plane node adds no availability",
         )
-    return out
+
+
+WARNINGS: tuple[Rule, ...] = (
+    ipvs_deprecated,
+    lab_component_versions,
+    no_workers,
+    vip_for_one_control_plane,
+)
+
+
+def warnings(spec: ClusterSpec) -> list[Problem]:
+    """Legal but questionable choices, in the order of WARNINGS."""
+    return [p for rule in WARNINGS for p in rule(spec)]

@@ -14,6 +14,7 @@ from groundwork.plan import ClusterPlan, build_plan
 from groundwork.plan.etcd import CLIENT_PORT as ETCD_CLIENT_PORT
 from groundwork.plan.etcd import PEER_PORT as ETCD_PEER_PORT
 from groundwork.spec import ClusterSpec
+from groundwork.spec.model import Backend, Plugin
 
 # Where the roles put things on a node. These are facts of the node layout
 # (shared with roles/), not declarations; the declared values live in the plan.
@@ -81,8 +82,8 @@ class ClusterExpectation:
     etcd_members: tuple[EtcdMember, ...]
     vip: str | None
     endpoint_port: int
-    network_plugin: str
-    network_backend: str
+    network_plugin: Plugin
+    network_backend: Backend
     extra: dict[str, Any] = field(default_factory=dict)
 
     def node(self, name: str) -> NodeExpectation:
@@ -101,7 +102,7 @@ class ClusterExpectation:
 
     @property
     def bridge_network(self) -> bool:
-        return self.network_plugin == "bridge"
+        return self.network_plugin is Plugin.BRIDGE
 
 
 KUBELET_ROLES = ("control-plane", "worker")
@@ -115,7 +116,7 @@ def from_plan(spec: ClusterSpec, plan: ClusterPlan) -> ClusterExpectation:
     by_member = {m.name: m for m in members}
     endpoint = plan.endpoint
     vip = endpoint.host if endpoint.kind == "vip" and endpoint.haproxy else None
-    bridge = plan.network.plugin == "bridge"
+    bridge = plan.network.plugin is Plugin.BRIDGE
     sysctls = {s.key: s.value for s in plan.sysctls}
     modules = tuple(m.name for m in plan.kernel_modules)
     spec_nodes = {n.name: n for n in spec.nodes}

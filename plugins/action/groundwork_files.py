@@ -11,10 +11,16 @@ Templates see the task's variables (`item` too, in a loop) and the entry's own
 `vars`. An entry may be a list of entries, spliced in (one file per registry
 mirror, built by the groundwork filters in plugins/filter).
 Everything is sent to the node in one module call; see plugins/modules/groundwork_files.py.
+
+Under --diff, each changed file and block is shown as the template module
+shows it, except secret ones: a file whose mode lets no one but its owner
+read it (0600, 0400 ...), an entry marked `secret: true`, and every entry of
+a no_log task never show their content.
 """
 
 from __future__ import annotations
 
+import base64
 import os
 from typing import Any
 
@@ -29,6 +35,36 @@ except ImportError:  # pragma: no cover - older ansible-core
     generate_ansible_template_vars = None
 
 SOURCE_KEYS = ("template", "src", "content")
+
+
+def is_secret(entry: dict[str, Any]) -> bool:
+    """Content never shown: marked secret, or a file only its owner may read.
+    A mode that is not octal counts as secret (the module refuses it anyway)."""
+    if boolean(entry.get("secret", False), strict=True):
+        return True
+    if "mode" not in entry:  # a block: the shared file keeps its own mode
+        return False
+    try:
+        return int(str(entry["mode"]), 8) & 0o044 == 0
+    except ValueError:
+        return True
+
+
+def ansible_diffs(records: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The module's base64 records of changed entries as Ansible's diff (one per path)."""
+    return [
+        {
+            "before_header": record["path"],
+            "after_header": record["path"],
+            "before": _text(record["before"]),
+            "after": _text(record["after"]),
+        }
+        for record in records
+    ]
+
+
+def _text(encoded: str) -> str:
+    return base64.b64decode(encoded).decode("utf-8", errors="replace")
 
 
 def _enabled(entries: list[Any] | None) -> list[dict[str, Any]]:
@@ -56,13 +92,18 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         del tmp
         args = self._task.args
+        show_diff = bool(self._task.diff) and not self._task.no_log
         try:
             module_args = {
                 "directories": _enabled(args.get("directories")),
                 "links": _enabled(args.get("links")),
-                "files": [self._resolve(e, task_vars) for e in _enabled(args.get("files"))],
+                "files": [
+                    self._resolve(e, task_vars, show_diff=show_diff)
+                    for e in _enabled(args.get("files"))
+                ],
                 "blocks": [
-                    self._resolve(e, task_vars, "path") for e in _enabled(args.get("blocks"))
+                    self._resolve(e, task_vars, "path", show_diff=show_diff)
+                    for e in _enabled(args.get("blocks"))
                 ],
             }
         except (AnsibleError, OSError, TypeError) as err:
@@ -72,10 +113,18 @@ class ActionModule(ActionBase):
                 module_name="groundwork_files", module_args=module_args, task_vars=task_vars
             )
         )
+        diffs = ansible_diffs(result.pop("diffs", None) or [])
+        if diffs:
+            result["diff"] = diffs
         return result
 
     def _resolve(
-        self, entry: dict[str, Any], task_vars: dict[str, Any], target: str = "dest"
+        self,
+        entry: dict[str, Any],
+        task_vars: dict[str, Any],
+        target: str = "dest",
+        *,
+        show_diff: bool = False,
     ) -> dict[str, Any]:
         sources = [key for key in SOURCE_KEYS if key in entry]
         dest = entry.get(target, "?")
@@ -93,8 +142,9 @@ class ActionModule(ActionBase):
                 content = handle.read()
         else:
             content = str(entry["content"])
-        resolved = {k: v for k, v in entry.items() if k not in (*SOURCE_KEYS, "vars")}
+        resolved = {k: v for k, v in entry.items() if k not in (*SOURCE_KEYS, "vars", "secret")}
         resolved["content"] = content
+        resolved["diff"] = show_diff and not is_secret(entry)
         return resolved
 
     def _render(self, name: str, dest: str, task_vars: dict[str, Any]) -> str:

@@ -1,6 +1,6 @@
 """/etc/fstab's swap entries, for groundwork_probe (does fstab turn swap on at
-boot?) and groundwork_node (comment those entries out), so both read the file
-the same way."""
+boot?) and groundwork_kernel_settings (comment those entries out), so both
+read the file the same way."""
 
 from __future__ import annotations
 

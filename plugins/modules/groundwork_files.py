@@ -11,6 +11,12 @@ Files are written atomically (a temporary file in the destination directory,
 then rename), after an optional validate command has accepted the temporary
 file. File contents are marked no_log: private keys travel in them, and must
 not appear in logs, job events or process arguments.
+
+For Ansible's --diff, the action plugin flags the entries whose content may
+be shown (`diff: true`: never a secret one); for each of them that changes,
+the content before and after comes back base64-encoded in `diffs`, so the
+no_log masking of file contents cannot garble it, and the action plugin
+turns it into Ansible's diff.
 """
 
 from __future__ import annotations
@@ -62,6 +68,10 @@ options:
       validate:
         description: Command run on the new content before it is installed; C(%s) is its path.
         type: str
+      diff:
+        description: Return the content before and after when it changes (never for a secret file).
+        type: bool
+        default: false
   blocks:
     description:
       - Blocks of lines this node's roles own inside a file others write too (C(/etc/hosts)),
@@ -75,6 +85,10 @@ options:
       path: {description: Absolute path of the file (created 0644 root-owned if missing)., type: path, required: true}
       marker: {description: Text after C(# BEGIN) and C(# END)., type: str, required: true}
       content: {description: The lines between the markers., type: str, required: true}
+      diff:
+        description: Return the file's text before and after when the block changes.
+        type: bool
+        default: false
 author: Groundwork
 """
 
@@ -84,8 +98,16 @@ changed_paths:
   type: list
   elements: str
   returned: always
+diffs:
+  description:
+    - For each changed entry with C(diff), its path and its content before and after (base64);
+      the action plugin turns them into Ansible's diff.
+  type: list
+  elements: dict
+  returned: always
 """
 
+import base64
 import contextlib
 import errno
 import grp
@@ -189,7 +211,16 @@ def _validate(module, command, path, dest):
         )
 
 
-def converge_file(module, entry):
+def diff_record(path, before, after):
+    """One changed entry's content before and after, base64-encoded (see the module's doc)."""
+    return {
+        "path": path,
+        "before": base64.b64encode(before).decode("ascii"),
+        "after": base64.b64encode(after).decode("ascii"),
+    }
+
+
+def converge_file(module, entry, diffs):
     dest = entry["dest"]
     content = entry["content"].encode("utf-8")
     uid, gid = _ids(module, entry["owner"], entry["group"])
@@ -198,10 +229,11 @@ def converge_file(module, entry):
         st = os.lstat(dest)
     except FileNotFoundError:
         st = None
+    before = b""
     if st is not None and stat.S_ISREG(st.st_mode):
         with open(dest, "rb") as current:
-            same = current.read() == content
-        if same:
+            before = current.read()
+        if before == content:
             if not _attrs_differ(st, uid, gid, mode):
                 return False
             if not module.check_mode:
@@ -210,6 +242,8 @@ def converge_file(module, entry):
             return True
     elif st is not None and stat.S_ISDIR(st.st_mode):
         module.fail_json(msg=f"{dest} is a directory, not a file")
+    if entry["diff"]:
+        diffs.append(diff_record(dest, before, content))
     if module.check_mode:
         return True
     _make_parents(dest, False)
@@ -251,7 +285,7 @@ def with_block(text, marker, content):
     return text + block
 
 
-def converge_block(module, entry):
+def converge_block(module, entry, diffs):
     path = entry["path"]
     try:
         with open(path, encoding="utf-8") as current:
@@ -261,6 +295,8 @@ def converge_block(module, entry):
     wanted = with_block(text or "", entry["marker"], entry["content"])
     if wanted == text:
         return False
+    if entry["diff"]:
+        diffs.append(diff_record(path, (text or "").encode("utf-8"), wanted.encode("utf-8")))
     if module.check_mode:
         return True
     if text is None:
@@ -315,16 +351,19 @@ def main():
                 group={"type": "str", "default": "root"},
                 mode={"type": "str", "required": True},
                 validate={"type": "str"},
+                diff={"type": "bool", "default": False},
             ),
             "blocks": _entries(
                 path={"type": "path", "required": True},
                 marker={"type": "str", "required": True},
                 content={"type": "str", "required": True},
+                diff={"type": "bool", "default": False},
             ),
         },
         supports_check_mode=True,
     )
     changed_paths = []
+    diffs = []
     for entry in module.params["directories"]:
         if converge_directory(module, entry):
             changed_paths.append(entry["path"])
@@ -332,12 +371,12 @@ def main():
         if converge_link(module, entry):
             changed_paths.append(entry["dest"])
     for entry in module.params["files"]:
-        if converge_file(module, entry):
+        if converge_file(module, entry, diffs):
             changed_paths.append(entry["dest"])
     for entry in module.params["blocks"]:
-        if converge_block(module, entry):
+        if converge_block(module, entry, diffs):
             changed_paths.append(entry["path"])
-    module.exit_json(changed=bool(changed_paths), changed_paths=changed_paths)
+    module.exit_json(changed=bool(changed_paths), changed_paths=changed_paths, diffs=diffs)
 
 
 if __name__ == "__main__":

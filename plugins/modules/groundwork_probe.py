@@ -6,8 +6,10 @@
 Every role starts with one probe, then skips each action whose state is
 already right: on a converged node a role costs a probe, its package
 transaction and one file call, not a round trip per file and per service.
-Packages, units, paths, commands and routes are read only when asked for;
-the kernel, swap and hostname facts are cheap and always read.
+Packages, units, paths, users, addresses, program versions and routes are
+read only when asked for; the kernel, swap and hostname facts are cheap and
+always read. Every fact comes back typed (booleans, lists, mappings, a
+version), so a role compares values instead of parsing command output.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 ---
 module: groundwork_probe
-short_description: Read a node's kernel, swap, hostname, unit, path and command facts
+short_description: Read a node's kernel, swap, hostname, unit, path, user and address facts
 description:
   - Reads, never changes. Reports whether the node is a container (it then
     shares its host's kernel), whether the kernel can load modules, which of
@@ -23,7 +25,8 @@ description:
     devices, and the running value of each given sysctl.
   - Also the running and static hostname, whether /etc/fstab enables swap,
     whether given systemd units are active and enabled, whether given paths
-    exist, and the output of given read-only commands.
+    exist, given users' home and shell, the node's IPv4 addresses and the
+    version of given programs.
 options:
   packages:
     description: Debian packages that must be installed; the missing ones are returned.
@@ -43,10 +46,20 @@ options:
     type: list
     elements: path
     default: []
-  commands:
-    description: Read-only commands (name -> argv); each one's rc and stdout are returned.
-    type: dict
-    default: {}
+  users:
+    description: Users whose account (home directory and login shell) to read.
+    type: list
+    elements: str
+    default: []
+  addresses:
+    description: Read the node's IPv4 addresses and the interface holding each.
+    type: bool
+    default: false
+  versions:
+    description: Programs whose version to read (the first X.Y.Z that C(PROGRAM --version) prints).
+    type: list
+    elements: str
+    default: []
   modules:
     description: Kernel module names the node needs.
     type: list
@@ -137,8 +150,17 @@ paths:
   description: path -> exists.
   type: dict
   returned: always
-commands:
-  description: name -> {rc, stdout}.
+users:
+  description: user -> {exists, home, shell} (home and shell are null for a user that does not exist).
+  type: dict
+  returned: always
+addresses:
+  description: The IPv4 addresses, each {interface, address, prefix} (empty when not asked).
+  type: list
+  elements: dict
+  returned: always
+versions:
+  description: program -> its X.Y.Z version, or null when it is not installed or prints none.
   type: dict
   returned: always
 """
@@ -153,6 +175,7 @@ EXAMPLES = r"""
 
 import gzip
 import os
+import pwd
 import re
 import subprocess
 
@@ -268,13 +291,56 @@ def routes(module, proto):
     return sorted(found)
 
 
-def run(module, argv):
-    # A command that is not installed (yet) is an answer, not a failure.
-    try:
-        rc, out, err = module.run_command([str(a) for a in argv], handle_exceptions=False)
-    except OSError as error:
-        return {"rc": 127, "stdout": "", "stderr": str(error)}
-    return {"rc": rc, "stdout": out.strip(), "stderr": err.strip()}
+def users(names):
+    """user -> {exists, home, shell}, from the user database (NSS, like getent)."""
+    found = {}
+    for name in names:
+        try:
+            entry = pwd.getpwnam(name)
+        except KeyError:
+            found[name] = {"exists": False, "home": None, "shell": None}
+        else:
+            found[name] = {"exists": True, "home": entry.pw_dir, "shell": entry.pw_shell}
+    return found
+
+
+def addresses(module, wanted):
+    if not wanted:
+        return []
+    _, out, _ = module.run_command(["ip", "-o", "-4", "addr", "show"])
+    return parse_addresses(out)
+
+
+def parse_addresses(out):
+    """`ip -o -4 addr show` prints one address a line: "2: eth0    inet 10.0.0.5/24 brd ...".
+    A veth's interface shows as eth0@if12: the name is what comes before the @."""
+    found = []
+    for line in out.splitlines():
+        fields = line.split()
+        if len(fields) < 4 or fields[2] != "inet":
+            continue
+        address, _, prefix = fields[3].partition("/")
+        found.append(
+            {"interface": fields[1].split("@")[0], "address": address, "prefix": int(prefix or 32)}
+        )
+    return found
+
+
+VERSION = re.compile(r"[0-9]+[.][0-9]+[.][0-9]+")
+
+
+def versions(module, programs):
+    """program -> the first X.Y.Z its --version prints (null: not installed, or none printed)."""
+    found = {}
+    for program in programs:
+        # A program that is not installed (yet) is an answer, not a failure.
+        try:
+            _, out, _ = module.run_command([program, "--version"], handle_exceptions=False)
+        except OSError:
+            out = ""
+        match = VERSION.search(out)
+        found[program] = match.group(0) if match else None
+    return found
 
 
 def main():
@@ -288,7 +354,9 @@ def main():
             "routes_proto": {"type": "int"},
             "units": {"type": "list", "elements": "str", "default": []},
             "paths": {"type": "list", "elements": "path", "default": []},
-            "commands": {"type": "dict", "default": {}},
+            "users": {"type": "list", "elements": "str", "default": []},
+            "addresses": {"type": "bool", "default": False},
+            "versions": {"type": "list", "elements": "str", "default": []},
         },
         supports_check_mode=True,
     )
@@ -327,7 +395,9 @@ def main():
         units=units,
         units_down=[u for u, state in units.items() if not (state["active"] and state["enabled"])],
         paths={path: os.path.lexists(path) for path in module.params["paths"]},
-        commands={name: run(module, argv) for name, argv in module.params["commands"].items()},
+        users=users(module.params["users"]),
+        addresses=addresses(module, module.params["addresses"]),
+        versions=versions(module, module.params["versions"]),
     )
 
 

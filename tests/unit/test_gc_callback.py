@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import configparser
 import gc
-import importlib.util
 from pathlib import Path
+
+from _local_ansible import load_plugin
 
 from groundwork.runner.run import CALLBACK_PLUGINS_DIR, runner_env
 
@@ -15,11 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def load_callback() -> object:
-    path = ROOT / "plugins" / "callback" / "groundwork_gc.py"
-    spec = importlib.util.spec_from_file_location("gw_test_groundwork_gc", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_plugin("plugins/callback/groundwork_gc.py", "gw_test_groundwork_gc")
     return module.CallbackModule()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from groundwork.manifests.common import Obj
 from groundwork.manifests.kubeconfig import admin_kubeconfig
 from groundwork.plan import ClusterPlan, build_plan
 from groundwork.spec import SpecError, load_stack, parse_cluster
+from groundwork.spec.model import Plugin
 
 ROOT = Path(__file__).resolve().parents[2]
 STACKS = sorted(p.name.split(".")[1] for p in (ROOT / "stacks").glob("Pulumi.*.yaml"))
@@ -303,6 +305,25 @@ def test_validation_rejects_bad_objects() -> None:
 
 
 # --- per stack ------------------------------------------------------------------------
+
+
+# The package, not the function `cni` that groundwork.manifests re-exports.
+cni = importlib.import_module("groundwork.manifests.cni")
+
+
+def test_every_plugin_has_its_manifests_module() -> None:
+    assert set(cni.PLUGIN_MANIFESTS) == set(Plugin)
+
+
+def test_a_plugin_without_manifests_is_an_error_not_another_plugin(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    spec = load_stack("dev")
+    plan = build_plan(spec)
+    without = {p: m for p, m in cni.PLUGIN_MANIFESTS.items() if p is not Plugin.FLANNEL}
+    monkeypatch.setattr(cni, "PLUGIN_MANIFESTS", without)
+    with pytest.raises(cni.MissingPluginManifests, match="network plugin flannel"):
+        cni.cni(spec, plan)
 
 
 def test_lab_bridge_renders_no_cni_objects() -> None:

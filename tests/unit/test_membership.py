@@ -16,18 +16,14 @@ from hypothesis import strategies as st
 from groundwork.applied import APPLIED_FILE, forget_applied, read_applied, write_applied
 from groundwork.inventory import Connection, render_inventory
 from groundwork.plan import build_plan
+from groundwork.plan.applied import Applied, Bootstrap, RecordError, applied_after, without
 from groundwork.plan.membership import (
-    Applied,
-    Bootstrap,
     MembershipPlan,
-    RecordError,
-    applied_after,
     max_removable,
     plan_membership,
     quorum_problems,
     removal_bootstrap,
     with_removed,
-    without,
 )
 from groundwork.spec import ClusterSpec, parse_cluster
 

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from groundwork.plan import build_plan, certs, endpoint, etcd, ipam, kernel, mtu, ports
 from groundwork.spec import SpecError, load_stack, parse_cluster
 from groundwork.spec.model import (
+    Backend,
     DnsEndpoint,
     KubeProxyMode,
     LoadBalancerEndpoint,
@@ -183,13 +184,15 @@ def test_pod_mtu_of_the_stacks(stack: str, expected: int) -> None:
 @pytest.mark.parametrize(
     ("plugin", "backend", "expected"),
     [
-        (Plugin.FLANNEL, "wireguard", 1420),
-        (Plugin.CALICO, "ipip", 1480),
-        (Plugin.CILIUM, "geneve", 1450),
-        (Plugin.KUBE_ROUTER, "bgp", 1500),
+        (Plugin.FLANNEL, Backend.WIREGUARD, 1420),
+        (Plugin.CALICO, Backend.IPIP, 1480),
+        (Plugin.CILIUM, Backend.GENEVE, 1450),
+        (Plugin.KUBE_ROUTER, Backend.BGP, 1500),
     ],
 )
-def test_pod_mtu_subtracts_the_encapsulation(plugin: Plugin, backend: str, expected: int) -> None:
+def test_pod_mtu_subtracts_the_encapsulation(
+    plugin: Plugin, backend: Backend, expected: int
+) -> None:
     assert mtu.pod_mtu(1500, plugin, backend) == expected
 
 
@@ -250,17 +253,19 @@ def test_prod_ports_have_calico_bgp_from_the_routers() -> None:
 @pytest.mark.parametrize(
     ("plugin", "backend", "present", "absent"),
     [
-        (Plugin.FLANNEL, "wireguard", {"51820/udp"}, {"8472/udp"}),
-        (Plugin.FLANNEL, "host-gw", set(), {"8472/udp", "51820/udp"}),
-        (Plugin.CALICO, "ipip", {"179/tcp", "proto 4 (ipip)"}, {"4789/udp"}),
-        (Plugin.CALICO, "vxlan", {"4789/udp"}, {"179/tcp", "proto 4 (ipip)"}),
-        (Plugin.CILIUM, "vxlan", {"4240/tcp", "8472/udp"}, {"6081/udp"}),
-        (Plugin.CILIUM, "geneve", {"4240/tcp", "6081/udp"}, {"8472/udp"}),
-        (Plugin.KUBE_ROUTER, "ipip", {"179/tcp", "proto 4 (ipip)"}, set()),
-        (Plugin.BRIDGE, "static-routes", set(), {"179/tcp", "8472/udp"}),
+        (Plugin.FLANNEL, Backend.WIREGUARD, {"51820/udp"}, {"8472/udp"}),
+        (Plugin.FLANNEL, Backend.HOST_GW, set(), {"8472/udp", "51820/udp"}),
+        (Plugin.CALICO, Backend.IPIP, {"179/tcp", "proto 4 (ipip)"}, {"4789/udp"}),
+        (Plugin.CALICO, Backend.VXLAN, {"4789/udp"}, {"179/tcp", "proto 4 (ipip)"}),
+        (Plugin.CILIUM, Backend.VXLAN, {"4240/tcp", "8472/udp"}, {"6081/udp"}),
+        (Plugin.CILIUM, Backend.GENEVE, {"4240/tcp", "6081/udp"}, {"8472/udp"}),
+        (Plugin.KUBE_ROUTER, Backend.IPIP, {"179/tcp", "proto 4 (ipip)"}, set()),
+        (Plugin.BRIDGE, Backend.STATIC_ROUTES, set(), {"179/tcp", "8472/udp"}),
     ],
 )
-def test_backend_ports(plugin: Plugin, backend: str, present: set[str], absent: set[str]) -> None:
+def test_backend_ports(
+    plugin: Plugin, backend: Backend, present: set[str], absent: set[str]
+) -> None:
     found = {r.label for r in ports.backend_ports(plugin, backend, bgp_peers=False)}
     assert present <= found
     assert not absent & found
@@ -275,19 +280,19 @@ def test_no_kube_proxy_no_health_port() -> None:
 # --- kernel --------------------------------------------------------------
 
 
-def _module_names(plugin: Plugin, backend: str, proxy: KubeProxyMode) -> set[str]:
+def _module_names(plugin: Plugin, backend: Backend, proxy: KubeProxyMode) -> set[str]:
     return {m.name for m in kernel.kernel_modules(plugin, backend, proxy)}
 
 
 def test_kernel_modules_per_choice() -> None:
-    dev = _module_names(Plugin.FLANNEL, "vxlan", KubeProxyMode.NFTABLES)
+    dev = _module_names(Plugin.FLANNEL, Backend.VXLAN, KubeProxyMode.NFTABLES)
     assert {"br_netfilter", "overlay", "vxlan", "nf_tables"} <= dev
     assert "ip_vs" not in dev
-    ipvs = _module_names(Plugin.CALICO, "ipip", KubeProxyMode.IPVS)
+    ipvs = _module_names(Plugin.CALICO, Backend.IPIP, KubeProxyMode.IPVS)
     assert {"ipip", "ip_vs", "ip_vs_rr", "ip_set"} <= ipvs and "vxlan" not in ipvs
-    assert "wireguard" in _module_names(Plugin.FLANNEL, "wireguard", KubeProxyMode.IPTABLES)
-    assert "geneve" in _module_names(Plugin.CILIUM, "geneve", KubeProxyMode.NONE)
-    for module in kernel.kernel_modules(Plugin.CALICO, "bgp", KubeProxyMode.IPVS):
+    assert "wireguard" in _module_names(Plugin.FLANNEL, Backend.WIREGUARD, KubeProxyMode.IPTABLES)
+    assert "geneve" in _module_names(Plugin.CILIUM, Backend.GENEVE, KubeProxyMode.NONE)
+    for module in kernel.kernel_modules(Plugin.CALICO, Backend.BGP, KubeProxyMode.IPVS):
         assert module.reason
 
 

@@ -10,7 +10,7 @@ import yaml
 
 from groundwork.cli import main
 from groundwork.spec import SpecError, StackFileMissing, load_stack, parse_cluster, warnings
-from groundwork.spec.model import ClusterSpec, Role
+from groundwork.spec.model import REJECTED_PLUGINS, Backend, ClusterSpec, Plugin, Role
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 INVALID = sorted((CORPUS / "invalid").glob("*.yaml"))
@@ -105,6 +105,37 @@ def test_structural_errors_are_all_reported() -> None:
         parse_cluster(cluster)
     paths = {p.path for p in caught.value.problems}
     assert {"cluster.nodes[0].address", "cluster.network.plugn"} <= paths
+
+
+def test_plugin_and_backend_are_typed_once_parsed() -> None:
+    dev, prod, lab = load_stack("dev"), load_stack("prod"), load_stack("lab")
+    assert dev.network.plugin is Plugin.FLANNEL and dev.network.backend is Backend.VXLAN
+    assert prod.network.resolved_backend() is Backend.BGP
+    # No backend declared: the plugin's first (default) one.
+    assert lab.network.backend is None
+    assert lab.network.resolved_backend() is Backend.STATIC_ROUTES
+
+
+def problems_with_network(**network: str) -> list[str]:
+    """Every problem of the corpus base with these network settings."""
+    value = yaml.safe_load((CORPUS / "valid" / "corpus-base.yaml").read_text())
+    cluster = value["config"]["groundwork:cluster"]
+    cluster["network"].update(network)
+    with pytest.raises(SpecError) as caught:
+        parse_cluster(cluster)
+    return [str(p) for p in caught.value.problems]
+
+
+def test_a_refused_plugin_names_its_reason_and_no_backend_problem() -> None:
+    assert problems_with_network(plugin="weave", backend="sleeve") == [
+        f"cluster.network.plugin: {REJECTED_PLUGINS['weave']}"
+    ]
+
+
+def test_a_backend_is_judged_against_its_plugin() -> None:
+    assert problems_with_network(plugin="kube-router", backend="vxlan") == [
+        "cluster.network.backend: kube-router has no backend 'vxlan'; choose one of bgp, ipip"
+    ]
 
 
 def test_ipvs_is_a_warning_not_an_error() -> None:

@@ -19,13 +19,13 @@ from pathlib import Path
 
 import pytest
 import yaml
+from _local_ansible import ANSIBLE_PLAYBOOK, playbook_env
 
 from groundwork import versions
 from groundwork.plan.upgrade import RULES, check_upgrade, parse_version
 
 ROOT = Path(__file__).resolve().parents[2]
 PRECHECKS = ROOT / "playbooks" / "upgrade_prechecks.yml"
-ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
 
 
 def rules_of(problems: list[str]) -> list[str]:
@@ -163,14 +163,7 @@ def _run_prechecks(directory: Path, scenario: Scenario) -> subprocess.CompletedP
         "gw_kubernetes_version": scenario.target,
         "gw_kubernetes_minors": list(versions.KUBERNETES_MINORS),
     }
-    env = {
-        **os.environ,
-        "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
-        "ANSIBLE_HOME": str(directory / "ansible-home"),
-        "ANSIBLE_LOCAL_TEMP": str(directory / "tmp"),
-        "ANSIBLE_NOCOLOR": "1",
-        "ANSIBLE_STDOUT_CALLBACK": "default",
-    }
+    env = playbook_env(directory)
     return subprocess.run(
         [str(ANSIBLE_PLAYBOOK), "-i", str(inventory), "-e", json.dumps(extra), str(PRECHECKS)],
         capture_output=True,

@@ -1,8 +1,8 @@
 #!/usr/bin/python
 # Copyright: Groundwork contributors
 # Apache-2.0
-"""The common role's node settings in one module run: hostname, kernel modules,
-sysctls and swap.
+"""The common role's kernel-level host settings in one module run: the
+hostname, kernel modules, sysctls and swap.
 
 The role's probe (groundwork_probe) decides what differs; this module applies
 only that. One task instead of six: each Ansible task costs the controller a
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 ---
-module: groundwork_node
+module: groundwork_kernel_settings
 short_description: Set the hostname, load kernel modules, apply sysctls and turn swap off
 description:
   - Applies what the caller asks, in this order, and reports each step it took.
@@ -43,7 +43,7 @@ options:
 """
 
 EXAMPLES = r"""
-- groundwork_node:
+- groundwork_kernel_settings:
     hostname: cp1
     modules: [br_netfilter]
     sysctl_file: /etc/sysctl.d/90-groundwork.conf
