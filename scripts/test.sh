@@ -11,6 +11,10 @@ echo "==> ruff"
 .venv/bin/ruff format --check .
 echo "==> mypy"
 .venv/bin/mypy
+# The components the lab serves, built from their pinned Go modules (about
+# 40 min on 2 cores with empty Go caches; seconds once cached).
+echo "==> build"
+.venv/bin/groundwork build
 echo "==> pytest"
 # tests/lab/test_reset_lab.py runs `groundwork rebuild --stack lab --junit`
 # (destroy -> up -> verify): CI proves a rebuild from CI on every change.

@@ -38,11 +38,22 @@ class Container:
     storage: Storage = DISK
 
 
+# containerd's store (its snapshots are overlay mounts): an anonymous volume,
+# removed with the node.
+CONTAINERD_STORE = "/var/lib/containerd"
+
+
 def run_argv(lab: LabLayout, node: LabNode, image: str) -> list[str]:
     """podman run for one node (pure).
 
     runc, not podman's default crun: crun cannot boot systemd on this kind of
-    host's hybrid cgroups. The ulimits stay under the host's hard limit.
+    host's hybrid cgroups. The ulimits stay under the host's hard limit. A
+    cgroup namespace of its own: the node's systemd and its kubelet then see
+    the same cgroup root (on a shared one, systemd makes kubepods.slice under
+    the container's cgroup and the kubelet looks for it at the top).
+    containerd's image store on a volume of its own, as kind does with /var:
+    the node's root is an overlay, and an overlay (a container's root) cannot
+    have its upper layer on another overlay.
     """
     return lab.storage.podman(
         "run",
@@ -52,6 +63,7 @@ def run_argv(lab: LabLayout, node: LabNode, image: str) -> list[str]:
         "--label",
         lab.label,
         "--privileged",
+        "--cgroupns=private",
         "--runtime",
         RUNC,
         "--ulimit",
@@ -64,6 +76,8 @@ def run_argv(lab: LabLayout, node: LabNode, image: str) -> list[str]:
         str(node.address),
         "--hostname",
         node.name,
+        "--volume",
+        CONTAINERD_STORE,
         image,
         "/sbin/init",
     )
@@ -138,7 +152,8 @@ def remove(containers: Iterable[Container]) -> None:
     for c in containers:
         by_storage.setdefault(c.storage, []).append(c.name)
     for store, names in by_storage.items():
-        run(store.podman("rm", "-f", "-t", "0", *names), timeout=120)
+        # -v: with the anonymous volumes each node keeps its container images in.
+        run(store.podman("rm", "-f", "-v", "-t", "0", *names), timeout=120)
 
 
 def start_all(lab: LabLayout, nodes: list[LabNode], image: str) -> None:

@@ -59,6 +59,8 @@ def statefulset(w: Workload) -> list[Obj]:
             {"name": p.name, "containerPort": p.port, "protocol": p.protocol} for p in w.ports
         ],
     }
+    if w.args:
+        container["args"] = list(w.args)
     spec: Obj = {
         "serviceName": w.name,
         "replicas": w.replicas,

@@ -444,6 +444,8 @@ class Workload(Strict):
     name: Name
     namespace: Name = "default"
     image: str = Field(min_length=1)
+    # The container's arguments (its image's entrypoint stays).
+    args: list[str] = []
     replicas: int = Field(default=1, ge=0)
     ports: list[Port] = []
     storage: WorkloadStorage | None = None

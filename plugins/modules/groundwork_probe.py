@@ -55,6 +55,13 @@ options:
     description: Read the node's IPv4 addresses and the interface holding each.
     type: bool
     default: false
+  commands:
+    description:
+      - Read-only commands (name -> argv) for the pre-flight, whose outputs Python parses
+        (groundwork/preflight.py); each one's rc and stdout are returned. Roles use the typed
+        facts above instead, never raw output parsed in Jinja.
+    type: dict
+    default: {}
   versions:
     description: Programs whose version to read (the first X.Y.Z that C(PROGRAM --version) prints).
     type: list
@@ -89,6 +96,13 @@ author: Groundwork
 RETURN = r"""
 container:
   description: True when the node is a container (shares its host's kernel).
+  type: bool
+  returned: always
+cap_sys_resource:
+  description:
+    - Whether root on the node holds CAP_SYS_RESOURCE, which lowering a process's
+      oom_score_adj needs. A node in a sandbox without it (a container whose host
+      withholds it) cannot give pods the negative scores the kubelet asks for.
   type: bool
   returned: always
 modules_loadable:
@@ -163,6 +177,10 @@ versions:
   description: program -> its X.Y.Z version, or null when it is not installed or prints none.
   type: dict
   returned: always
+commands:
+  description: name -> {rc, stdout}.
+  type: dict
+  returned: always
 """
 
 EXAMPLES = r"""
@@ -189,6 +207,17 @@ def read(path):
             return handle.read()
     except OSError:
         return None
+
+
+CAP_SYS_RESOURCE = 24
+
+
+def has_capability(status, bit):
+    """Whether the CapEff mask in /proc/self/status text holds capability `bit`."""
+    for line in status.splitlines():
+        if line.startswith("CapEff:"):
+            return bool(int(line.split()[1], 16) >> bit & 1)
+    return False
 
 
 def is_container():
@@ -343,6 +372,15 @@ def versions(module, programs):
     return found
 
 
+def run(module, argv):
+    # A command that is not installed (yet) is an answer, not a failure.
+    try:
+        rc, out, err = module.run_command([str(a) for a in argv], handle_exceptions=False)
+    except OSError as error:
+        return {"rc": 127, "stdout": "", "stderr": str(error)}
+    return {"rc": rc, "stdout": out.strip(), "stderr": err.strip()}
+
+
 def main():
     module = AnsibleModule(
         argument_spec={
@@ -357,6 +395,7 @@ def main():
             "users": {"type": "list", "elements": "str", "default": []},
             "addresses": {"type": "bool", "default": False},
             "versions": {"type": "list", "elements": "str", "default": []},
+            "commands": {"type": "dict", "default": {}},
         },
         supports_check_mode=True,
     )
@@ -379,6 +418,7 @@ def main():
     module.exit_json(
         changed=False,
         container=container,
+        cap_sys_resource=has_capability(read("/proc/self/status") or "", CAP_SYS_RESOURCE),
         sysctls=sysctls,
         sysctls_owned=owned,
         sysctl_drift=drift,
@@ -398,6 +438,7 @@ def main():
         users=users(module.params["users"]),
         addresses=addresses(module, module.params["addresses"]),
         versions=versions(module, module.params["versions"]),
+        commands={name: run(module, argv) for name, argv in module.params["commands"].items()},
     )
 
 

@@ -23,7 +23,7 @@ set -eu
 RUN="$1"; ID="gwv-$RUN"; NS={NAMESPACE}; R={ROOTFS}
 # ctr waits for a containerd that is down or wedged without end; every call
 # gets a deadline, and a probe is not even tried without a running containerd.
-ctr() {{ timeout 10 /usr/bin/ctr "$@"; }}
+ctr() {{ timeout 10 /usr/local/bin/ctr "$@"; }}
 systemctl is-active --quiet containerd || {{ echo "containerd is not running on this node: no probe container" >&2; exit 1; }}
 exec 9>{LOCK}
 flock -w 15 9 || {{ echo "probe lock {LOCK} held for 15 s by: $(fuser {LOCK} 2>&1)" >&2; exit 1; }}
@@ -70,7 +70,7 @@ set -u
 ID="gwv-$1"; shift
 # ctr waits for a containerd that is down or wedged without end; every call
 # gets a deadline, and a probe is not even tried without a running containerd.
-ctr() {{ timeout 10 /usr/bin/ctr "$@"; }}
+ctr() {{ timeout 10 /usr/local/bin/ctr "$@"; }}
 for dst in "$@"; do
   # One subshell per destination, all at once. Absolute paths: an exec'd
   # process gets no PATH from ctr.
@@ -99,7 +99,7 @@ STOP = rf"""
 ID="gwv-$1"
 # ctr waits for a containerd that is down or wedged without end; every call
 # gets a deadline, and a probe is not even tried without a running containerd.
-ctr() {{ timeout 10 /usr/bin/ctr "$@"; }}
+ctr() {{ timeout 10 /usr/local/bin/ctr "$@"; }}
 ctr -n {NAMESPACE} tasks kill -s SIGKILL "$ID" >/dev/null 2>&1 || true
 rm -f "/run/groundwork-verify-$ID.failed" "/run/groundwork-verify-$ID.log"
 """

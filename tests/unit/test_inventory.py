@@ -302,6 +302,7 @@ def test_containerd_config_is_schema_v3(driver: str) -> None:
     text = _render(
         "container_runtime/templates/config-v3.toml.j2",
         container_runtime_releases={"containerd": {"version": "2.3.7"}},
+        container_runtime_restrict_oom_score_adj=True,
         container_runtime_sandbox_image="registry.k8s.io/pause:3.10",
         container_runtime_cgroup_driver=driver,
         container_runtime_cni_bin_dir="/opt/cni/bin",
@@ -316,6 +317,7 @@ def test_containerd_config_is_schema_v3(driver: str) -> None:
     images = plugins["io.containerd.cri.v1.images"]
     assert images["pinned_images"]["sandbox"] == "registry.k8s.io/pause:3.10"
     assert runc["options"]["SystemdCgroup"] is (driver == "systemd")
+    assert runtime["restrict_oom_score_adj"] is True
 
 
 def test_bridge_conflist_uses_the_node_subnet_and_mtu() -> None:

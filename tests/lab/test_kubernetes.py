@@ -1,0 +1,176 @@
+"""Kubernetes for real on the lab: after `up`, the cluster built from the pinned
+Go modules answers through the VIP, every node is Ready with the declared
+kubelet version, CoreDNS and the storage provisioner run, the declared
+StatefulSet runs with its claims Bound, and a pod reaches a Service by its
+DNS name and each StatefulSet pod by its own name. kubectl is the one built
+from the same kubernetes module, talking to the cluster from this host.
+
+The stack defaults to the lab stack; GROUNDWORK_K8S_LAB_STACK names another.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from _lab import provision
+
+from groundwork.kubeconfig import write_admin
+from groundwork.phases.addons import kubectl
+from groundwork.plan import build_plan
+from groundwork.spec import ClusterSpec, Role, load_stack
+
+pytestmark = pytest.mark.lab
+
+STACK = os.environ.get("GROUNDWORK_K8S_LAB_STACK", "lab")
+AGNHOST = "registry.k8s.io/e2e-test-images/agnhost:2.63.0"
+
+
+@pytest.fixture(scope="module")
+def spec() -> ClusterSpec:
+    return load_stack(STACK)
+
+
+@pytest.fixture(scope="module")
+def kubeconfig(spec: ClusterSpec) -> Path:
+    summary = provision(spec)
+    assert summary.ok, "\n".join(f.describe() for f in summary.failures) or summary.status
+    return write_admin(spec, build_plan(spec))
+
+
+def k(kubeconfig: Path, *args: str, timeout: float = 120) -> str:
+    result = subprocess.run(
+        [kubectl(), f"--kubeconfig={kubeconfig}", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert result.returncode == 0, f"kubectl {' '.join(args)}: {result.stderr}{result.stdout}"
+    return result.stdout
+
+
+def k_json(kubeconfig: Path, *args: str) -> Any:
+    return json.loads(k(kubeconfig, *args, "-o", "json"))
+
+
+def wait_for(what: str, check: Any, timeout: float = 180) -> Any:
+    """Poll `check()` until it returns something true; fail naming `what`."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(2)
+    raise AssertionError(f"{what}: not within {timeout:.0f} s (last: {last!r})")
+
+
+def test_api_answers_through_the_vip_and_on_every_apiserver(
+    spec: ClusterSpec, kubeconfig: Path
+) -> None:
+    assert k(kubeconfig, "get", "--raw=/readyz").strip() == "ok"
+    version = k_json(kubeconfig, "version")["serverVersion"]["gitVersion"]
+    assert version == f"v{spec.kubernetes.version}"
+    port = build_plan(spec).endpoint.apiserver_port
+    for node in spec.nodes_with(Role.CONTROL_PLANE):
+        server = f"--server=https://{node.address}:{port}"
+        assert k(kubeconfig, server, "get", "--raw=/readyz").strip() == "ok", node.name
+
+
+def test_every_node_is_ready_with_the_declared_kubelet(spec: ClusterSpec, kubeconfig: Path) -> None:
+    def ready() -> dict[str, str]:
+        nodes = k_json(kubeconfig, "get", "nodes")["items"]
+        found = {}
+        for node in nodes:
+            conditions = {c["type"]: c["status"] for c in node["status"]["conditions"]}
+            if conditions.get("Ready") == "True":
+                found[node["metadata"]["name"]] = node["status"]["nodeInfo"]["kubeletVersion"]
+        return found if len(found) == len(spec.nodes) else {}
+
+    kubelets = wait_for("every node Ready", ready)
+    assert kubelets == {n.name: f"v{spec.kubernetes.version}" for n in spec.nodes}
+
+
+def _running(kubeconfig: Path, namespace: str, selector: str, count: int) -> bool:
+    pods = k_json(kubeconfig, "-n", namespace, "get", "pods", "-l", selector)["items"]
+    ready = [
+        p
+        for p in pods
+        if p["status"].get("phase") == "Running"
+        and all(c.get("ready") for c in p["status"].get("containerStatuses", []))
+    ]
+    return len(ready) >= count
+
+
+def test_coredns_and_the_storage_provisioner_run(kubeconfig: Path) -> None:
+    wait_for("CoreDNS ready", lambda: _running(kubeconfig, "kube-system", "k8s-app=kube-dns", 1))
+    wait_for(
+        "local-path-provisioner ready",
+        lambda: _running(kubeconfig, "local-path-storage", "app=local-path-provisioner", 1),
+    )
+
+
+def test_the_declared_statefulsets_run_with_their_claims_bound(
+    spec: ClusterSpec, kubeconfig: Path
+) -> None:
+    def ready(ns: str, name: str, replicas: int) -> bool:
+        status = k_json(kubeconfig, "-n", ns, "get", "statefulset", name)["status"]
+        return bool(status.get("readyReplicas", 0) == replicas)
+
+    for workload in spec.workloads:
+        ns, name = workload.namespace, workload.name
+        wait_for(
+            f"{ns}/{name}: {workload.replicas} ready",
+            functools.partial(ready, ns, name, workload.replicas),
+            timeout=240,
+        )
+        if workload.storage is not None:
+            claims = k_json(kubeconfig, "-n", ns, "get", "pvc")["items"]
+            mine = [c for c in claims if c["metadata"]["name"].startswith(f"data-{name}-")]
+            assert len(mine) == workload.replicas
+            assert {c["status"]["phase"] for c in mine} == {"Bound"}
+
+
+def test_a_pod_reaches_a_service_and_each_statefulset_pod_by_name(
+    spec: ClusterSpec, kubeconfig: Path
+) -> None:
+    workload = next(w for w in spec.workloads if w.ports)
+    port = workload.ports[0].port
+    domain = "svc.cluster.local"
+    names = [
+        f"{workload.name}-{i}.{workload.name}.{workload.namespace}.{domain}"
+        for i in range(workload.replicas)
+    ]
+    script = " && ".join(
+        [f"nslookup kubernetes.default.{domain} >/dev/null"]
+        + [f"wget -qO- http://{name}:{port}/hostname && echo" for name in names]
+    )
+    pod = f"gw-client-{int(time.time())}"
+    out = k(
+        kubeconfig,
+        "run",
+        pod,
+        "--rm",
+        "--attach",
+        "--restart=Never",
+        f"--image={AGNHOST}",
+        "--command",
+        "--",
+        "sh",
+        "-c",
+        script,
+        timeout=180,
+    )
+    hostnames = [
+        line.strip() for line in out.splitlines() if line.strip().startswith(workload.name)
+    ]
+    assert hostnames[: workload.replicas] == [
+        f"{workload.name}-{i}" for i in range(workload.replicas)
+    ]
