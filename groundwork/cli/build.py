@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from groundwork.build import BY_COMPONENT, RECIPES, BuildError, RecipeError, build_all
-from groundwork.cli.common import Subparsers, add_verb, console, fail, print_json, timed_progress
+from groundwork.cli.common import Subparsers, add_verb, fail, print_json, timed_progress
 
 
 def register(subparsers: Subparsers) -> None:
@@ -63,5 +63,6 @@ def run_build(args: argparse.Namespace) -> int:
         )
     else:
         for name, b in built.items():
-            console.print(f"{name:<12} {b.version:<10} {b.directory}")
+            # Plain print: one line per component, never wrapped in a log.
+            print(f"{name:<24} {b.version:<10} {b.directory}")
     return 0

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from groundwork.cli.common import Subparsers, add_verb, console, fail, load_spec_from_args
+from groundwork.cli.common import Subparsers, add_verb, fail, load_spec_from_args
 from groundwork.kubeconfig import KubeconfigError, admin_text, write_admin
 from groundwork.plan import build_plan
 
@@ -52,5 +52,5 @@ def run_kubeconfig(args: argparse.Namespace) -> int:
         path = write_admin(spec, plan, Path(args.output).expanduser() if args.output else None)
     except KubeconfigError as err:
         return fail(str(err))
-    console.print(str(path), soft_wrap=True)
+    print(path)  # plain: scripts read it (KUBECONFIG=$(groundwork kubeconfig))
     return 0
