@@ -174,14 +174,12 @@ def _etcd_too_old(version: str) -> bool:
     return _v(version) < _v(versions.MINIMUM_EXTERNAL_ETCD)
 
 
-def _containerd_end_of_life(version: str) -> bool:
-    return _v(version) < (1, 7)
+def _containerd_too_old(version: str) -> bool:
+    return _v(version) < (2, 0)
 
 
 def component_versions(spec: ClusterSpec) -> Iterator[Problem]:
-    """Old etcd/containerd is refused for real clusters, allowed (warned) in the lab."""
-    if spec.lab is not None:
-        return
+    """etcd older than Kubernetes supports, and containerd 1.x, are refused."""
     etcd = spec.etcd.version
     if _etcd_too_old(etcd):
         yield Problem(
@@ -190,11 +188,38 @@ def component_versions(spec: ClusterSpec) -> Iterator[Problem]:
             "Kubernetes supports; use 3.6.x",
         )
     containerd = spec.container_runtime.version
-    if _containerd_end_of_life(containerd):
+    if _containerd_too_old(containerd):
         yield Problem(
             CONTAINERD_VERSION,
-            f"containerd {containerd} is end of life; use 2.2 or newer (1.7 at least)",
+            f"containerd {containerd} is 1.x: Kubernetes 1.36 needs containerd 2.0 or newer, "
+            "and Groundwork configures 2.x only; use 2.2 or newer",
         )
+
+
+def lab_builds(spec: ClusterSpec) -> Iterator[Problem]:
+    """A lab serves what it builds (components/*/go.mod): the stack must name
+    those versions, or its `up` would find nothing to install."""
+    if spec.lab is None:
+        return
+    from groundwork.build.recipes import BY_COMPONENT, RecipeError, pinned_version
+
+    declared = (
+        (path_of(("kubernetes", "version")), "kubernetes", spec.kubernetes.version),
+        (ETCD_VERSION, "etcd", spec.etcd.version),
+        (CONTAINERD_VERSION, "containerd", spec.container_runtime.version),
+    )
+    for path, component, version in declared:
+        try:
+            built = pinned_version(BY_COMPONENT[component]).removeprefix("v")
+        except RecipeError as err:
+            yield Problem(path, f"the lab cannot build it: {err}")
+            continue
+        if version.removeprefix("v") != built:
+            yield Problem(
+                path,
+                f"{version} is not what the lab builds: {built} "
+                f"(components/{component}/go.mod); declare {built}, or bump the pin there",
+            )
 
 
 def network_plugin(spec: ClusterSpec) -> Iterator[Problem]:
@@ -514,6 +539,7 @@ RULES: tuple[Rule, ...] = (
     workloads,
     artifacts,
     lab,
+    lab_builds,
 )
 
 
@@ -534,23 +560,6 @@ def ipvs_deprecated(spec: ClusterSpec) -> Iterator[Problem]:
         )
 
 
-def lab_component_versions(spec: ClusterSpec) -> Iterator[Problem]:
-    """The old etcd/containerd `component_versions` refuses elsewhere, named in the lab."""
-    if spec.lab is None:
-        return
-    etcd, containerd = spec.etcd.version, spec.container_runtime.version
-    if _etcd_too_old(etcd):
-        yield Problem(
-            ETCD_VERSION,
-            f"etcd {etcd} is below what Kubernetes supports ({versions.MINIMUM_EXTERNAL_ETCD}); the lab offers only this version, to prove the roles' mechanics",
-        )
-    if _containerd_end_of_life(containerd):
-        yield Problem(
-            CONTAINERD_VERSION,
-            f"containerd {containerd} is end of life upstream; the lab offers only Debian's package",
-        )
-
-
 def no_workers(spec: ClusterSpec) -> Iterator[Problem]:
     if not spec.nodes_with(Role.WORKER):
         yield Problem(NODES, "no worker nodes; workloads will run on control-plane nodes")
@@ -568,7 +577,6 @@ def vip_for_one_control_plane(spec: ClusterSpec) -> Iterator[Problem]:
 
 WARNINGS: tuple[Rule, ...] = (
     ipvs_deprecated,
-    lab_component_versions,
     no_workers,
     vip_for_one_control_plane,
 )

@@ -27,11 +27,22 @@ def test_validate_valid_stack(stack: str, capsys: pytest.CaptureFixture[str]) ->
     assert f"stack {stack} is valid" in capsys.readouterr().out
 
 
-def test_validate_stack_file_shows_warnings_on_stderr(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["validate", "--stack-file", str(stack_path("lab"))]) == 0
+def _ipvs_lab(tmp_path: Path) -> Path:
+    """The lab stack with kube-proxy in ipvs mode: valid, with a warning."""
+    cluster = yaml.safe_load(stack_path("lab").read_text())["config"]["groundwork:cluster"]
+    cluster["kubernetes"]["kubeProxy"] = "ipvs"
+    path = tmp_path / "Pulumi.lab.yaml"
+    path.write_text(yaml.safe_dump({"config": {"groundwork:cluster": cluster}}))
+    return path
+
+
+def test_validate_stack_file_shows_warnings_on_stderr(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["validate", "--stack-file", str(_ipvs_lab(tmp_path))]) == 0
     out, err = capsys.readouterr()
     assert "stack lab is valid" in out
-    assert "warning cluster.etcd.version" in err
+    assert "warning cluster.kubernetes.kubeProxy" in err
 
 
 def test_validate_invalid_lists_every_problem_with_its_path(
@@ -83,8 +94,10 @@ def test_plan_json_matches_build_plan(stack: str, capsys: pytest.CaptureFixture[
     assert json.loads(out) == build_plan(load_stack(stack)).to_dict()
 
 
-def test_plan_json_keeps_warnings_off_stdout(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["plan", "-s", "lab", "-o", "json"]) == 0
+def test_plan_json_keeps_warnings_off_stdout(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["plan", "--stack-file", str(_ipvs_lab(tmp_path)), "-o", "json"]) == 0
     out, err = capsys.readouterr()
     json.loads(out)
     assert "warning" in err and "warning" not in out

@@ -10,6 +10,7 @@ import yaml
 
 from groundwork.cli import main
 from groundwork.spec import SpecError, StackFileMissing, load_stack, parse_cluster, warnings
+from groundwork.spec.load import stack_path
 from groundwork.spec.model import REJECTED_PLUGINS, Backend, ClusterSpec, Plugin, Role
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
@@ -165,3 +166,26 @@ def test_stack_without_cluster_value(tmp_path: Path) -> None:
 
 def test_cli_missing_stack_file_exits_1(tmp_path: Path) -> None:
     assert main(["validate", "--stack-file", str(tmp_path / "Pulumi.nope.yaml")]) == 1
+
+
+def test_a_lab_stack_must_name_what_the_lab_builds(tmp_path: Path) -> None:
+    doc = yaml.safe_load(stack_path("lab").read_text())
+    cluster = doc["config"]["groundwork:cluster"]
+    cluster["kubernetes"]["version"] = "1.36.1"
+    cluster["etcd"]["version"] = "3.6.16"
+    cluster["containerRuntime"]["version"] = "1.7.20"
+    path = tmp_path / "Pulumi.lab.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    with pytest.raises(SpecError) as err:
+        load_stack(str(path))
+    messages: dict[str, str] = {}
+    for problem in err.value.problems:
+        messages[problem.path] = messages.get(problem.path, "") + problem.message + "\n"
+    assert (
+        "is not what the lab builds: 1.36.3 (components/kubernetes/go.mod)"
+        in (messages["cluster.kubernetes.version"])
+    )
+    assert "3.6.17 (components/etcd/go.mod)" in messages["cluster.etcd.version"]
+    # containerd 1.x is refused for any stack, the lab's too; all at once.
+    assert "needs containerd 2.0 or newer" in messages["cluster.containerRuntime.version"]
+    assert "2.3.7 (components/containerd/go.mod)" in messages["cluster.containerRuntime.version"]
