@@ -38,8 +38,9 @@ def register(subparsers: Subparsers) -> None:
             "  groundwork up --stack lab --no-lab --no-verify\n"
             "  groundwork up --stack prod --replace-member cp3\n"
             "  groundwork up --stack prod --dry-run\n"
-            "\nExit codes: 0 roles and verification passed, 1 a step failed, 2 invalid stack "
-            "or a refused membership change (e.g. one that would lose etcd quorum)."
+            "\nExit codes: 0 roles and verification passed, 1 a step failed (or, outside a lab, "
+            "Kubernetes could not be installed: NOT INSTALLED), 2 invalid stack or a refused "
+            "membership change (e.g. one that would lose etcd quorum)."
         ),
         run=cmd_up,
     )
@@ -107,4 +108,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         # Loud, last, and on stdout: the substrate is verified, but this is
         # not a Kubernetes cluster yet, and the user must not think it is.
         console.print(f"[bold yellow]NOT INSTALLED[/bold yellow] {context.not_installed}")
+        # A deploy that gave no cluster fails (a workflow must not go green);
+        # a lab may stop at the substrate on purpose.
+        return 0 if spec.lab is not None else 1
     return 0
