@@ -50,6 +50,12 @@ def register(subparsers: Subparsers) -> None:
     parser.add_argument(
         "--no-verify", action="store_true", help="skip verification (exit reflects roles only)"
     )
+    parser.add_argument(
+        "--substrate-only",
+        action="store_true",
+        help="converge the substrate only (site.yml: base, load balancer, etcd, container "
+        "runtime, pod network): no Kubernetes layer and no addons",
+    )
     add_run_options(
         parser, "write the run as JUnit XML: one test case per phase, then every node check"
     )
@@ -77,6 +83,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     options = Options(
         live=is_tty(),
         lab=not args.no_lab,
+        kubernetes=not args.substrate_only,
         verify=not args.no_verify,
         replace_members=tuple(args.replace_members),
         junit=args.junit,

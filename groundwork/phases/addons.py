@@ -67,6 +67,8 @@ class Addons(Phase):
     name = "addons"
 
     def should_run(self, context: Context) -> Decision:
+        if not (context.options.kubernetes and context.options.addons):
+            return skip("not asked for (--substrate-only, or Pulumi applies them)")
         if context.not_installed:
             return skip("Kubernetes is not installed")
         return RUN

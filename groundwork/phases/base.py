@@ -85,6 +85,10 @@ class Options:
 
     live: bool = True  # ansible-runner's live per-host table (on a terminal)
     lab: bool = True  # bring a lab stack's machines up first
+    # Install Kubernetes (kubernetes.yml) after the substrate (site.yml).
+    kubernetes: bool = True
+    # Apply the addons with kubectl (the CLI door; Pulumi applies them itself).
+    addons: bool = True
     verify: bool = True
     # etcd members whose machine lost its etcd data (`up --replace-member`).
     replace_members: tuple[str, ...] = ()

@@ -15,6 +15,8 @@ class Kubernetes(Phase):
     name = "kubernetes"
 
     def should_run(self, context: Context) -> Decision:
+        if not context.options.kubernetes:
+            return skip("not asked for (--substrate-only)")
         if context.kube_missing:
             missing = list(context.kube_missing)
             context.not_installed = missing_message(missing, context.spec.kubernetes.version)

@@ -59,7 +59,8 @@ def _run(pipeline: Pipeline, spec: ClusterSpec, verify: bool = False) -> tuple[R
     it), no checks unless asked (`NodeVerification` is its own resource)."""
     from groundwork.phases import Context, Options, run
 
-    context = Context(spec, Options(live=False, lab=False, verify=verify))
+    # The addons are Pulumi resources of their own (groundwork/pulumi/addons.py).
+    context = Context(spec, Options(live=False, lab=False, addons=False, verify=verify))
     return run(pipeline, context), context
 
 

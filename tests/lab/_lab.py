@@ -42,6 +42,7 @@ def provision(
     spec: ClusterSpec,
     *,
     lab: bool = True,
+    kubernetes: bool = True,
     replace_members: Sequence[str] = (),
     progress: Progress = silent,
     console: Console | None = None,
@@ -49,7 +50,13 @@ def provision(
     """The `up` pipeline without its checks (as `groundwork up --no-verify`):
     the playbook runs as one summary. A phase that failed before any playbook
     ran (lab, PKI, inventory) fails the test here, with its message."""
-    options = Options(live=False, lab=lab, verify=False, replace_members=tuple(replace_members))
+    options = Options(
+        live=False,
+        lab=lab,
+        kubernetes=kubernetes,
+        verify=False,
+        replace_members=tuple(replace_members),
+    )
     context = Context(spec, options, console or Console(width=160), progress)
     result = run(UP, context)
     summary = context.summary

@@ -73,7 +73,9 @@ def container(spec: ClusterSpec, node: str) -> str:
 
 
 def up(spec: ClusterSpec, lab_up: bool = False, console: Console | None = None) -> RunSummary:
-    return provision(spec, lab=lab_up, console=console)
+    """`up --substrate-only`: these faults are the substrate's (etcd, the VIP,
+    the runtime's files); the Kubernetes layer has tests of its own."""
+    return provision(spec, lab=lab_up, kubernetes=False, console=console)
 
 
 def assert_converged(summary: RunSummary) -> None:
@@ -414,7 +416,7 @@ def test_replaced_etcd_member_rejoins_empty_and_syncs(healthy: ClusterSpec) -> N
     assert failure.host == victim.name, failure.describe()
     assert f"--replace-member {victim.name}" in " ".join(failure.message.split()), failure.message
     started = time.monotonic()
-    summary = provision(spec, lab=False, replace_members=[victim.name])
+    summary = provision(spec, lab=False, kubernetes=False, replace_members=[victim.name])
     assert_converged(summary)
     record(spec, "etcd_member_replaced_up_seconds", round(time.monotonic() - started, 1))
     listed = must(spec, survivors[0].name, etcdctl_script(client_urls(survivors), "member", "list"))
@@ -480,7 +482,7 @@ def _refuse_then_replace(spec: ClusterSpec, victim: Node, key: str) -> None:
     assert "wal: " in message and f"--replace-member {victim.name}" in message, message
     assert failed_after < 60, f"up took {failed_after} s to give up"
     # The way out it names works: the member comes back empty and syncs.
-    summary = provision(spec, lab=False, replace_members=[victim.name])
+    summary = provision(spec, lab=False, kubernetes=False, replace_members=[victim.name])
     assert_converged(summary)
     assert_member_serves(spec, victim, key, "kept")
 
