@@ -115,7 +115,7 @@ def _groups(programs: Iterable[Program]) -> dict[tuple[bool, tuple[str, ...], st
     return groups
 
 
-def _sha256(path: Path) -> str:
+def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -164,7 +164,7 @@ def build(
                     program.package,
                 ]
                 _go(recipe, argv, group_env)
-        sums = {p.name: _sha256(work / p.name) for p in recipe.programs}
+        sums = {p.name: sha256_file(work / p.name) for p in recipe.programs}
         (work / SUMS).write_text("".join(f"{d}  {n}\n" for n, d in sorted(sums.items())))
         work.chmod(0o755)
         shutil.rmtree(dest, ignore_errors=True)

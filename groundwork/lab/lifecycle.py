@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from groundwork import build
 from groundwork.applied import forget_applied
+from groundwork.build.run import sha256_file
 from groundwork.lab import artifacts, image, mirror, network, nodes, registry, site, ssh, storage
 from groundwork.lab.errors import LabError
 from groundwork.lab.host import ensure_host
@@ -185,7 +186,7 @@ def _check_artifacts(
 ) -> list[artifacts.CheckedArtifact]:
     if artifacts_dir is None:
         return []
-    found = artifacts.scan(artifacts_dir, mirror.sha256_file)
+    found = artifacts.scan(artifacts_dir, sha256_file)
     return artifacts.check_artifacts(found, spec.kubernetes.version, artifacts.pinned_sha256)
 
 

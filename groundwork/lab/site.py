@@ -23,10 +23,11 @@ from pathlib import Path
 from typing import Any
 
 from groundwork import versions
+from groundwork.build.run import sha256_file
 from groundwork.lab.artifacts import SERVER_BINARIES, CheckedArtifact
 from groundwork.lab.errors import LabError
 from groundwork.lab.layout import LabLayout, lab_state_dir
-from groundwork.lab.mirror import APT_DIR, RELEASES_INDEX, MirrorContent, sha256_file
+from groundwork.lab.mirror import APT_DIR, RELEASES_INDEX, MirrorContent
 from groundwork.lab.nodes import port_open
 from groundwork.lab.packages import MIRROR_PACKAGES
 
