@@ -198,3 +198,15 @@ def test_restart_restarts_an_active_member(script: Path) -> None:
     result, _ = run(script, "--restart", FAKE_HEALTHY_WHEN_ACTIVE="1")
     assert result.returncode == 0, result.stderr
     assert calls(script)[0] == "restart"
+
+
+def test_a_go_panic_is_named_when_etcd_logs_no_json_error(script: Path) -> None:
+    """etcd 3.6 sets a corrupt WAL aside and panics: plain text, no JSON line."""
+    panic = (
+        '{"level":"warn","msg":"ignored file in WAL directory"}\n'
+        "panic: cannot use none as id\n\ngoroutine 1 [running]:\ngo.etcd.io/raft/v3.newRaft()"
+    )
+    result, _ = run(script, state="activating auto-restart", journal={"old": panic})
+    assert result.returncode == 3
+    assert "etcd's last error: panic: cannot use none as id." in result.stderr
+    assert "goroutine" not in result.stderr
