@@ -1,7 +1,8 @@
 """The admin kubeconfig of a stack, from its PKI on this machine.
 
 It embeds the `admin` client certificate's private key (system:masters):
-written 0600 under the stack's state directory, or where the user asks.
+written 0600 beside the stack's other secrets (<state dir>/<stack>/secrets,
+0700), or where the user asks.
 """
 
 from __future__ import annotations
@@ -34,7 +35,11 @@ def admin_text(spec: ClusterSpec, plan: ClusterPlan) -> str:
 
 def write_admin(spec: ClusterSpec, plan: ClusterPlan, path: Path | None = None) -> Path:
     """Write the admin kubeconfig (0600, atomically); its path."""
-    target = path or state_dir(spec.name) / "admin.kubeconfig"
+    if path is None:
+        secrets = state_dir(spec.name) / "secrets"
+        secrets.mkdir(mode=0o700, exist_ok=True)
+        path = secrets / "admin.kubeconfig"
+    target = path
     text = admin_text(spec, plan)
     if target.exists() and target.read_text() == text:
         return target

@@ -24,7 +24,7 @@ def register(subparsers: Subparsers) -> None:
         ),
         epilog=(
             "Examples:\n"
-            "  groundwork kubeconfig --stack lab                 # <state dir>/lab/admin.kubeconfig\n"
+            "  groundwork kubeconfig --stack lab                 # <state dir>/lab/secrets/admin.kubeconfig\n"
             "  groundwork kubeconfig --stack lab -o ~/.kube/lab  # where you want it\n"
             "  KUBECONFIG=$(groundwork kubeconfig --stack lab) kubectl get nodes\n"
             "\nExit codes: 0 written (its path on stdout), 1 no PKI yet (run up first), "
@@ -37,7 +37,7 @@ def register(subparsers: Subparsers) -> None:
         "-o",
         default=None,
         metavar="FILE",
-        help="where to write it (default: <state dir>/<stack>/admin.kubeconfig; "
+        help="where to write it (default: <state dir>/<stack>/secrets/admin.kubeconfig; "
         "`-` prints it to stdout)",
     )
 

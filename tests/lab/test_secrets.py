@@ -233,6 +233,10 @@ def test_the_key_stores_are_private(spec: ClusterSpec, stores: Stores) -> None:
     assert len(keys) >= 20, keys
     for path, _what in keys:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    # The admin kubeconfig embeds the admin key: it lives with the secrets.
+    kubeconfig = stores.secrets / "admin.kubeconfig"
+    if kubeconfig.exists():
+        assert stat.S_IMODE(kubeconfig.stat().st_mode) == 0o600, kubeconfig
     for directory in [stores.pki, *(d for d in stores.pki.rglob("*") if d.is_dir())]:
         assert stat.S_IMODE(directory.stat().st_mode) == 0o700, directory
     # In the key store, only key files hold key material (certificates are public).
