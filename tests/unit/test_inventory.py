@@ -291,6 +291,10 @@ def _render(template: str, **variables: Any) -> str:
 
     env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
     env.filters["lower"] = lambda v: str(v).lower()
+    # Ansible's bool filter: booleans pass, strings like "True" or "yes" read true.
+    env.filters["bool"] = lambda v: (
+        v if isinstance(v, bool) else str(v).lower() in ("true", "yes", "1")
+    )
     text = (ROLES / template).read_text()
     return env.from_string(text).render(ansible_managed="Ansible managed", **variables)
 
