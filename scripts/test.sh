@@ -12,7 +12,7 @@ echo "==> ruff"
 echo "==> mypy"
 .venv/bin/mypy
 # The components the lab serves, built from their pinned Go modules (about
-# 40 min on 2 cores with empty Go caches; seconds once cached).
+# 44 min on 2 cores with empty Go caches; seconds once cached).
 echo "==> build"
 .venv/bin/groundwork build
 echo "==> pytest"
