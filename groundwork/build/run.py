@@ -18,14 +18,13 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from groundwork.build.recipes import (
     RECIPES,
     ModuleInfo,
-    Program,
     Recipe,
     cache_key,
     ldflags,
@@ -107,14 +106,6 @@ def module_info(recipe: Recipe, env: dict[str, str]) -> ModuleInfo:
     return ModuleInfo(doc["Path"], doc["Version"], doc.get("Time", ""), Path(doc["Dir"]))
 
 
-def _groups(programs: Iterable[Program]) -> dict[tuple[bool, tuple[str, ...], str], list[Program]]:
-    """Programs that share cgo, tags and link flags build in one `go build`."""
-    groups: dict[tuple[bool, tuple[str, ...], str], list[Program]] = {}
-    for program in programs:
-        groups.setdefault((program.cgo, program.tags, program.extldflags), []).append(program)
-    return groups
-
-
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as f:
@@ -146,24 +137,22 @@ def build(
     info = module_info(recipe, env)
     work = Path(tempfile.mkdtemp(prefix=f".{recipe.component}-", dir=base))
     try:
-        for (cgo, tags, _), programs in _groups(recipe.programs).items():
-            group_env = env | {"CGO_ENABLED": "1" if cgo else "0"}
-            # One program per `go build`: -o names the file, and the link
-            # flags may differ per program.
-            for program in programs:
-                progress(f"build: {recipe.component} {version}: {program.name}")
-                argv = [
-                    "build",
-                    "-trimpath",
-                    "-buildvcs=false",
-                    *(["-tags", ",".join(tags)] if tags else []),
-                    "-ldflags",
-                    ldflags(program, info),
-                    "-o",
-                    str(work / program.name),
-                    program.package,
-                ]
-                _go(recipe, argv, group_env)
+        # One program per `go build`: -o names the file, and the cgo setting,
+        # tags and link flags may differ per program.
+        for program in recipe.programs:
+            progress(f"build: {recipe.component} {version}: {program.name}")
+            argv = [
+                "build",
+                "-trimpath",
+                "-buildvcs=false",
+                *(["-tags", ",".join(program.tags)] if program.tags else []),
+                "-ldflags",
+                ldflags(program, info),
+                "-o",
+                str(work / program.name),
+                program.package,
+            ]
+            _go(recipe, argv, env | {"CGO_ENABLED": "1" if program.cgo else "0"})
         sums = {p.name: sha256_file(work / p.name) for p in recipe.programs}
         (work / SUMS).write_text("".join(f"{d}  {n}\n" for n, d in sorted(sums.items())))
         work.chmod(0o755)
