@@ -208,11 +208,6 @@ RECIPES: tuple[Recipe, ...] = (
         "github.com/rancher/local-path-provisioner",
         (Program("local-path-provisioner", "github.com/rancher/local-path-provisioner"),),
     ),
-    Recipe(
-        "registry",
-        "github.com/distribution/distribution/v3",
-        (Program("registry", "github.com/distribution/distribution/v3/cmd/registry"),),
-    ),
 )
 
 BY_COMPONENT: dict[str, Recipe] = {r.component: r for r in RECIPES}

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from pathlib import Path
 
 from groundwork.lab.errors import LabError
 from groundwork.lab.proc import run
@@ -22,9 +23,43 @@ REQUIRED_TOOLS: dict[str, str] = {
     "ssh-keygen": "openssh-client",
     "apt-get": "apt",
     "ip": "iproute2",
+    # The lab's OCI registry (groundwork/lab/registry.py).
+    "/usr/bin/docker-registry": "docker-registry",
 }
 
 RUNC = "/usr/sbin/runc"
+
+# Host-wide kernel limits the lab's machines share and cannot raise
+# themselves: a container applies only its network namespace's sysctls. Each
+# machine's systemd, and each kubelet, apiserver and containerd in it, holds
+# inotify instances counted against the host's root user; at Debian's default
+# of 128, a 5-node cluster running Kubernetes leaves too few for a second lab
+# (its fifth machine's systemd cannot start sshd). The values are the nodes'
+# own (groundwork/plan/kernel.py). Raised only, never lowered.
+HOST_LIMITS: dict[str, int] = {
+    "fs.inotify.max_user_instances": 8192,
+    "fs.inotify.max_user_watches": 524288,
+}
+
+
+def limits_to_raise(current: Mapping[str, int], wanted: Mapping[str, int]) -> dict[str, int]:
+    """The limits below what the lab needs, with the value to set (pure)."""
+    return {key: value for key, value in wanted.items() if current.get(key, 0) < value}
+
+
+def _sysctl_path(key: str) -> Path:
+    return Path("/proc/sys") / key.replace(".", "/")
+
+
+def ensure_host_limits(progress: Progress) -> None:
+    """Raise the host-wide limits the lab's machines need (until the host reboots)."""
+    current = {key: int(_sysctl_path(key).read_text().split()[0]) for key in HOST_LIMITS}
+    for key, value in limits_to_raise(current, HOST_LIMITS).items():
+        progress(f"lab host: raising {key} from {current[key]} to {value} (the machines share it)")
+        try:
+            _sysctl_path(key).write_text(f"{value}\n")
+        except OSError as e:
+            raise LabError(f"could not raise {key} to {value} on this host: {e}") from e
 
 
 def missing_packages(which: Callable[[str], str | None] = shutil.which) -> list[str]:
@@ -38,9 +73,11 @@ def missing_packages(which: Callable[[str], str | None] = shutil.which) -> list[
 
 
 def ensure_host(progress: Progress) -> None:
-    """Fail unless root; install missing host packages with apt-get."""
+    """Fail unless root; install missing host packages with apt-get; raise the
+    host-wide limits the machines share."""
     if os.geteuid() != 0:
         raise LabError("the lab needs root (podman privileged containers): rerun as root")
+    ensure_host_limits(progress)
     missing = missing_packages()
     if not missing:
         return

@@ -1,5 +1,9 @@
-"""The lab's OCI registry: distribution's registry, built from its module,
+"""The lab's OCI registry: Debian's `docker-registry` (distribution 2.8),
 holding the images of the components built here under their upstream names.
+
+The registry is lab infrastructure, like podman and the mirror's web
+server, not a cluster component: it comes from the host's Debian packages
+rather than a Go build (which cost about 6 minutes on 2 cores).
 
 The registry runs beside the mirror on the lab gateway; nodes reach it
 through containerd's mirror configuration (hosts.toml per upstream
@@ -25,6 +29,8 @@ from groundwork.progress import Progress
 
 # Bump when the images' recipe changes (groundwork/build/images.py).
 IMAGES_RECIPE = "1"
+# Installed by the host's `docker-registry` package (groundwork/lab/host.py).
+REGISTRY_BINARY = "/usr/bin/docker-registry"
 # The upstream registries whose images the lab's registry holds.
 MIRRORED = ("registry.k8s.io", "docker.io")
 
@@ -40,12 +46,12 @@ def config(lab: LabLayout, storage: Path) -> str:
     return json.dumps(doc, indent=2) + "\n"
 
 
-def server(lab: LabLayout, built: Built, storage: Path) -> Server:
+def server(lab: LabLayout, storage: Path) -> Server:
     path = lab_state_dir(lab.stack) / "registry.json"  # YAML reads JSON
     text = config(lab, storage)
     if not path.exists() or path.read_text() != text:
         path.write_text(text)
-    argv = (str(built.path("registry")), "serve", str(path))
+    argv = (REGISTRY_BINARY, "serve", str(path))
     return Server("registry", str(path).encode(), lab.registry_port, argv)
 
 
@@ -63,7 +69,7 @@ def ensure_registry(
     """Run the registry and push the images it lacks; True when anything changed."""
     storage = cache / "registry"
     storage.mkdir(parents=True, exist_ok=True)
-    proc = server(lab, built["registry"], storage)
+    proc = server(lab, storage)
     changed = server_pid(lab.stack, proc.name, proc.marker) is None
     if changed:
         progress(f"starting the registry on {lab.registry_url}")
