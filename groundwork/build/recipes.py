@@ -51,6 +51,8 @@ class Program:
     # -X stamps that need the module's version (and commit time).
     stamp: Callable[[ModuleInfo], tuple[str, ...]] = field(default=lambda _: (), compare=False)
     extldflags: str = ""
+    # A test binary (`go test -c`): upstream's e2e.test is the e2e package's test.
+    test: bool = False
 
 
 @dataclass(frozen=True)
@@ -60,10 +62,14 @@ class Recipe:
     programs: tuple[Program, ...]
     # Bump when this recipe's flags or stamps change what it builds.
     revision: int = 1
+    # The Go module (under components/) that pins it, when not its own.
+    module_dir: str = ""
+    # Served by the lab (mirror or registry); else built for the tests only.
+    lab: bool = True
 
     @property
     def directory(self) -> Path:
-        return COMPONENTS_DIR / self.component
+        return COMPONENTS_DIR / (self.module_dir or self.component)
 
 
 def _kubernetes_stamp(info: ModuleInfo) -> tuple[str, ...]:
@@ -151,6 +157,24 @@ RECIPES: tuple[Recipe, ...] = (
         ),
         revision=2,
     ),
+    # Upstream's conformance suite, from the same pinned kubernetes module: the
+    # test command runs a focused set of it, bench/conformance.py all of it.
+    Recipe(
+        "conformance",
+        "k8s.io/kubernetes",
+        (
+            Program(
+                "e2e.test",
+                "k8s.io/kubernetes/test/e2e",
+                tags=_KUBE_TAGS,
+                stamp=_kubernetes_stamp,
+                test=True,
+            ),
+            Program("ginkgo", "github.com/onsi/ginkgo/v2/ginkgo"),
+        ),
+        module_dir="kubernetes",
+        lab=False,
+    ),
     Recipe(
         "etcd",
         "go.etcd.io/etcd/server/v3",
@@ -211,6 +235,8 @@ RECIPES: tuple[Recipe, ...] = (
 )
 
 BY_COMPONENT: dict[str, Recipe] = {r.component: r for r in RECIPES}
+# What the lab's mirror and registry serve.
+LAB_RECIPES: tuple[Recipe, ...] = tuple(r for r in RECIPES if r.lab)
 
 
 class RecipeError(Exception):
@@ -255,7 +281,7 @@ def cache_key(recipe: Recipe, go_version: str) -> str:
         "go.mod": (directory / "go.mod").read_text(),
         "go.sum": (directory / "go.sum").read_text(),
         "programs": [
-            [p.name, p.package, p.cgo, list(p.tags), p.extldflags] for p in recipe.programs
+            [p.name, p.package, p.cgo, list(p.tags), p.extldflags, p.test] for p in recipe.programs
         ],
         "go": go_version,
         "recipe": [RECIPE_VERSION, recipe.revision],

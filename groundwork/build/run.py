@@ -142,7 +142,7 @@ def build(
         for program in recipe.programs:
             progress(f"build: {recipe.component} {version}: {program.name}")
             argv = [
-                "build",
+                *(["test", "-c"] if program.test else ["build"]),
                 "-trimpath",
                 "-buildvcs=false",
                 *(["-tags", ",".join(program.tags)] if program.tags else []),

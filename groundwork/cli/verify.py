@@ -34,8 +34,14 @@ def register(subparsers: Subparsers) -> None:
             "and cgroup driver, sysctls and kernel modules, the CNI config, pod routes, "
             "exactly one control-plane node holding the VIP and the endpoint answering "
             "through it, and a real container on each node reaching one on every other "
-            "node over the pod network. Prints one table per node: each check, its result, "
-            "and for failures what differs (declared vs live)."
+            "node over the pod network. Then the Kubernetes layer: kubelet, kube-proxy and "
+            "the control plane's units, /readyz through the endpoint and on each apiserver, "
+            "every node Ready at the declared version, every pod ready (a pull failure named "
+            "with its image and node), pod-to-pod across every pair of nodes, the netcheck "
+            "Service by ClusterIP and DNS name from each node, claims Bound, and each "
+            "serving certificate's SANs and every certificate's days to expiry. Prints one "
+            "table per node (and one for the cluster): each check, its result, and for "
+            "failures what differs (declared vs live)."
         ),
         epilog=(
             "Examples:\n"
@@ -65,6 +71,11 @@ def register(subparsers: Subparsers) -> None:
         "N: N pytest-xdist processes, each checking whole nodes (for large clusters)",
     )
     parser.add_argument(
+        "--substrate-only",
+        action="store_true",
+        help="check the nodes' substrate only (after `up --substrate-only`), not Kubernetes",
+    )
+    parser.add_argument(
         "--failures-only",
         action="store_true",
         help="in the table, list only the checks that failed",
@@ -77,7 +88,9 @@ def run_verify(args: argparse.Namespace) -> int:
         return 2
     if args.output != "json":
         err_console.print(f"verifying {len(spec.nodes)} node(s) of stack {spec.name} ...")
-    report = verify(spec, junit=args.junit, workers=args.workers)
+    report = verify(
+        spec, junit=args.junit, workers=args.workers, kubernetes=not args.substrate_only
+    )
     if args.output == "json":
         print_json(report.to_dict())
     else:

@@ -68,7 +68,7 @@ def up(
 
     def ensure_mirror(cache_path: Path, progress: Progress) -> mirror.MirrorContent:
         # The components first: the mirror serves what they built.
-        built.update(build.build_all(progress=progress, cache=cache_path))
+        built.update(build.build_all(build.LAB_RECIPES, progress=progress, cache=cache_path))
         return mirror.ensure_content(cache_path, built, progress)
 
     with ThreadPoolExecutor(max_workers=2) as pool:

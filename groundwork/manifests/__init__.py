@@ -2,7 +2,8 @@
 
 Pure functions: `render_addons(spec, plan)` returns every object as a plain
 dict, grouped by layer in dependency order (cni, coredns, storage,
-load_balancer, gateway, workloads), with the pinned upstream bundles a
+load_balancer, gateway, workloads, and netcheck: the pods verify's cluster
+checks ask), with the pinned upstream bundles a
 layer installs before its own objects. The Pulumi layer
 (`groundwork.pulumi.addons`) turns each layer into one component.
 """
@@ -20,6 +21,7 @@ from groundwork.manifests.coredns import coredns
 from groundwork.manifests.gateway import bundles as gateway_bundles
 from groundwork.manifests.gateway import gateway
 from groundwork.manifests.loadbalancer import load_balancer
+from groundwork.manifests.netcheck import netcheck
 from groundwork.manifests.storage import storage
 from groundwork.manifests.workloads import workloads
 from groundwork.plan import ClusterPlan
@@ -28,7 +30,15 @@ from groundwork.spec.model import ClusterSpec, Plugin
 __all__ = ["LAYERS", "AddonSet", "Bundle", "Layer", "Obj", "render_addons"]
 
 # Dependency order: each layer needs the ones before it (see groundwork.pulumi.addons).
-LAYERS: tuple[str, ...] = ("cni", "coredns", "storage", "load_balancer", "gateway", "workloads")
+LAYERS: tuple[str, ...] = (
+    "cni",
+    "coredns",
+    "storage",
+    "load_balancer",
+    "gateway",
+    "workloads",
+    "netcheck",
+)
 
 
 @dataclass(frozen=True)
@@ -46,6 +56,7 @@ class AddonSet:
     load_balancer: Layer
     gateway: Layer
     workloads: Layer
+    netcheck: Layer
 
     def layers(self) -> Iterator[Layer]:
         for name in LAYERS:
@@ -80,4 +91,5 @@ def render_addons(spec: ClusterSpec, plan: ClusterPlan) -> AddonSet:
         load_balancer=Layer("load_balancer", load_balancer(spec, plan), _lb_bundles(spec)),
         gateway=Layer("gateway", gateway(spec, plan), gateway_bundles(spec)),
         workloads=Layer("workloads", workloads(spec, plan)),
+        netcheck=Layer("netcheck", netcheck(spec, plan)),
     )

@@ -132,6 +132,10 @@ TRAEFIK = Addon("traefik", "v3.6.1", {"traefik": "docker.io/library/traefik:v3.6
 
 COREDNS = Addon("coredns", "v1.14.7", {"coredns": "registry.k8s.io/coredns/coredns:v1.14.7"})
 
+# Kubernetes' e2e test server, built from the kubernetes module: the tag is
+# that module's test/images/agnhost/VERSION (the lab's registry serves it).
+AGNHOST = Addon("agnhost", "2.63.0", {"agnhost": "registry.k8s.io/e2e-test-images/agnhost:2.63.0"})
+
 ALL: tuple[Addon, ...] = (
     FLANNEL,
     CALICO,
@@ -145,4 +149,5 @@ ALL: tuple[Addon, ...] = (
     ENVOY_GATEWAY,
     TRAEFIK,
     COREDNS,
+    AGNHOST,
 )

@@ -27,7 +27,8 @@ class Verify(Phase):
     def run(self, context: Context) -> Outcome:
         with tempfile.TemporaryDirectory(prefix="groundwork-verify-") as work:
             junit = Path(work) / "verify-junit.xml"
-            report = verify(context.spec, junit=junit)
+            # After `up --substrate-only` there is no Kubernetes layer to check.
+            report = verify(context.spec, junit=junit, kubernetes=context.options.kubernetes)
             context.verify_junit = junit.read_bytes() if junit.exists() else None
         context.report = report
         if report.ok:

@@ -37,6 +37,7 @@ STORAGE_TYPE = "groundwork:addons:Storage"
 LOAD_BALANCER_TYPE = "groundwork:addons:LoadBalancer"
 GATEWAY_TYPE = "groundwork:addons:Gateway"
 WORKLOADS_TYPE = "groundwork:addons:Workloads"
+NETCHECK_TYPE = "groundwork:addons:NetCheck"
 
 LAYER_TYPES: dict[str, str] = {
     "cni": CNI_TYPE,
@@ -45,6 +46,7 @@ LAYER_TYPES: dict[str, str] = {
     "load_balancer": LOAD_BALANCER_TYPE,
     "gateway": GATEWAY_TYPE,
     "workloads": WORKLOADS_TYPE,
+    "netcheck": NETCHECK_TYPE,
 }
 
 # layer -> the layers it waits for (the install order above).
@@ -55,6 +57,7 @@ LAYER_DEPENDENCIES: dict[str, tuple[str, ...]] = {
     "load_balancer": ("cni",),
     "gateway": ("cni", "load_balancer"),
     "workloads": ("storage", "gateway", "coredns"),
+    "netcheck": ("coredns",),
 }
 
 
@@ -103,6 +106,7 @@ class Addons:
     load_balancer: AddonLayer
     gateway: AddonLayer
     workloads: AddonLayer
+    netcheck: AddonLayer
 
 
 def add_addons(

@@ -75,6 +75,39 @@ class NodeExpectation:
         return role in self.roles
 
 
+# Where kubelet serves its API (its serving certificate is checked there).
+KUBELET_PORT = 10250
+# A certificate with fewer days left than this fails the expiry check:
+# time to run `groundwork up`, which renews what is due.
+MIN_CERTIFICATE_DAYS = 30
+
+
+@dataclass(frozen=True)
+class ServedCertificate:
+    """A serving certificate as the plan issues it, and where it is served."""
+
+    name: str  # the PKI's name: kube-apiserver, kubelet-w1
+    node: str
+    address: str
+    port: int
+    dns_sans: tuple[str, ...]
+    ip_sans: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class KubeExpectation:
+    """What the Kubernetes layer must look like."""
+
+    version: str  # as /version and the kubelets report it: "v1.36.3"
+    endpoint_url: str  # https://VIP:port
+    apiservers: tuple[tuple[str, str], ...]  # (node, https://address:port), each apiserver
+    kubelet_nodes: tuple[str, ...]
+    control_plane_nodes: tuple[str, ...]
+    cluster_domain: str
+    served: tuple[ServedCertificate, ...]
+    min_certificate_days: int = MIN_CERTIFICATE_DAYS
+
+
 @dataclass(frozen=True)
 class ClusterExpectation:
     stack: str
@@ -84,6 +117,7 @@ class ClusterExpectation:
     endpoint_port: int
     network_plugin: Plugin
     network_backend: Backend
+    kubernetes: KubeExpectation | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def node(self, name: str) -> NodeExpectation:
@@ -174,6 +208,52 @@ def from_plan(spec: ClusterSpec, plan: ClusterPlan) -> ClusterExpectation:
         endpoint_port=endpoint.port,
         network_plugin=plan.network.plugin,
         network_backend=plan.network.backend,
+        kubernetes=kube_expectation(spec, plan),
+    )
+
+
+def kube_expectation(spec: ClusterSpec, plan: ClusterPlan) -> KubeExpectation:
+    endpoint = plan.endpoint
+    control_plane = [n for n in plan.nodes if "control-plane" in n.roles]
+    kubelets = [n for n in plan.nodes if any(r in KUBELET_ROLES for r in n.roles)]
+    requests = {c.name: c for c in plan.certificates}
+    served: list[ServedCertificate] = []
+    apiserver = requests.get("kube-apiserver")
+    for n in control_plane:
+        if apiserver is not None:
+            served.append(
+                ServedCertificate(
+                    apiserver.name,
+                    n.name,
+                    str(n.address),
+                    endpoint.apiserver_port,
+                    apiserver.dns_sans,
+                    apiserver.ip_sans,
+                )
+            )
+    for n in kubelets:
+        kubelet = requests.get(f"kubelet-{n.name}")
+        if kubelet is not None:
+            served.append(
+                ServedCertificate(
+                    kubelet.name,
+                    n.name,
+                    str(n.address),
+                    KUBELET_PORT,
+                    kubelet.dns_sans,
+                    kubelet.ip_sans,
+                )
+            )
+    return KubeExpectation(
+        version=f"v{plan.kubernetes_version.removeprefix('v')}",
+        endpoint_url=endpoint.url,
+        apiservers=tuple(
+            (n.name, f"https://{n.address}:{endpoint.apiserver_port}") for n in control_plane
+        ),
+        kubelet_nodes=tuple(n.name for n in kubelets),
+        control_plane_nodes=tuple(n.name for n in control_plane),
+        cluster_domain=spec.kubernetes.cluster_domain,
+        served=tuple(served),
     )
 
 

@@ -30,6 +30,7 @@ from groundwork.verify.report import VerifyReport, parse_junit_file
 INFRA_DIR = PROJECT_ROOT / "tests" / "infra"
 STACK_ENV = "GROUNDWORK_VERIFY_STACK"
 SSH_CONFIG_ENV = "GROUNDWORK_VERIFY_SSH_CONFIG"
+KUBERNETES_ENV = "GROUNDWORK_VERIFY_KUBERNETES"
 
 
 def stack_document(spec: ClusterSpec) -> dict[str, object]:
@@ -81,21 +82,26 @@ def pytest_argv(
     ]
 
 
-def pytest_env(stack_file: Path, ssh_config: Path) -> dict[str, str]:
+def pytest_env(stack_file: Path, ssh_config: Path, kubernetes: bool = True) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         {
             "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
             STACK_ENV: str(stack_file),
             SSH_CONFIG_ENV: str(ssh_config),
+            KUBERNETES_ENV: "1" if kubernetes else "0",
             "PYTHONDONTWRITEBYTECODE": "1",
         }
     )
     return env
 
 
-def verify(spec: ClusterSpec, junit: Path | None = None, workers: int = 0) -> VerifyReport:
-    """Check every node of the stack against its plan; never raises on a failed check."""
+def verify(
+    spec: ClusterSpec, junit: Path | None = None, workers: int = 0, kubernetes: bool = True
+) -> VerifyReport:
+    """Check every node of the stack against its plan, and with `kubernetes`
+    the Kubernetes layer (units, API, nodes, pods, pod network, Service and
+    DNS, claims, certificates); never raises on a failed check."""
     work = state_dir(spec.name) / "verify"
     work.mkdir(mode=0o700, parents=True, exist_ok=True)
     stack_file = write_stack_file(spec, work)
@@ -116,7 +122,7 @@ def verify(spec: ClusterSpec, junit: Path | None = None, workers: int = 0) -> Ve
     with log.open("wb") as out:
         proc = subprocess.run(
             argv,
-            env=pytest_env(stack_file, ssh_config),
+            env=pytest_env(stack_file, ssh_config, kubernetes),
             stdout=out,
             stderr=subprocess.STDOUT,
             cwd=PROJECT_ROOT,

@@ -155,7 +155,20 @@ def prefetch(node: NodeExpectation, cluster: ClusterExpectation) -> list[str]:
         cmds.append(tcp_connect(cluster.vip, cluster.endpoint_port))
     if cluster.bridge_network and node.pod_subnet:
         cmds += [cat(CNI_CONFIG), ROUTES, unit("groundwork-routes.service")]
+    kube = cluster.kubernetes
+    if kube is not None and node.name in kube.kubelet_nodes:
+        cmds += [unit(u) for u in kube_units(node.name in kube.control_plane_nodes)]
+        cmds.append(binary_version(KUBELET))
     return list(dict.fromkeys(cmds))
+
+
+KUBELET = "/usr/local/bin/kubelet"
+
+
+def kube_units(control_plane: bool) -> tuple[str, ...]:
+    """The Kubernetes layer's systemd units on a node."""
+    own = ("kube-apiserver", "kube-controller-manager", "kube-scheduler") if control_plane else ()
+    return ("kubelet", "kube-proxy", *own)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,8 @@ Each check takes one of these arguments, which decides the nodes it runs on:
   pod_node   every node when the network plugin is `bridge`
   cluster    once for the whole cluster (reported under "(cluster)")
   vip_cluster  once, when the endpoint is a VIP
+  kube_node  nodes running a kubelet     } the Kubernetes layer's checks: not run
+  kube_cluster  once, for Kubernetes     } by `verify --substrate-only`
 A check that does not apply to the stack is not parametrized at all (zero
 instances), never skipped.
 
@@ -31,6 +33,7 @@ import contextlib
 import os
 import shlex
 import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -41,17 +44,29 @@ import testinfra
 from _facts import BatchedHost, prefetch, ssh_failure
 from _probe import ENSURE, REACH
 
+from groundwork.pki import pki_dir
 from groundwork.spec import load_stack
 from groundwork.verify import connect
 from groundwork.verify.drift import CLUSTER, Expect
-from groundwork.verify.expect import ClusterExpectation, NodeExpectation, expectations
+from groundwork.verify.expect import (
+    ClusterExpectation,
+    KubeExpectation,
+    NodeExpectation,
+    expectations,
+)
+from groundwork.verify.kube import KubeApi, KubeError, admin_credentials
 
 STACK_ENV = "GROUNDWORK_VERIFY_STACK"
 SSH_CONFIG_ENV = "GROUNDWORK_VERIFY_SSH_CONFIG"
 RUN_ID_ENV = "GROUNDWORK_VERIFY_RUN_ID"
+# "0": the substrate only (`up --substrate-only` installs no Kubernetes).
+KUBERNETES_ENV = "GROUNDWORK_VERIFY_KUBERNETES"
 
 HERE = Path(__file__).resolve().parent
-NODE_ARGS = ("node", "etcd_node", "lb_node", "vip_node", "pod_node")
+NODE_ARGS = ("node", "etcd_node", "lb_node", "vip_node", "pod_node", "kube_node")
+# How long the cluster checks wait for pods that are still starting (the
+# netcheck DaemonSet right after `up` applied it) before judging them.
+SETTLE_SECONDS = 120.0
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -85,6 +100,43 @@ class Stack:
         self._lock = threading.Lock()
         self._probes: dict[str, str] | None = None
         self._reach: dict[str, dict[str, str]] = {}
+        self._kube: KubeApi | None = None
+        self._settled: float | None = None
+
+    @property
+    def kubernetes(self) -> KubeExpectation | None:
+        """The Kubernetes layer's expectations, unless only the substrate is checked."""
+        if os.environ.get(KUBERNETES_ENV) == "0":
+            return None
+        return self.expect.kubernetes
+
+    def kube(self, server: str | None = None) -> KubeApi:
+        """The API through the endpoint (or `server`), as the stack's admin."""
+        kube = self.kubernetes
+        assert kube is not None
+        credentials = admin_credentials(pki_dir(self.spec.name))
+        if server is not None:
+            return KubeApi(server, credentials)
+        if self._kube is None:
+            self._kube = KubeApi(kube.endpoint_url, credentials)
+        return self._kube
+
+    def settle(self) -> float:
+        """Wait (once, at most SETTLE_SECONDS) until every pod is ready or has
+        finished; the seconds waited. Checks then judge what is there."""
+        with self._lock:
+            if self._settled is None:
+                started = time.monotonic()
+                while time.monotonic() - started < SETTLE_SECONDS:
+                    try:
+                        pods = self.kube().items("/api/v1/pods")
+                    except KubeError:
+                        pods = []
+                    if pods and all(pod_settled(p) for p in pods):
+                        break
+                    time.sleep(2)
+                self._settled = time.monotonic() - started
+            return self._settled
 
     def host(self, name: str) -> Any:
         """A plain testinfra host (every run() goes to the node)."""
@@ -185,7 +237,25 @@ class Stack:
             return list(e.nodes) if e.vip is not None else []
         if arg == "pod_node":
             return list(e.nodes) if e.bridge_network else []
+        if arg == "kube_node":
+            kube = self.kubernetes
+            return [n for n in e.nodes if kube and n.name in kube.kubelet_nodes]
         raise KeyError(arg)
+
+
+def pod_settled(pod: dict[str, Any]) -> bool:
+    """Ready, or finished (a Job's pod), or stuck in a way waiting will not cure."""
+    status = pod.get("status") or {}
+    if status.get("phase") in ("Succeeded", "Failed"):
+        return True
+    conditions = {c.get("type"): c.get("status") for c in status.get("conditions") or []}
+    if conditions.get("Ready") == "True":
+        return True
+    for c in status.get("containerStatuses") or []:
+        reason = ((c.get("state") or {}).get("waiting") or {}).get("reason", "")
+        if reason in ("ErrImagePull", "ImagePullBackOff", "InvalidImageName", "CrashLoopBackOff"):
+            return True
+    return False
 
 
 _STACK: Stack | None = None
@@ -221,6 +291,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         elif "vip_cluster" in metafunc.fixturenames:
             values = [expect] if expect.vip else []
             metafunc.parametrize("vip_cluster", values, ids=["cluster"])
+        elif "kube_cluster" in metafunc.fixturenames:
+            kube = stack_of(metafunc.config).kubernetes
+            values = [kube] if kube is not None else []
+            metafunc.parametrize("kube_cluster", values, ids=["cluster"])
         else:
             return
     if not values:

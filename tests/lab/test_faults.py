@@ -84,7 +84,7 @@ def assert_converged(summary: RunSummary) -> None:
 
 
 def assert_verified(spec: ClusterSpec) -> VerifyReport:
-    report = verify(spec)
+    report = verify(spec, kubernetes=False)
     assert report.ok, show(report)
     return report
 
@@ -195,7 +195,7 @@ def test_stopped_etcd_member_keeps_quorum_is_named_and_healed(healthy: ClusterSp
     assert got.strip() == value
     must(spec, witness, etcdctl_script(urls[:1], "del", key))
 
-    report = verify(spec)
+    report = verify(spec, kubernetes=False)
     assert not report.ok
     failed = {(r.node, r.check): r for r in report.failures}
     assert (victim.name, "etcd service") in failed, show(report)
@@ -588,7 +588,7 @@ def test_corrupted_config_files_are_flagged_and_restored(healthy: ClusterSpec) -
         f"""printf '{{"cniVersion": "1.0.0", "name": "x", "plugins": []}}' > {CNI_CONFIG}""",
     )
 
-    report = verify(spec)
+    report = verify(spec, kubernetes=False)
     assert not report.ok
     failed = {(r.node, r.check): r for r in report.failures}
     toml = failed.get((toml_node, "containerd cgroup driver"))

@@ -122,6 +122,7 @@ def test_dependency_edges_are_real(ran: tuple[str, Monitor, dict[str, Any]]) -> 
         "load_balancer": ("cni",),
         "gateway": ("cni", "load_balancer"),
         "workloads": ("storage", "gateway", "coredns"),
+        "netcheck": ("coredns",),
     }
     assert bool(children("cni")) == (stack != "lab")  # bridge: nothing in-cluster
     for layer, needs in LAYER_DEPENDENCIES.items():

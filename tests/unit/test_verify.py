@@ -76,9 +76,14 @@ def test_dns_endpoint_has_no_vip_and_flannel_no_static_routes() -> None:
     assert not e.bridge_network
 
 
-def collect(stack_file: Path, env_state: Path) -> list[str]:
+def collect(stack_file: Path, env_state: Path, kubernetes: bool = True) -> list[str]:
     """Node ids of every check tests/infra would run (collection only: no host)."""
-    env = dict(os.environ, GROUNDWORK_STATE_DIR=str(env_state), PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
+    env = dict(
+        os.environ,
+        GROUNDWORK_STATE_DIR=str(env_state),
+        PYTEST_DISABLE_PLUGIN_AUTOLOAD="1",
+        GROUNDWORK_VERIFY_KUBERNETES="1" if kubernetes else "0",
+    )
     out = subprocess.run(
         [
             sys.executable,
@@ -112,11 +117,41 @@ def test_checks_are_parametrized_by_role(tmp_path: Path) -> None:
     assert {f"test_sysctls[{n}]" for n in ("cp1", "cp2", "cp3", "w1", "w2")} <= set(ids)
 
 
+def test_kubernetes_checks_run_unless_only_the_substrate_is_checked(tmp_path: Path) -> None:
+    stack_file = ROOT / "stacks" / "Pulumi.lab.yaml"
+    ids = collect(stack_file, tmp_path / "state")
+    assert {f"test_kubernetes_units[{n}]" for n in ("cp1", "cp2", "cp3", "w1", "w2")} <= set(ids)
+    for check in ("apiserver_ready", "nodes_ready", "pods_running", "pod_to_pod"):
+        assert f"test_{check}[cluster]" in ids
+    for check in ("service_and_dns", "claims_bound", "served_certificates"):
+        assert f"test_{check}[cluster]" in ids
+    substrate = collect(stack_file, tmp_path / "state", kubernetes=False)
+    assert "test_etcd_members[cp1]" in substrate
+    assert not [i for i in substrate if "kubernetes" in i or i.endswith("ready[cluster]")]
+    assert set(ids) - set(substrate) == {i for i in ids if "kube" in i or "[cluster]" in i} - {
+        i for i in substrate if "[cluster]" in i
+    }
+
+
+def test_kubernetes_expectations_follow_the_plan() -> None:
+    kube = expectations(load_stack("lab")).kubernetes
+    assert kube is not None
+    assert kube.version == "v1.36.3" and kube.endpoint_url == "https://10.77.0.10:6443"
+    assert [name for name, _ in kube.apiservers] == ["cp1", "cp2", "cp3"]
+    assert kube.kubelet_nodes == ("cp1", "cp2", "cp3", "w1", "w2")
+    served = {(c.name, c.node): c for c in kube.served}
+    apiserver = served[("kube-apiserver", "cp2")]
+    assert (apiserver.address, apiserver.port) == ("10.77.0.12", 6444)
+    assert "10.77.0.10" in apiserver.ip_sans and "kubernetes.default.svc" in apiserver.dns_sans
+    kubelet = served[("kubelet-w1", "w1")]
+    assert (kubelet.port, kubelet.ip_sans, kubelet.dns_sans) == (10250, ("10.77.0.21",), ("w1",))
+
+
 def test_checks_irrelevant_to_a_stack_have_no_instances(tmp_path: Path) -> None:
     # dev: DNS endpoint (no haproxy, keepalived, VIP) and flannel (no bridge CNI).
     ids = collect(ROOT / "stacks" / "Pulumi.dev.yaml", tmp_path / "state")
     assert not [i for i in ids if "haproxy" in i or "keepalived" in i or "vip" in i]
-    assert not [i for i in ids if i.startswith(("test_pod_", "test_cni_"))]
+    assert not [i for i in ids if i.startswith(("test_pod_", "test_cni_")) and "[cluster]" not in i]
     assert "test_etcd_members[dev-cp1]" in ids and "test_sysctls[dev-w2]" in ids
 
 

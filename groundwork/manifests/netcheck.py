@@ -1,0 +1,84 @@
+"""Groundwork's own network check pods, which verify's cluster checks ask.
+
+agnhost's `netexec` (Kubernetes' own e2e test server, built here from the
+kubernetes module) runs on every node as a DaemonSet, behind a ClusterIP
+Service. verify reaches each pod through the apiserver's pod proxy and asks
+it to dial the others (`/dial`): pod-to-pod across every pair of nodes, the
+Service by ClusterIP and by DNS name, from every node. The same idea as
+Kubespray's netchecker, with upstream's test server instead of a program
+of our own.
+"""
+
+from __future__ import annotations
+
+from groundwork.manifests import versions
+from groundwork.manifests.common import Obj, meta
+from groundwork.plan import ClusterPlan
+from groundwork.spec.model import ClusterSpec
+
+NAMESPACE = "groundwork-system"
+NAME = "netcheck"
+PORT = 8080
+SERVICE_PORT = 80
+LABELS = {"app.kubernetes.io/name": NAME}
+
+
+def netcheck(_spec: ClusterSpec, _plan: ClusterPlan) -> list[Obj]:
+    ns: Obj = {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": meta(NAMESPACE),
+    }
+    # The pods meet the `restricted` Pod Security Standard; enforced here.
+    ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] = "restricted"
+    container: Obj = {
+        "name": NAME,
+        "image": versions.AGNHOST.image("agnhost"),
+        "args": ["netexec", f"--http-port={PORT}"],
+        "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
+        "readinessProbe": {"httpGet": {"path": "/healthz", "port": "http"}, "periodSeconds": 5},
+        "resources": {
+            "requests": {"cpu": "5m", "memory": "16Mi"},
+            "limits": {"memory": "64Mi"},
+        },
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "runAsNonRoot": True,
+            "runAsUser": 65534,
+            "capabilities": {"drop": ["ALL"]},
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+    }
+    daemonset: Obj = {
+        "apiVersion": "apps/v1",
+        "kind": "DaemonSet",
+        "metadata": meta(NAME, NAMESPACE, **LABELS),
+        "spec": {
+            "selector": {"matchLabels": LABELS},
+            "template": {
+                "metadata": {"labels": LABELS},
+                "spec": {
+                    # Every node, control-plane nodes included: the checks
+                    # cover the pod network of each.
+                    "tolerations": [{"operator": "Exists"}],
+                    "automountServiceAccountToken": False,
+                    "enableServiceLinks": False,
+                    "terminationGracePeriodSeconds": 1,
+                    "containers": [container],
+                },
+            },
+        },
+    }
+    service: Obj = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": meta(NAME, NAMESPACE, **LABELS),
+        "spec": {
+            "selector": LABELS,
+            "ports": [
+                {"name": "http", "port": SERVICE_PORT, "targetPort": "http", "protocol": "TCP"}
+            ],
+        },
+    }
+    return [ns, daemonset, service]

@@ -1,0 +1,315 @@
+"""The Kubernetes layer: its units on each node, and the cluster as a whole.
+
+The cluster checks talk to the API as the stack's admin (the PKI on this
+machine), through the endpoint and on each apiserver, and ask the netcheck
+pods (groundwork/manifests/netcheck.py, one per node) through the
+apiserver's pod proxy to dial each other, the netcheck Service's ClusterIP
+and its DNS name. Not run by `verify --substrate-only`.
+"""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import _facts as facts
+from _live import check_service, version_in
+from conftest import Stack, pod_settled
+
+from groundwork.manifests import render_addons
+from groundwork.manifests.netcheck import NAME, NAMESPACE, PORT, SERVICE_PORT
+from groundwork.pki import pki_dir
+from groundwork.plan import build_plan
+from groundwork.verify.drift import Expect
+from groundwork.verify.expect import KubeExpectation, NodeExpectation
+from groundwork.verify.kube import KubeError, describe, served_certificate
+
+# --- on each node -------------------------------------------------------------
+
+
+def test_kubernetes_units(
+    kube_node: NodeExpectation, host: Any, stack: Stack, expect: Expect
+) -> None:
+    kube = stack.kubernetes
+    assert kube is not None
+    for unit in facts.kube_units(kube_node.name in kube.control_plane_nodes):
+        check_service(host, expect, unit)
+    out = host.run(facts.binary_version(facts.KUBELET))
+    live = version_in(out.stdout) if out.rc == 0 else f"({out.stderr.strip() or 'missing'})"
+    expect.equal("kubelet version", kube.version.removeprefix("v"), live)
+    expect.done()
+
+
+# --- the cluster ----------------------------------------------------------------
+
+
+def test_apiserver_ready(kube_cluster: KubeExpectation, stack: Stack, expect: Expect) -> None:
+    """/readyz through the endpoint and on each apiserver; /version is the declared release."""
+    targets = [("endpoint", kube_cluster.endpoint_url), *kube_cluster.apiservers]
+    for name, url in targets:
+        try:
+            status, body = stack.kube(url).request("/readyz")
+            live = body.strip() if status == 200 else f"HTTP {status}: {body.strip()[:200]}"
+        except KubeError as err:
+            live = str(err)
+        expect.equal(f"{name} ({url}) /readyz", "ok", live)
+    try:
+        version = stack.kube().get("/version").get("gitVersion")
+    except KubeError as err:
+        version = str(err)
+    expect.equal("server version", kube_cluster.version, version)
+    expect.done()
+
+
+def test_nodes_ready(kube_cluster: KubeExpectation, stack: Stack, expect: Expect) -> None:
+    """Every kubelet node registered, Ready, at the declared version; no others."""
+    stack.settle()
+    nodes = {n["metadata"]["name"]: n for n in stack.kube().items("/api/v1/nodes")}
+    for name in kube_cluster.kubelet_nodes:
+        node = nodes.get(name)
+        if node is None:
+            expect.differs(f"node {name}", "registered", "(absent)")
+            continue
+        status = node.get("status") or {}
+        ready = {c["type"]: c for c in status.get("conditions") or []}.get("Ready", {})
+        expect.equal(
+            f"node {name} Ready",
+            "True",
+            ready.get("status", "(no condition)")
+            + (f" ({ready.get('message')})" if ready.get("status") != "True" else ""),
+        )
+        expect.equal(
+            f"node {name} kubelet",
+            kube_cluster.version,
+            (status.get("nodeInfo") or {}).get("kubeletVersion"),
+        )
+    for name in sorted(set(nodes) - set(kube_cluster.kubelet_nodes)):
+        expect.differs(f"node {name}", "(not declared)", "registered")
+    expect.done()
+
+
+def _pod_problem(pod: dict[str, Any]) -> str:
+    """Why a pod is not ready, naming its node and, for a pull, the image."""
+    status = pod.get("status") or {}
+    node = (pod.get("spec") or {}).get("nodeName") or "(not scheduled)"
+    for c in [
+        *(status.get("initContainerStatuses") or []),
+        *(status.get("containerStatuses") or []),
+    ]:
+        waiting = (c.get("state") or {}).get("waiting") or {}
+        reason = waiting.get("reason")
+        if reason in ("ErrImagePull", "ImagePullBackOff", "InvalidImageName"):
+            return f"cannot pull image {c.get('image')} on {node}: {waiting.get('message', reason)}"
+        if reason:
+            return f"{c.get('name')} {reason} on {node}: {waiting.get('message', '')}".strip(": ")
+        terminated = (c.get("state") or {}).get("terminated")
+        if terminated and terminated.get("exitCode"):
+            return f"{c.get('name')} exited {terminated.get('exitCode')} on {node}"
+    conditions = {c.get("type"): c for c in status.get("conditions") or []}
+    scheduled = conditions.get("PodScheduled", {})
+    if scheduled.get("status") == "False":
+        return f"not scheduled: {scheduled.get('message', '')}"
+    return f"{status.get('phase', 'unknown')}, not ready, on {node}"
+
+
+def test_pods_running(kube_cluster: KubeExpectation, stack: Stack, expect: Expect) -> None:
+    """Every pod, kube-system's and the declared workloads', ready (or finished)."""
+    waited = stack.settle()
+    for pod in stack.kube().items("/api/v1/pods"):
+        if pod_settled(pod) and (pod.get("status") or {}).get("phase") != "Failed":
+            ready = (pod.get("status") or {}).get("phase") == "Succeeded" or any(
+                c.get("type") == "Ready" and c.get("status") == "True"
+                for c in (pod.get("status") or {}).get("conditions") or []
+            )
+            if ready:
+                continue
+        meta = pod["metadata"]
+        expect.differs(
+            f"pod {meta['namespace']}/{meta['name']}",
+            "ready",
+            f"{_pod_problem(pod)} (after waiting {waited:.0f} s)",
+        )
+    expect.done()
+
+
+# Where each kind of controller keeps its desired and ready counts.
+_READY_FIELDS = {
+    "Deployment": ("deployments", "replicas", "readyReplicas"),
+    "StatefulSet": ("statefulsets", "replicas", "readyReplicas"),
+    "DaemonSet": ("daemonsets", "desiredNumberScheduled", "numberReady"),
+}
+
+
+def test_addons_ready(kube_cluster: KubeExpectation, stack: Stack, expect: Expect) -> None:
+    """Each Deployment, StatefulSet and DaemonSet Groundwork applies: present, at
+    the declared replicas, every replica ready (a controller scaled to zero by
+    hand is drift)."""
+    stack.settle()
+    for obj in render_addons(stack.spec, build_plan(stack.spec)).objects():
+        kind = obj.get("kind")
+        if kind not in _READY_FIELDS:
+            continue
+        resource, desired_field, ready_field = _READY_FIELDS[kind]
+        meta = obj["metadata"]
+        where = f"{kind} {meta.get('namespace', 'default')}/{meta['name']}"
+        path = (
+            f"/apis/apps/v1/namespaces/{meta.get('namespace', 'default')}/{resource}/{meta['name']}"
+        )
+        try:
+            live = stack.kube().get(path)
+        except KubeError as err:
+            expect.differs(where, "present", str(err))
+            continue
+        status = live.get("status") or {}
+        if kind != "DaemonSet":
+            declared = obj["spec"].get("replicas", 1)
+            expect.equal(f"{where} replicas", declared, (live.get("spec") or {}).get("replicas"))
+        desired = status.get(desired_field, 0)
+        expect.equal(
+            f"{where} ready",
+            f"{desired} of {desired}",
+            f"{status.get(ready_field, 0)} of {desired}",
+        )
+    expect.done()
+
+
+def _netcheck_pods(stack: Stack) -> dict[str, tuple[str, str]]:
+    """node -> (pod, pod IP) of each ready netcheck pod."""
+    out: dict[str, tuple[str, str]] = {}
+    path = f"/api/v1/namespaces/{NAMESPACE}/pods?labelSelector=app.kubernetes.io/name%3D{NAME}"
+    for pod in stack.kube().items(path):
+        status = pod.get("status") or {}
+        node = (pod.get("spec") or {}).get("nodeName")
+        if node and status.get("podIP") and pod_settled(pod) and status.get("phase") == "Running":
+            out[node] = (pod["metadata"]["name"], status["podIP"])
+    return out
+
+
+def _dial(stack: Stack, source: str, host: str, port: int) -> list[str]:
+    """Ask netcheck pod `source` to fetch `hostname` from host:port: who answered."""
+    body = stack.kube().proxy(
+        NAMESPACE,
+        source,
+        PORT,
+        "/dial",
+        {"request": "hostname", "protocol": "http", "host": host, "port": str(port), "tries": "1"},
+    )
+    doc = json.loads(body)
+    if doc.get("errors"):
+        raise KubeError("; ".join(str(e) for e in doc["errors"]))
+    return [str(r) for r in doc.get("responses") or []]
+
+
+def test_pod_to_pod(kube_cluster: KubeExpectation, stack: Stack, expect: Expect) -> None:
+    """From the netcheck pod on each node to the one on every other node."""
+    stack.settle()
+    pods = _netcheck_pods(stack)
+    for name in kube_cluster.kubelet_nodes:
+        if name not in pods:
+            expect.differs(f"netcheck pod on {name}", "running", "(none ready)")
+    pairs = [(a, b) for a in sorted(pods) for b in sorted(pods) if a != b]
+
+    def one(pair: tuple[str, str]) -> str:
+        (source, _), (target, ip) = pods[pair[0]], pods[pair[1]]
+        try:
+            answered = _dial(stack, source, ip, PORT)
+        except (KubeError, ValueError) as err:
+            return str(err)
+        return "ok" if answered == [target] else f"answered by {answered}"
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(one, pairs))
+    for (a, b), result in zip(pairs, results, strict=True):
+        expect.equal(f"{a} -> {b} ({pods[b][1]})", "ok", result)
+    expect.done()
+
+
+def test_service_and_dns(kube_cluster: KubeExpectation, stack: Stack, expect: Expect) -> None:
+    """From a pod on each node: the netcheck Service by ClusterIP and by DNS name."""
+    stack.settle()
+    pods = _netcheck_pods(stack)
+    try:
+        service = stack.kube().get(f"/api/v1/namespaces/{NAMESPACE}/services/{NAME}")
+        cluster_ip = service["spec"]["clusterIP"]
+    except KubeError as err:
+        expect.differs(f"service {NAMESPACE}/{NAME}", "present", str(err))
+        expect.done()
+    dns_name = f"{NAME}.{NAMESPACE}.svc.{kube_cluster.cluster_domain}"
+    names = {pod for pod, _ in pods.values()}
+    jobs = [(node, target) for node in sorted(pods) for target in (cluster_ip, dns_name)]
+
+    def one(job: tuple[str, str]) -> str:
+        node, target = job
+        try:
+            answered = _dial(stack, pods[node][0], target, SERVICE_PORT)
+        except (KubeError, ValueError) as err:
+            return str(err)
+        return "ok" if answered and set(answered) <= names else f"answered by {answered}"
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(one, jobs))
+    for (node, target), result in zip(jobs, results, strict=True):
+        expect.equal(f"from {node} to {target}:{SERVICE_PORT}", "ok", result)
+    expect.done()
+
+
+def test_claims_bound(kube_cluster: KubeExpectation, stack: Stack, expect: Expect) -> None:
+    stack.settle()
+    for claim in stack.kube().items("/api/v1/persistentvolumeclaims"):
+        meta = claim["metadata"]
+        phase = (claim.get("status") or {}).get("phase", "(none)")
+        expect.equal(f"claim {meta['namespace']}/{meta['name']}", "Bound", phase)
+    expect.done()
+
+
+def test_served_certificates(kube_cluster: KubeExpectation, stack: Stack, expect: Expect) -> None:
+    """Each apiserver's and kubelet's serving certificate: the planned names, not near expiry."""
+
+    def fetch(i: int) -> Any:
+        served = kube_cluster.served[i]
+        try:
+            return served_certificate(served.address, served.port)
+        except (OSError, KubeError) as err:
+            return str(err)
+
+    with ThreadPoolExecutor(8) as pool:
+        live = list(pool.map(fetch, range(len(kube_cluster.served))))
+    for planned, cert in zip(kube_cluster.served, live, strict=True):
+        where = f"{planned.name} on {planned.node} ({planned.address}:{planned.port})"
+        if isinstance(cert, str):
+            expect.differs(where, "served", cert)
+            continue
+        missing = sorted(
+            (set(planned.dns_sans) - set(cert.dns_sans))
+            | (set(planned.ip_sans) - set(cert.ip_sans))
+        )
+        expect.true(f"{where} SANs", not missing, "the planned SANs", f"missing {missing}")
+        days = cert.days_left()
+        expect.true(
+            f"{where} days to expiry",
+            days >= kube_cluster.min_certificate_days,
+            f">= {kube_cluster.min_certificate_days}",
+            f"{days:.0f}",
+        )
+    expect.done()
+
+
+def test_certificate_expiry(kube_cluster: KubeExpectation, stack: Stack, expect: Expect) -> None:
+    """Every certificate of the stack's PKI (CAs and leaves), not near expiry."""
+    from cryptography import x509
+
+    directory = pki_dir(stack.spec.name)
+    paths = sorted(Path(directory).rglob("*.crt"))
+    expect.true("certificates", bool(paths), f"under {directory}", "(none)")
+    for path in paths:
+        cert = describe(x509.load_pem_x509_certificate(path.read_bytes()))
+        days = cert.days_left()
+        expect.true(
+            f"{path.relative_to(directory)} days to expiry",
+            days >= kube_cluster.min_certificate_days,
+            f">= {kube_cluster.min_certificate_days}",
+            f"{days:.0f}",
+        )
+    expect.done()
