@@ -25,6 +25,7 @@ VERB_MODULES: tuple[str, ...] = (
     "up",
     "kubeconfig",
     "verify",
+    "conformance",
     "destroy",
     "rebuild",
 )

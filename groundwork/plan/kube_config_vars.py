@@ -20,10 +20,6 @@ Decisions made here rather than in Jinja:
   machines are containers sharing the host kernel, whose kernel-wide sysctls
   (vm.overcommit_memory, kernel.panic ...) the common role cannot set, and
   the kubelet refuses to start with protectKernelDefaults when they differ.
-- `gw_kubelet_fail_cgroup_v1`: false in the lab only. Upstream's kubelet
-  refuses a cgroup v1 host by default since 1.35; the lab's host may run a
-  cgroup v1 (hybrid) hierarchy, which its containers inherit. Real nodes
-  should run cgroup v2.
 """
 
 from __future__ import annotations
@@ -96,7 +92,6 @@ def kube_group_vars(
         "gw_node_subnet_size": net.node_subnet_size,
         "gw_allocate_node_cidrs": net.plugin is not Plugin.BRIDGE,
         "gw_kubelet_protect_kernel_defaults": spec.lab is None,
-        "gw_kubelet_fail_cgroup_v1": spec.lab is None,
         "gw_encryption_key_file": str(encryption_key_file(pki_dir)),
     }
 

@@ -495,6 +495,48 @@ def artifacts(spec: ClusterSpec) -> Iterator[Problem]:
         )
 
 
+def upstream_pins(spec: ClusterSpec) -> Iterator[Problem]:
+    """With `artifacts.source: upstream` the nodes download each release file
+    from upstream and check it against the sha256 pinned in
+    groundwork/versions.py: a file without a pin would be refused by `up`, so
+    validate refuses it first, naming the field that chose its version."""
+    if spec.artifacts.source != "upstream":
+        return
+    from groundwork import versions
+    from groundwork.plan.kube_binaries import required_binaries
+    from groundwork.plan.runtime import runtime_releases
+
+    hint = (
+        "pin its sha256 in groundwork/versions.py (one line per file, from the release's "
+        "checksum file), or serve a build (`groundwork build`) from a mirror "
+        "(artifacts.source: mirror)"
+    )
+    kube = spec.kubernetes.version.removeprefix("v")
+    unpinned = [b for b in required_binaries(spec) if not versions.artifact(b, kube).sha256]
+    if unpinned:
+        yield Problem(
+            path_of(("kubernetes", "version")),
+            f"Kubernetes {kube}: no sha256 pinned for {', '.join(unpinned)} (amd64); {hint}",
+        )
+    if any(n.has(Role.ETCD) for n in spec.nodes):
+        etcd = spec.etcd.version.removeprefix("v")
+        if not versions.artifact("etcd", etcd).sha256:
+            yield Problem(ETCD_VERSION, f"etcd {etcd}: no sha256 pinned (amd64); {hint}")
+    for release in runtime_releases(spec):
+        if versions.artifact(release.name, release.version).sha256:
+            continue
+        if release.name == "containerd":
+            yield Problem(
+                CONTAINERD_VERSION, f"containerd {release.version}: no sha256 pinned; {hint}"
+            )
+        else:
+            yield Problem(
+                path_of(("artifacts", "source")),
+                f"{release.name} {release.version} (installed with containerd): no sha256 "
+                f"pinned; {hint}",
+            )
+
+
 def lab(spec: ClusterSpec) -> Iterator[Problem]:
     if spec.lab is None:
         for i, node in enumerate(spec.nodes):
@@ -538,6 +580,7 @@ RULES: tuple[Rule, ...] = (
     load_balancer,
     workloads,
     artifacts,
+    upstream_pins,
     lab,
     lab_builds,
 )

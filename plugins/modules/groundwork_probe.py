@@ -105,6 +105,12 @@ cap_sys_resource:
       withholds it) cannot give pods the negative scores the kubelet asks for.
   type: bool
   returned: always
+cgroup_version:
+  description:
+    - 2 when /sys/fs/cgroup is the unified (v2) hierarchy, else 1 (a v1 or hybrid
+      host). The kubelet refuses cgroup v1 unless told otherwise (failCgroupV1).
+  type: int
+  returned: always
 modules_loadable:
   description: True when /lib/modules/<kernel release> exists, so modprobe can load modules.
   type: bool
@@ -218,6 +224,11 @@ def has_capability(status, bit):
         if line.startswith("CapEff:"):
             return bool(int(line.split()[1], 16) >> bit & 1)
     return False
+
+
+def cgroup_version(root="/sys/fs/cgroup"):
+    """2 on the unified hierarchy (cgroup.controllers at its root), else 1."""
+    return 2 if os.path.exists(os.path.join(root, "cgroup.controllers")) else 1
 
 
 def is_container():
@@ -419,6 +430,7 @@ def main():
         changed=False,
         container=container,
         cap_sys_resource=has_capability(read("/proc/self/status") or "", CAP_SYS_RESOURCE),
+        cgroup_version=cgroup_version(),
         sysctls=sysctls,
         sysctls_owned=owned,
         sysctl_drift=drift,

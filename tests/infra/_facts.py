@@ -158,11 +158,14 @@ def prefetch(node: NodeExpectation, cluster: ClusterExpectation) -> list[str]:
     kube = cluster.kubernetes
     if kube is not None and node.name in kube.kubelet_nodes:
         cmds += [unit(u) for u in kube_units(node.name in kube.control_plane_nodes)]
-        cmds.append(binary_version(KUBELET))
+        cmds += [binary_version(KUBELET), cat(KUBELET_CONFIG), CGROUP_HIERARCHY]
     return list(dict.fromkeys(cmds))
 
 
 KUBELET = "/usr/local/bin/kubelet"
+KUBELET_CONFIG = "/var/lib/kubelet/config.yaml"
+# "2" on the unified hierarchy, "1" on a v1 or hybrid one.
+CGROUP_HIERARCHY = "test -e /sys/fs/cgroup/cgroup.controllers && echo 2 || echo 1"
 
 
 def kube_units(control_plane: bool) -> tuple[str, ...]:

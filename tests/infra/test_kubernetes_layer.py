@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import _facts as facts
+import yaml
 from _live import check_service, version_in
 from conftest import Stack, pod_settled
 
@@ -39,6 +40,15 @@ def test_kubernetes_units(
     out = host.run(facts.binary_version(facts.KUBELET))
     live = version_in(out.stdout) if out.rc == 0 else f"({out.stderr.strip() or 'missing'})"
     expect.equal("kubelet version", kube.version.removeprefix("v"), live)
+    # failCgroupV1 follows the node's hierarchy: false only on cgroup v1, so
+    # the table names a node that runs the kubelet on v1.
+    hierarchy = host.run(facts.CGROUP_HIERARCHY).stdout.strip()
+    config = host.run(facts.cat(facts.KUBELET_CONFIG))
+    try:
+        fail_v1 = (yaml.safe_load(config.stdout) or {}).get("failCgroupV1", True)
+    except yaml.YAMLError:
+        fail_v1 = "(unreadable)"
+    expect.equal(f"kubelet failCgroupV1 on cgroup v{hierarchy}", hierarchy != "1", fail_v1)
     expect.done()
 
 

@@ -143,7 +143,7 @@ def test_verify_json_only_json_on_stdout(
         ],
         seconds=1.5,
     )
-    monkeypatch.setattr(verify_cli, "verify", lambda spec, junit, workers: report)
+    monkeypatch.setattr(verify_cli, "verify", lambda spec, junit, workers, kubernetes: report)
     assert main(["verify", "--stack", "lab", "-o", "json"]) == 1
     out, err = capsys.readouterr()
     doc = json.loads(out)

@@ -155,8 +155,10 @@ def test_non_lab_stack_uses_declared_keys_and_its_own_known_hosts() -> None:
     key = hosts["dev-cp1"]["ansible_ssh_private_key_file"]
     assert key == str(Path("~/.ssh/groundwork-dev").expanduser())
     assert inv.group_vars["gw_endpoint_haproxy"] is False  # dns endpoint: no VIP
-    assert inv.group_vars["gw_apt_source"] == ""
-    assert inv.group_vars["gw_etcd_url"].startswith("https://github.com/etcd-io/etcd/")
+    # Everything from the site's mirror, upstream's layout under it.
+    mirror = "http://mirror.dev.example.internal/groundwork"
+    assert inv.group_vars["gw_apt_source"] == f"deb [trusted=yes] {mirror}/debian ./"
+    assert inv.group_vars["gw_etcd_url"].startswith(f"{mirror}/etcd/")
 
 
 @pytest.mark.parametrize("name", ["lab", "dev", "prod"])

@@ -125,6 +125,8 @@ def _cluster(nodes: list[dict[str, object]], **network: object) -> dict[str, obj
         "nodes": nodes,
         "controlPlane": {"endpoint": {"dns": "api.t.example"}},
         "network": {"nodeCidr": "10.0.0.0/16", **network},
+        # No upstream release is pinned: validate refuses `source: upstream`.
+        "artifacts": {"source": "mirror", "mirror": "http://mirror.t.example"},
     }
 
 

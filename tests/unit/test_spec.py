@@ -78,7 +78,25 @@ def test_stacks_differ_where_environments_differ() -> None:
     assert {c.driver.value for c in prod.storage.classes} == {"local-path", "nfs"}
     assert prod.load_balancer.provider == "metallb"
     assert prod.gateway.controller == "envoy-gateway"
-    assert lab.artifacts.source == "mirror" and dev.artifacts.source == "upstream"
+    assert {lab.artifacts.source, dev.artifacts.source, prod.artifacts.source} == {"mirror"}
+
+
+def test_upstream_downloads_need_every_release_file_pinned_naming_the_field() -> None:
+    value = yaml.safe_load((CORPUS / "valid" / "corpus-base.yaml").read_text())
+    cluster = value["config"]["groundwork:cluster"]
+    cluster["artifacts"] = {"source": "upstream"}
+    with pytest.raises(SpecError) as caught:
+        parse_cluster(cluster)
+    paths = sorted({p.path for p in caught.value.problems})
+    assert paths == [
+        "cluster.artifacts.source",  # runc, CNI plugins, crictl: Groundwork's own choice
+        "cluster.containerRuntime.version",
+        "cluster.etcd.version",
+        "cluster.kubernetes.version",
+    ]
+    kube = next(p for p in caught.value.problems if p.path == "cluster.kubernetes.version")
+    assert "no sha256 pinned for kube-apiserver" in kube.message
+    assert "groundwork/versions.py" in kube.message and "source: mirror" in kube.message
 
 
 def test_all_problems_are_reported_at_once() -> None:

@@ -1,0 +1,225 @@
+"""Upstream's conformance suite as the judge of a stack's cluster.
+
+e2e.test and ginkgo are built from the same pinned kubernetes module as the
+cluster (groundwork/build, component `conformance`); ginkgo runs e2e.test's
+specs labelled `Conformance` in parallel processes against the cluster,
+through the admin kubeconfig and the stack's endpoint, with the kubectl of
+the same release. The result is read from ginkgo's JSON report: every spec
+passed, failed or skipped, with its failure message.
+
+Two selections:
+- FOCUSED, what the test command runs: Services, DNS, Pods, ConfigMaps,
+  Secrets and StatefulSets (`[Conformance]` specs only);
+- everything labelled Conformance (bench/conformance.py; about 450 specs).
+
+Images: the lab's registry holds what can be built here (agnhost, busybox,
+pause). Specs whose pods run Apache httpd or nginx (C programs, upstream
+images not buildable from Go modules) cannot pass in an offline lab; they
+are listed in NEEDS_UNBUILT_IMAGES, excluded from the focused set by name,
+and counted as failures by the full run, never hidden.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from groundwork.build import BY_COMPONENT, build
+from groundwork.kubeconfig import write_admin
+from groundwork.plan import build_plan
+from groundwork.progress import Progress, silent
+from groundwork.spec import ClusterSpec
+
+# Areas of the focused run (ginkgo --focus regexes, ORed; the label filter
+# keeps conformance specs only).
+FOCUSED: tuple[str, ...] = (
+    r"\[sig-network\] Services ",
+    r"\[sig-network\] DNS ",
+    r"\[sig-node\] Pods ",
+    r"\[sig-node\] ConfigMap ",
+    r"\[sig-node\] Secrets ",
+    r"\[sig-storage\] ConfigMap ",
+    r"\[sig-storage\] Secrets ",
+    r"\[sig-apps\] StatefulSet ",
+)
+# Specs that run an image the lab cannot build (upstream's httpd and nginx
+# test images are C programs): excluded from the focused run by name.
+NEEDS_UNBUILT_IMAGES: tuple[str, ...] = ()
+# Every conformance spec; the focused run leaves out the slow ones (minutes
+# each) and those that must run alone.
+LABEL_FILTER = "Conformance"
+FOCUSED_LABEL_FILTER = "Conformance && !Slow && !Serial && !Disruptive"
+DEFAULT_PROCESSES = 4
+
+
+class ConformanceError(Exception):
+    """The suite could not be run (not a failed spec)."""
+
+
+@dataclass(frozen=True)
+class SpecResult:
+    name: str
+    state: str  # passed, failed, skipped, panicked, timedout, interrupted, pending
+    seconds: float
+    message: str = ""
+
+
+@dataclass
+class ConformanceResult:
+    specs: list[SpecResult] = field(default_factory=list)
+    seconds: float = 0.0
+    report: Path | None = None
+
+    def count(self, *states: str) -> int:
+        return sum(1 for s in self.specs if s.state in states)
+
+    @property
+    def passed(self) -> int:
+        return self.count("passed")
+
+    @property
+    def failed(self) -> list[SpecResult]:
+        return [s for s in self.specs if s.state not in ("passed", "skipped", "pending")]
+
+    @property
+    def skipped(self) -> int:
+        return self.count("skipped", "pending")
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.specs) and not self.failed and self.passed > 0
+
+    def summary(self) -> str:
+        return (
+            f"{self.passed} passed, {len(self.failed)} failed, {self.skipped} skipped "
+            f"in {self.seconds:.0f} s"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "passed": self.passed,
+            "failed": [{"name": s.name, "message": s.message} for s in self.failed],
+            "skipped": self.skipped,
+            "seconds": round(self.seconds, 1),
+            "report": str(self.report) if self.report else None,
+        }
+
+
+def spec_name(report: dict[str, Any]) -> str:
+    texts = [*(report.get("ContainerHierarchyTexts") or []), report.get("LeafNodeText", "")]
+    return " ".join(t for t in texts if t)
+
+
+def parse_report(doc: Any) -> list[SpecResult]:
+    """The `It` specs of a ginkgo JSON report (pure)."""
+    out: list[SpecResult] = []
+    for suite in doc or []:
+        for spec in suite.get("SpecReports") or []:
+            if spec.get("LeafNodeType") != "It":
+                continue
+            failure = spec.get("Failure") or {}
+            runtime = spec.get("RunTime", 0) or 0
+            out.append(
+                SpecResult(
+                    name=spec_name(spec),
+                    state=str(spec.get("State", "unknown")),
+                    seconds=runtime / 1e9,
+                    message=str(failure.get("Message", "")).strip(),
+                )
+            )
+    return out
+
+
+def ginkgo_argv(
+    ginkgo: Path,
+    e2e_test: Path,
+    kubeconfig: Path,
+    kubectl: Path,
+    report_dir: Path,
+    focus: Sequence[str],
+    skip: Sequence[str],
+    processes: int,
+    dry_run: bool = False,
+    label_filter: str = LABEL_FILTER,
+) -> list[str]:
+    """ginkgo running the prebuilt e2e.test (pure)."""
+    return [
+        str(ginkgo),
+        f"--procs={processes}",
+        f"--label-filter={label_filter}",
+        *(f"--focus={f}" for f in focus),
+        *(f"--skip={s}" for s in skip),
+        f"--json-report={report_dir / 'report.json'}",
+        "--no-color",
+        "--timeout=3h",
+        *(["--dry-run"] if dry_run else []),
+        str(e2e_test),
+        "--",
+        f"--kubeconfig={kubeconfig}",
+        "--provider=skeleton",
+        f"--kubectl-path={kubectl}",
+        f"--report-dir={report_dir}",
+        "--disable-log-dump",
+    ]
+
+
+def run(
+    spec: ClusterSpec,
+    focus: Sequence[str] = FOCUSED,
+    skip: Sequence[str] = (),
+    processes: int = DEFAULT_PROCESSES,
+    report_dir: Path | None = None,
+    dry_run: bool = False,
+    progress: Progress = silent,
+    timeout: float = 4 * 3600,
+    label_filter: str = LABEL_FILTER,
+) -> ConformanceResult:
+    """Run the selected conformance specs against the stack's cluster."""
+    suite = build(BY_COMPONENT["conformance"], progress)
+    kubectl = build(BY_COMPONENT["kubernetes"], progress).path("kubectl")
+    kubeconfig = write_admin(spec, build_plan(spec))
+    directory = report_dir or Path(tempfile.mkdtemp(prefix="groundwork-conformance-"))
+    directory.mkdir(parents=True, exist_ok=True)
+    argv = ginkgo_argv(
+        suite.path("ginkgo"),
+        suite.path("e2e.test"),
+        kubeconfig,
+        kubectl,
+        directory,
+        focus,
+        skip,
+        processes,
+        dry_run,
+        label_filter,
+    )
+    progress(f"conformance: {len(focus) or 'all'} area(s), {processes} processes")
+    started = time.monotonic()
+    log = directory / "ginkgo.log"
+    with log.open("wb") as out:
+        try:
+            proc = subprocess.run(
+                argv, stdout=out, stderr=subprocess.STDOUT, timeout=timeout, check=False
+            )
+        except subprocess.TimeoutExpired as err:
+            raise ConformanceError(
+                f"the suite ran longer than {timeout:.0f} s (log: {log})"
+            ) from err
+    seconds = time.monotonic() - started
+    report = directory / "report.json"
+    if not report.exists():
+        tail = "\n".join(log.read_text(errors="replace").splitlines()[-20:])
+        raise ConformanceError(f"ginkgo exited {proc.returncode} without a report:\n{tail}")
+    specs = parse_report(json.loads(report.read_text()))
+    return ConformanceResult(specs, seconds, report)
+
+
+def focused_skip() -> tuple[str, ...]:
+    """--skip regexes for the specs the focused run leaves out (by exact name)."""
+    return tuple(re.escape(name) for name in NEEDS_UNBUILT_IMAGES)
