@@ -27,8 +27,12 @@ class Verify(Phase):
     def run(self, context: Context) -> Outcome:
         with tempfile.TemporaryDirectory(prefix="groundwork-verify-") as work:
             junit = Path(work) / "verify-junit.xml"
-            # After `up --substrate-only` there is no Kubernetes layer to check.
-            report = verify(context.spec, junit=junit, kubernetes=context.options.kubernetes)
+            # The Kubernetes layer's checks ask the addons (the netcheck pods):
+            # not after `up --substrate-only`, nor in Pulumi's NodeVerification,
+            # which the addon layers wait for.
+            options = context.options
+            kubernetes = options.kubernetes and options.addons
+            report = verify(context.spec, junit=junit, kubernetes=kubernetes)
             context.verify_junit = junit.read_bytes() if junit.exists() else None
         context.report = report
         if report.ok:
