@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
-from groundwork.build import BY_COMPONENT, RECIPES, BuildError, RecipeError, build_all
+from groundwork.build import (
+    BY_COMPONENT,
+    LAB_RECIPES,
+    RECIPES,
+    BuildError,
+    RecipeError,
+    build_all,
+)
 from groundwork.cli.common import Subparsers, add_verb, fail, print_json, timed_progress
 
 
@@ -27,6 +35,7 @@ def register(subparsers: Subparsers) -> None:
             "  groundwork build                    # every component\n"
             "  groundwork build kubernetes etcd    # some of them\n"
             "  groundwork build -o json            # where each one is, with its sha256\n"
+            "  groundwork build --mirror-dir /srv/gw --mirror-url http://mirror.internal/gw\n"
             "\nExit codes: 0 built (or found in the cache), 1 a build failed (the error names "
             "the module and Go's own message)."
         ),
@@ -40,9 +49,50 @@ def register(subparsers: Subparsers) -> None:
         metavar="COMPONENT",
         help=f"which to build (default: all of {', '.join(r.component for r in RECIPES)})",
     )
+    parser.add_argument(
+        "--mirror-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="also lay out a site's mirror in DIR (with --mirror-url): the apt repository "
+        "the roles need, the built release files with their .sha256, and index.json, for "
+        "stacks with `artifacts: {source: mirror, mirror: URL}`",
+    )
+    parser.add_argument(
+        "--mirror-url", default=None, metavar="URL", help="where the site serves DIR"
+    )
+
+
+def export_mirror(directory: Path, url: str) -> int:
+    """Build what a site's mirror serves and lay it out in `directory`."""
+    from groundwork.lab.errors import LabError
+    from groundwork.lab.mirror import ensure_content
+    from groundwork.lab.site import export_site
+    from groundwork.paths import cache_dir
+
+    progress = timed_progress()
+    try:
+        built = build_all(LAB_RECIPES, progress=progress)
+        content = ensure_content(cache_dir(), built, progress)
+        index = export_site(directory, url, content)
+    except (BuildError, RecipeError, LabError) as err:
+        return fail(str(err))
+    print(
+        f"mirror for {url}: {len(index['artifacts'])} release files and the apt repository "
+        f"in {directory}"
+    )
+    print(
+        "images (pause, CoreDNS, agnhost, local-path-provisioner) are not exported: "
+        "`groundwork lab up` pushes them to the lab's registry only"
+    )
+    return 0
 
 
 def run_build(args: argparse.Namespace) -> int:
+    if (args.mirror_dir is None) != (args.mirror_url is None):
+        return fail("--mirror-dir and --mirror-url go together")
+    if args.mirror_dir is not None:
+        return export_mirror(args.mirror_dir, args.mirror_url)
     unknown = [c for c in args.components if c not in BY_COMPONENT]
     if unknown:
         return fail(

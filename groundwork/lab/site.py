@@ -112,6 +112,31 @@ def build_site(
     return index
 
 
+def export_site(dest: Path, mirror_url: str, content: MirrorContent) -> dict[str, Any]:
+    """A site's own mirror in `dest`, for any web server at `mirror_url`: the
+    apt repository the roles need, the built components as upstream's release
+    files with their .sha256, and index.json; copies, not links. Replaces
+    what an earlier export left there."""
+    if dest.exists() and any(dest.iterdir()) and not (dest / INDEX).exists():
+        raise LabError(f"{dest} is not empty and holds no earlier export (no {INDEX}): refusing")
+    tmp = dest.with_name(f".{dest.name}.new")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(mode=0o755, parents=True)
+    shutil.copytree(content.apt_repo, tmp / APT_DIR)
+    entries = release_entries(content.releases)
+    for entry in entries:
+        target = tmp / entry.path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(content.releases / entry.path, target)
+        shutil.copyfile(content.releases / f"{entry.path}.sha256", f"{target}.sha256")
+    index = build_index(mirror_url.rstrip("/"), entries)
+    (tmp / INDEX).write_text(json.dumps(index, indent=2) + "\n")
+    tmp.chmod(0o755)
+    shutil.rmtree(dest, ignore_errors=True)
+    tmp.replace(dest)
+    return index
+
+
 def is_current(stack: str, content: MirrorContent) -> bool:
     """Does the served tree point at the current cache (it is rebuilt when not)?"""
     root = site_root(stack)
