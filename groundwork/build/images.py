@@ -214,11 +214,23 @@ def lab_images(built: Mapping[str, Built], kubernetes_module: Path, work: Path) 
             {"coredns": coredns.path("coredns").read_bytes()},
             entrypoint=["/coredns"],
         ),
+        # As upstream's test/images/agnhost/Dockerfile lays it out where it can
+        # be built here: porter's certificate (readiness probes fetch
+        # /localhost.crt), the agnhost-2 link, the `pause` default command.
+        # Not here: Alpine's curl, dig and netcat-openbsd (busybox's stand in).
         Image(
             f"registry.k8s.io/e2e-test-images/agnhost:{agnhost_tag}",
-            {**shell, "agnhost": kube.path("agnhost").read_bytes()},
+            {
+                **shell,
+                "agnhost": kube.path("agnhost").read_bytes(),
+                **{
+                    name: (kubernetes_module / "test/images/agnhost/porter" / name).read_bytes()
+                    for name in ("localhost.crt", "localhost.key")
+                },
+            },
             entrypoint=["/agnhost"],
-            links=shell_links,
+            cmd=["pause"],
+            links={**shell_links, "agnhost-2": "agnhost"},
         ),
         Image(
             "registry.k8s.io/e2e-test-images/busybox:1.37.0-1",

@@ -36,10 +36,11 @@ def register(subparsers: Subparsers) -> None:
             "Run the [Conformance] specs of upstream's e2e.test, built with ginkgo from the "
             "same pinned kubernetes module as the cluster, in parallel processes through the "
             "admin kubeconfig and the stack's endpoint. By default the focused set the test "
-            "command runs (Services, DNS, Pods, ConfigMaps, Secrets, StatefulSets); --all "
-            "runs every conformance spec (about 450; hours on a small host). Specs whose "
-            "pods need an image the lab cannot build are left out of the focused set by "
-            "name and listed in groundwork/conformance.py."
+            "command runs (API machinery, ReplicaSets, ReplicationControllers, Jobs, Pods, "
+            "ConfigMaps, Secrets); --all runs every conformance spec (about 450; hours on a "
+            "small host). Specs that need what the lab's images lack are left out of the "
+            "focused set by name, each with its reason, in groundwork/conformance.py "
+            "(CANNOT_RUN_HERE)."
         ),
         epilog=(
             "Examples:\n"

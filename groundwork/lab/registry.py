@@ -20,15 +20,16 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from groundwork.build import BY_COMPONENT, Built
+from groundwork.build import BY_COMPONENT, Built, images
 from groundwork.build.images import lab_images, push
 from groundwork.build.run import go_env, module_info
 from groundwork.lab.layout import LabLayout, lab_state_dir
 from groundwork.lab.site import Server, server_pid, start_server, stop_server
 from groundwork.progress import Progress
 
-# Bump when the images' recipe changes (groundwork/build/images.py).
-IMAGES_RECIPE = "1"
+# The images' recipe is the module that lays them out: any change to it
+# pushes them again.
+IMAGES_RECIPE = hashlib.sha256(Path(images.__file__).read_bytes()).hexdigest()
 # Installed by the host's `docker-registry` package (groundwork/lab/host.py).
 REGISTRY_BINARY = "/usr/bin/docker-registry"
 # The upstream registries whose images the lab's registry holds.
