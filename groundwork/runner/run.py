@@ -89,6 +89,19 @@ def runner_env(state: Path, forks: int) -> dict[str, str]:
     }
 
 
+# ansible-runner writes these under <private>/env/ on its first run unless
+# told not to, and from then on reads them back over what each run passes:
+# a later run got the first run's PATH and ANSIBLE_CONFIG (of a checkout
+# since removed: "ansible-playbook not found") and its extra vars (a scale
+# run's joining members).
+RUNNER_ENV_FILES = ("envvars", "extravars", "passwords", "settings", "ssh_key", "cmdline")
+
+
+def forget_env_files(private: Path) -> None:
+    for name in RUNNER_ENV_FILES:
+        (private / "env" / name).unlink(missing_ok=True)
+
+
 def run_playbook(
     stack_state: Path,
     inventory: Path,
@@ -101,6 +114,7 @@ def run_playbook(
     path = Path(playbook) if "/" in playbook else PLAYBOOKS_DIR / playbook
     private = stack_state / "runner"
     private.mkdir(mode=0o700, parents=True, exist_ok=True)
+    forget_env_files(private)
     forks = max(options.host_count, MIN_FORKS)
     ident = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{path.stem}"
     state = RunState()
@@ -141,6 +155,9 @@ def run_playbook(
         "quiet": True,
         "event_handler": on_event,
         "verbosity": options.verbosity,
+        # Each run's own environment and extra vars, never files kept from an
+        # earlier run (see forget_env_files).
+        "suppress_env_files": True,
     }
     if options.limit:
         kwargs["limit"] = options.limit

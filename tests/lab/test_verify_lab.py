@@ -155,4 +155,10 @@ def test_verify_names_a_missing_pod_route(
     pods = failed.get((source, "pod network"))
     assert pods is not None, show(report)
     assert any(f"pod on {target}" in d.what and d.live == "unreachable" for d in pods.drifts)
-    assert {node for node, _ in failed} <= {source, target}, show(report)
+    # So do the cluster checks: netcheck's pods on those two nodes cannot dial
+    # each other (and a Service answered by one is not reached from the other).
+    pod_to_pod = failed.get(("(cluster)", "pod to pod"))
+    assert pod_to_pod is not None, show(report)
+    assert any(f"{source} -> {target}" in d.what for d in pod_to_pod.drifts), show(report)
+    assert all(source in d.what or target in d.what for d in pod_to_pod.drifts), show(report)
+    assert {node for node, _ in failed} <= {source, target, "(cluster)"}, show(report)
