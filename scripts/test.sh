@@ -11,8 +11,8 @@ echo "==> ruff"
 .venv/bin/ruff format --check .
 echo "==> mypy"
 .venv/bin/mypy
-# The components the lab serves, built from their pinned Go modules (about
-# 44 min on 2 cores with empty Go caches; seconds once cached).
+# The components the lab serves, built from their pinned Go modules (32 min
+# on 2 cores with empty Go caches; seconds once cached).
 echo "==> build"
 .venv/bin/groundwork build
 echo "==> pytest"
