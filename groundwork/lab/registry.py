@@ -22,14 +22,11 @@ from pathlib import Path
 
 from groundwork.build import BY_COMPONENT, Built, images
 from groundwork.build.images import lab_images, push
-from groundwork.build.run import go_env, module_info
+from groundwork.build.run import go_env, module_info, sha256_file
 from groundwork.lab.layout import LabLayout, lab_state_dir
 from groundwork.lab.site import Server, server_pid, start_server, stop_server
 from groundwork.progress import Progress
 
-# The images' recipe is the module that lays them out: any change to it
-# pushes them again.
-IMAGES_RECIPE = hashlib.sha256(Path(images.__file__).read_bytes()).hexdigest()
 # Installed by the host's `docker-registry` package (groundwork/lab/host.py).
 REGISTRY_BINARY = "/usr/bin/docker-registry"
 # The upstream registries whose images the lab's registry holds.
@@ -59,7 +56,9 @@ def server(lab: LabLayout, storage: Path) -> Server:
 def images_key(built: Mapping[str, Built]) -> str:
     doc = {
         "built": {name: b.sha256 for name, b in sorted(built.items())},
-        "recipe": IMAGES_RECIPE,
+        # The images' recipe is the module that lays them out: any change to
+        # it pushes them again.
+        "recipe": sha256_file(Path(images.__file__)),
     }
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
 

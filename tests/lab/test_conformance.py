@@ -3,8 +3,7 @@
 Secrets; the [Conformance] specs that are neither slow nor serial, less
 those groundwork/conformance.py names as unable to run here, with why)
 from e2e.test, built from the same pinned kubernetes module, must pass in
-full. The whole set runs in
-bench/conformance.py.
+full. The whole set runs in bench/conformance.py.
 
 The stack defaults to the lab stack; GROUNDWORK_K8S_LAB_STACK names another.
 """
