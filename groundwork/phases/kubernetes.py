@@ -1,6 +1,6 @@
 """The Kubernetes layer on the converged substrate: playbooks/kubernetes.yml
-(the control plane one node at a time, then the kubelet and kube-proxy on
-every node that runs pods), when every Kubernetes binary has a sha256."""
+(the control plane, restarted one node at a time when it must be, then the
+kubelet and kube-proxy on every node that runs pods), when every Kubernetes binary has a sha256."""
 
 from __future__ import annotations
 

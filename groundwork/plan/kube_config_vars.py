@@ -31,6 +31,7 @@ from typing import Any
 from groundwork import versions
 from groundwork.plan import ClusterPlan
 from groundwork.plan.kube_binaries import required_binaries
+from groundwork.plan.runtime import INSTALL_DIR
 from groundwork.spec.model import ClusterSpec, Plugin
 
 ARCH = "amd64"
@@ -49,7 +50,7 @@ def kube_binaries(
     versions_override: Mapping[str, str] | None = None,
     arch: str = ARCH,
 ) -> dict[str, dict[str, str]]:
-    """component -> {version, url, sha256} for every binary the stack installs.
+    """component -> {version, url, sha256, path} for every binary the stack installs.
 
     The sha256 is the pin in versions.SHA256 when there is one (a mirror can
     never override a pinned checksum), else the one the caller resolved
@@ -57,6 +58,8 @@ def kube_binaries(
     refuse it with instructions).
     `versions_override` lets a client binary (kubectl) differ from the
     cluster version, as the lab's mirror offers one kubectl only.
+    `path` is where the roles keep the binary on the node, named by its
+    version and checksum (see binary_path), and link to from /usr/local/bin.
     """
     mirror = spec.artifacts.mirror if spec.artifacts.source == "mirror" else None
     out: dict[str, dict[str, str]] = {}
@@ -64,8 +67,24 @@ def kube_binaries(
         version = (versions_override or {}).get(name, plan.kubernetes_version)
         art = versions.artifact(name, version.removeprefix("v"), arch)
         sha = art.sha256 or (checksums or {}).get(name) or ""
-        out[name] = {"version": art.version, "url": art.url(mirror), "sha256": sha.lower()}
+        out[name] = {
+            "version": art.version,
+            "url": art.url(mirror),
+            "sha256": sha.lower(),
+            "path": binary_path(name, art.version, sha.lower()),
+        }
     return out
+
+
+def binary_path(name: str, version: str, sha256: str) -> str:
+    """Where a Kubernetes binary lives on a node: one file per version and
+    checksum, so a node's probe proves a binary installed by its path alone
+    (no checksum of a 100 MB file on every run), a rebuilt binary of the same
+    version is a new file, and an upgrade moves a link while the running
+    process keeps the old file."""
+    return (
+        f"{INSTALL_DIR}/kubernetes-{version.removeprefix('v')}/{name}-{sha256[:12] or 'unpinned'}"
+    )
 
 
 def kube_group_vars(

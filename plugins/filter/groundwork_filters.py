@@ -1,5 +1,6 @@
 """Filters the roles use: a stack's mappings turned into groundwork_files
-entries, and what an etcd member list says about one member.
+entries, what an etcd member list says about one member, and which units a
+run's changed files restart.
 
 Kept in Python rather than as Jinja loops inside YAML: each takes the role's
 variables and returns plain data, and is unit-tested.
@@ -47,6 +48,62 @@ def missing_releases(releases: dict[str, dict[str, Any]], present: dict[str, boo
     return [name for name, r in sorted(releases.items()) if not present.get(r["check"], False)]
 
 
+def binary_links(
+    binaries: dict[str, dict[str, Any]], names: list[str], bin_dir: str
+) -> list[dict[str, Any]]:
+    """One groundwork_files link per named binary: bin_dir/<name> -> its
+    versioned file (`path`, groundwork/plan/kube_config_vars.py)."""
+    return [{"src": binaries[name]["path"], "dest": f"{bin_dir}/{name}"} for name in names]
+
+
+def binary_directories(
+    binaries: dict[str, dict[str, Any]], names: list[str]
+) -> list[dict[str, Any]]:
+    """The groundwork_files directory entries holding the named binaries' files."""
+    paths = sorted({binaries[name]["path"].rsplit("/", 1)[0] for name in names})
+    return [{"path": path, "mode": "0755"} for path in paths]
+
+
+def missing_binaries(
+    binaries: dict[str, dict[str, Any]], names: list[str], present: dict[str, bool]
+) -> list[str]:
+    """The named binaries whose versioned file the probe did not find."""
+    return [name for name in names if not present.get(binaries[name]["path"], False)]
+
+
+def kubeconfig_files(kubeconfigs: list[dict[str, Any]], directory: str) -> list[dict[str, Any]]:
+    """One groundwork_files entry per kubeconfig (directory/<name>.conf, 0600),
+    rendered from kubeconfig.j2 with the entry as `kubeconfig`."""
+    return [
+        {
+            "template": "kubeconfig.j2",
+            "dest": f"{directory}/{entry['name']}.conf",
+            "mode": "0600",
+            "vars": {"kubeconfig": entry},
+        }
+        for entry in kubeconfigs
+    ]
+
+
+def units_to_restart(
+    changed: list[str], triggers: dict[str, list[str]], units: dict[str, dict[str, Any]]
+) -> list[str]:
+    """The units that ran before this run (`units`: the probe's name ->
+    {active, enabled}) and read a path this run changed (`triggers`: unit ->
+    the paths it reads, where one ending in / stands for everything under
+    it), in the order of `triggers`. A unit started for the first time in
+    this run needs no restart."""
+
+    def reads(paths: list[str], path: str) -> bool:
+        return any(path == p or (p.endswith("/") and path.startswith(p)) for p in paths)
+
+    return [
+        unit
+        for unit, paths in triggers.items()
+        if units.get(unit, {}).get("active") and any(reads(paths, path) for path in changed)
+    ]
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
@@ -54,4 +111,9 @@ class FilterModule:
             "etcd_member_has_run": etcd_member_has_run,
             "release_directories": release_directories,
             "missing_releases": missing_releases,
+            "binary_links": binary_links,
+            "binary_directories": binary_directories,
+            "missing_binaries": missing_binaries,
+            "kubeconfig_files": kubeconfig_files,
+            "units_to_restart": units_to_restart,
         }

@@ -2,7 +2,9 @@
 Go modules answers through the VIP, every node is Ready with the declared
 kubelet version, CoreDNS and the storage provisioner run, the declared
 StatefulSet runs with its claims Bound, and a pod reaches a Service by its
-DNS name and each StatefulSet pod by its own name. kubectl is the one built
+DNS name and each StatefulSet pod by its own name. A drifted control-plane
+file is put back by `up`, which restarts the apiservers one at a time while
+a client's every request through the VIP succeeds. kubectl is the one built
 from the same kubernetes module, talking to the cluster from this host.
 
 The stack defaults to the lab stack; GROUNDWORK_K8S_LAB_STACK names another.
@@ -11,15 +13,17 @@ The stack defaults to the lab stack; GROUNDWORK_K8S_LAB_STACK names another.
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import os
 import subprocess
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from _lab import provision
+from _lab import must, provision
 
 from groundwork.kubeconfig import write_admin
 from groundwork.phases.addons import kubectl
@@ -174,3 +178,68 @@ def test_a_pod_reaches_a_service_and_each_statefulset_pod_by_name(
     assert hostnames[: workload.replicas] == [
         f"{workload.name}-{i}" for i in range(workload.replicas)
     ]
+
+
+def _apiserver_window(spec: ClusterSpec, node: str) -> tuple[int, int]:
+    """(when kube-apiserver last stopped, when it last started), on the kernel's
+    monotonic clock, which every lab machine shares with the host."""
+    out = must(
+        spec,
+        node,
+        "systemctl show --value -p ActiveExitTimestampMonotonic"
+        " -p ActiveEnterTimestampMonotonic kube-apiserver",
+    )
+    entered, exited = (int(v) for v in out.split())
+    return exited, entered
+
+
+def test_a_drifted_control_plane_file_is_restored_one_apiserver_at_a_time_while_the_api_answers(
+    spec: ClusterSpec, kubeconfig: Path
+) -> None:
+    nodes = [n.name for n in spec.nodes if Role.CONTROL_PLANE in n.roles]
+    policy = "/etc/kubernetes/audit-policy.yaml"
+    for node in nodes:
+        must(spec, node, f"echo '# drift' >> {policy}")
+    requests: list[str] = []
+    failures: list[str] = []
+    stop = threading.Event()
+
+    def client() -> None:
+        while not stop.is_set():
+            result = subprocess.run(
+                [
+                    kubectl(),
+                    f"--kubeconfig={kubeconfig}",
+                    "get",
+                    "--raw=/api/v1/namespaces/default",
+                ],
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            )
+            requests.append(result.stderr)
+            if result.returncode != 0:
+                failures.append(result.stderr.strip())
+            time.sleep(0.2)
+
+    # systemd's monotonic timestamps and this host's share one kernel clock.
+    before = time.monotonic_ns() // 1000
+    thread = threading.Thread(target=client, daemon=True)
+    thread.start()
+    try:
+        summary = provision(spec)
+    finally:
+        stop.set()
+        thread.join(timeout=90)
+    assert summary.ok, "\n".join(f.describe() for f in summary.failures) or summary.status
+    for node in nodes:
+        assert "# drift" not in must(spec, node, f"cat {policy}"), node
+    # Every apiserver restarted, and each stopped only after the one before
+    # it had started again (the handler waits for its /readyz in between).
+    windows = sorted(_apiserver_window(spec, node) for node in nodes)
+    assert all(stopped > before for stopped, _ in windows), (before, windows)
+    for (_, started), (next_stopped, _) in itertools.pairwise(windows):
+        assert next_stopped > started, windows
+    assert len(requests) > 10, "the client made too few requests to prove anything"
+    assert failures == [], f"{len(failures)} of {len(requests)} requests failed: {failures[:3]}"

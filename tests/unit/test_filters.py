@@ -63,3 +63,66 @@ def test_an_etcd_member_has_run_once_it_published_its_client_urls() -> None:
     assert not filters.etcd_member_has_run({"members": [added_not_started]}, "cp3")
     assert not filters.etcd_member_has_run({"members": [ran]}, "cp4")
     assert not filters.etcd_member_has_run({}, "cp3")
+
+
+def test_a_changed_file_restarts_only_the_running_units_that_read_it() -> None:
+    filters = load(PLUGINS / "filter" / "groundwork_filters.py")
+    triggers = {
+        "kube-apiserver": ["/etc/kubernetes/pki/", "/etc/kubernetes/audit-policy.yaml"],
+        "kube-controller-manager": [
+            "/etc/kubernetes/pki/",
+            "/usr/local/bin/kube-controller-manager",
+        ],
+        "kube-scheduler": ["/etc/kubernetes/kube-scheduler.yaml"],
+    }
+    running = {name: {"active": True, "enabled": True} for name in triggers}
+    restart = filters.units_to_restart
+    # A directory trigger covers every file under it, in the triggers' order.
+    assert restart(["/etc/kubernetes/pki/ca.crt"], triggers, running) == [
+        "kube-apiserver",
+        "kube-controller-manager",
+    ]
+    assert restart(["/etc/kubernetes/kube-scheduler.yaml"], triggers, running) == ["kube-scheduler"]
+    # A file nobody reads (the admin's kubeconfig) restarts nothing; nor does
+    # a path that only starts like a trigger directory.
+    assert restart(["/etc/kubernetes/admin.conf"], triggers, running) == []
+    assert restart(["/etc/kubernetes/pki-old/ca.crt"], triggers, running) == []
+    # A unit that was not running is started by the role, not restarted.
+    stopped = running | {"kube-apiserver": {"active": False, "enabled": True}}
+    assert restart(["/etc/kubernetes/audit-policy.yaml"], triggers, stopped) == []
+    assert restart(["/etc/kubernetes/audit-policy.yaml"], triggers, {}) == []
+
+
+def test_kubernetes_binaries_are_linked_from_their_versioned_files() -> None:
+    filters = load(PLUGINS / "filter" / "groundwork_filters.py")
+    binaries = {
+        "kubelet": {"path": "/opt/groundwork/kubernetes-1.36.3/kubelet-0123456789ab"},
+        "kube-proxy": {"path": "/opt/groundwork/kubernetes-1.36.3/kube-proxy-ba9876543210"},
+        "kubectl": {"path": "/opt/groundwork/kubernetes-1.37.0/kubectl-aaaaaaaaaaaa"},
+    }
+    assert filters.binary_links(binaries, ["kubelet", "kubectl"], "/usr/local/bin") == [
+        {"src": binaries["kubelet"]["path"], "dest": "/usr/local/bin/kubelet"},
+        {"src": binaries["kubectl"]["path"], "dest": "/usr/local/bin/kubectl"},
+    ]
+    assert filters.binary_directories(binaries, ["kubelet", "kube-proxy", "kubectl"]) == [
+        {"path": "/opt/groundwork/kubernetes-1.36.3", "mode": "0755"},
+        {"path": "/opt/groundwork/kubernetes-1.37.0", "mode": "0755"},
+    ]
+    present = {binaries["kubelet"]["path"]: True, binaries["kube-proxy"]["path"]: False}
+    assert filters.missing_binaries(binaries, ["kubelet", "kube-proxy", "kubectl"], present) == [
+        "kube-proxy",
+        "kubectl",
+    ]
+
+
+def test_one_private_kubeconfig_file_per_entry() -> None:
+    filters = load(PLUGINS / "filter" / "groundwork_filters.py")
+    admin = {"name": "admin", "user": "admin", "cert": "admin"}
+    assert filters.kubeconfig_files([admin], "/etc/kubernetes") == [
+        {
+            "template": "kubeconfig.j2",
+            "dest": "/etc/kubernetes/admin.conf",
+            "mode": "0600",
+            "vars": {"kubeconfig": admin},
+        }
+    ]

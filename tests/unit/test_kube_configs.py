@@ -20,6 +20,7 @@ import base64
 import configparser
 import dataclasses
 import functools
+import importlib.util
 import shutil
 import subprocess
 import sys
@@ -78,31 +79,44 @@ def _tasks(role: str) -> list[dict[str, Any]]:
     return tasks
 
 
-def _matches(pattern: str, src: str) -> str | None:
-    """Empty when `src` is the task's src; the item when the src is "{{ item }}<suffix>"."""
-    if pattern == src:
-        return ""
-    prefix, sep, suffix = pattern.partition("{{ item }}")
-    if sep and src.startswith(prefix) and src.endswith(suffix):
-        return src[len(prefix) : len(src) - len(suffix)]
-    return None
+FILTERS = ROOT / "plugins" / "filter" / "groundwork_filters.py"
 
 
-def template_task(role: str, src: str, name: str | None = None) -> tuple[dict[str, Any], str]:
-    """The role's task that renders `src` (and has `name`, when several do), and its item."""
-    found = [
-        (t, item)
-        for t in _tasks(role)
-        if "ansible.builtin.template" in t
-        and (item := _matches(str(t["ansible.builtin.template"]["src"]), src)) is not None
-        and (name is None or str(t["name"]) == name)
+@functools.cache
+def _filters() -> dict[str, Any]:
+    """The roles' own filters (plugins/filter), loaded as Ansible loads them."""
+    spec = importlib.util.spec_from_file_location("gw_test_filters", FILTERS)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    filters: dict[str, Any] = module.FilterModule().filters()
+    return filters
+
+
+def _file_entries(role: str) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """(task, entry) for every literal file entry of the role's groundwork_files tasks."""
+    return [
+        (task, entry)
+        for task in _tasks(role)
+        for entry in (task.get("groundwork_files") or {}).get("files") or []
+        if isinstance(entry, dict)
     ]
-    assert len(found) == 1, f"{role}: expected one template task for {src}, got {len(found)}"
+
+
+def file_entry(role: str, src: str, dest: str | None = None) -> dict[str, Any]:
+    """The role's groundwork_files entry that renders template `src` (to a
+    dest containing `dest`, when several entries render it)."""
+    found = [
+        entry
+        for _, entry in _file_entries(role)
+        if entry.get("template") == src and (dest is None or dest in str(entry["dest"]))
+    ]
+    assert len(found) == 1, f"{role}: expected one entry for {src}, got {len(found)}"
     return found[0]
 
 
 def variables(stack: Stack, role: str, host: str, **extra: Any) -> dict[str, Any]:
-    """Role defaults < inventory (group, then host) < task vars / loop item, as Ansible layers them."""
+    """Role defaults < inventory (group, then host) < entry vars, as Ansible layers them."""
     return {
         **_load(ROLES / role / "defaults" / "main.yml"),
         **stack.group,
@@ -119,27 +133,22 @@ def templar(stack: Stack, role: str, host: str, **extra: Any) -> Templar:
 
 
 def render(
-    stack: Stack, role: str, src: str, host: str, *, name: str | None = None, **extra: Any
+    stack: Stack, role: str, src: str, host: str, *, dest: str | None = None, **extra: Any
 ) -> str:
-    """Render the role template exactly as its template task would for `host`."""
-    task, item = template_task(role, src, name)
-    task_vars = dict(task.get("vars") or {})
-    if item and "item" not in extra:
-        extra["item"] = item
-    engine = templar(stack, role, host, **extra, **task_vars)
+    """Render the role template exactly as its groundwork_files entry would for `host`."""
+    entry = file_entry(role, src, dest)
+    entry_vars = templar(stack, role, host, **extra).template(entry.get("vars") or {})
+    return render_template(stack, role, src, host, **extra, **entry_vars)
+
+
+def render_template(stack: Stack, role: str, src: str, host: str, **extra: Any) -> str:
+    engine = templar(stack, role, host, **extra)
     data = trust_as_template((ROLES / role / "templates" / src).read_text())
     out = engine.template(
         data, escape_backslashes=False, overrides={"trim_blocks": True, "lstrip_blocks": False}
     )
     assert isinstance(out, str)
     return out
-
-
-def loop_items(stack: Stack, role: str, src: str, host: str) -> list[Any]:
-    task, _ = template_task(role, src)
-    items = templar(stack, role, host).template(task["loop"])
-    assert isinstance(items, list)
-    return items
 
 
 def when(stack: Stack, role: str, task_name: str, host: str, **extra: Any) -> bool:
@@ -257,9 +266,9 @@ def test_prod_taints_and_labels_reach_the_kubelet(stacks: dict[str, Stack]) -> N
 
 def test_kube_proxy_configuration(stack: Stack) -> None:
     for host in kubelet_hosts(stack):
-        assert when(stack, "node", "Configure kube-proxy", host) is (
-            stack.spec.kubernetes.kube_proxy.value != "none"
-        )
+        entry = file_entry("node", "kube-proxy-config.yaml.j2")
+        enabled = templar(stack, "node", host).template(trust_as_template(entry["enabled"]))
+        assert enabled is (stack.spec.kubernetes.kube_proxy.value != "none")
         config = parse(render(stack, "node", "kube-proxy-config.yaml.j2", host))
         assert config["apiVersion"] == "kubeproxy.config.k8s.io/v1alpha1"
         assert config["kind"] == "KubeProxyConfiguration"
@@ -297,8 +306,8 @@ def test_encryption_configuration(stack: Stack) -> None:
     assert last == {"identity": {}}
     # Never in the inventory.
     assert key["secret"] not in yaml.safe_dump(stack.group) + yaml.safe_dump(stack.hostvars)
-    task, _ = template_task("control_plane", "encryption-config.yaml.j2")
-    assert task["no_log"] is True and task["diff"] is False
+    # Mode 0600: groundwork_files never shows its content, not even under --diff.
+    assert file_entry("control_plane", "encryption-config.yaml.j2")["mode"] == "0600"
 
 
 def test_encryption_key_is_generated_once(tmp_path: Path) -> None:
@@ -343,27 +352,31 @@ def test_audit_policy(stack: Stack) -> None:
 # --- kubeconfigs -----------------------------------------------------------------
 
 
-def _kubeconfigs(stack: Stack) -> Iterator[tuple[str, str, str, str]]:
-    """(host, file, expected user, rendered text) for every kubeconfig the roles write."""
+def _kubeconfigs(stack: Stack) -> Iterator[tuple[str, str, str, str, str]]:
+    """(host, file, expected user, mode, rendered text) for every kubeconfig the roles write."""
+    make_entries = _filters()["kubeconfig_files"]
     for host in control_plane_hosts(stack):
-        for item in loop_items(stack, "control_plane", "kubeconfig.j2", host):
-            text = render(stack, "control_plane", "kubeconfig.j2", host, item=item)
-            yield host, f"{item['name']}.conf", item["user"], text
+        kubeconfigs = variables(stack, "control_plane", host)["control_plane_kubeconfigs"]
+        for entry in make_entries(kubeconfigs, "/etc/kubernetes"):
+            text = render_template(stack, "control_plane", "kubeconfig.j2", host, **entry["vars"])
+            name = entry["dest"].rsplit("/", 1)[1]
+            yield host, name, entry["vars"]["kubeconfig"]["user"], entry["mode"], text
     proxy = stack.spec.kubernetes.kube_proxy.value != "none"
     for host in kubelet_hosts(stack):
-        text = render(stack, "node", "kubeconfig.j2", host, name="Write the kubelet's kubeconfig")
-        yield host, "kubelet", f"system:node:{host}", text
+        entry = file_entry("node", "kubeconfig.j2", "kubelet")
+        text = render(stack, "node", "kubeconfig.j2", host, dest="kubelet")
+        yield host, "kubelet", f"system:node:{host}", entry["mode"], text
         if proxy:
-            text = render(
-                stack, "node", "kubeconfig.j2", host, name="Write kube-proxy's kubeconfig"
-            )
-            yield host, "kube-proxy", "system:kube-proxy", text
+            entry = file_entry("node", "kubeconfig.j2", "kube-proxy")
+            text = render(stack, "node", "kubeconfig.j2", host, dest="kube-proxy")
+            yield host, "kube-proxy", "system:kube-proxy", entry["mode"], text
 
 
 def test_kubeconfigs_use_the_endpoint_and_embed_the_pki(stack: Stack) -> None:
     ca = (stack.pki / "ca.crt").read_bytes()
     seen = set()
-    for host, file, user, text in _kubeconfigs(stack):
+    for host, file, user, mode, text in _kubeconfigs(stack):
+        assert mode == "0600", (host, file)  # never shown, not even under --diff
         config = parse(text)
         assert config["apiVersion"] == "v1" and config["kind"] == "Config"
         (cluster,) = config["clusters"]
@@ -382,10 +395,6 @@ def test_kubeconfigs_use_the_endpoint_and_embed_the_pki(stack: Stack) -> None:
         seen.add(file)
     expected = {"admin.conf", "kube-controller-manager.conf", "kube-scheduler.conf", "kubelet"}
     assert expected <= seen
-    for task in _tasks("control_plane") + _tasks("node"):
-        if "kubeconfig.j2" in str(task.get("ansible.builtin.template", {}).get("src", "")):
-            assert task["ansible.builtin.template"]["mode"] == "0600"
-            assert task["no_log"] is True
 
 
 def test_lab_endpoint_is_the_vip() -> None:
@@ -557,7 +566,10 @@ def test_binaries_without_checksum_are_refused(stacks: dict[str, Stack]) -> None
         update={"kubernetes": spec.kubernetes.model_copy(update={"version": "1.35.1"})}
     )
     pinned = kube_binaries(older, build_plan(older))
-    assert pinned["kubelet"]["sha256"] == versions.SHA256[("kubelet", "1.35.1", "amd64")]
+    sha = versions.SHA256[("kubelet", "1.35.1", "amd64")]
+    assert pinned["kubelet"]["sha256"] == sha
+    # Each binary's file on the node is named by its version and checksum.
+    assert pinned["kubelet"]["path"] == f"/opt/groundwork/kubernetes-1.35.1/kubelet-{sha[:12]}"
 
 
 def _index(entries: dict[str, str]) -> dict[str, Any]:
