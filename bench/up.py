@@ -38,8 +38,9 @@ from groundwork.paths import state_dir  # noqa: E402
 from groundwork.phases import UP, Context, Options, run  # noqa: E402
 from groundwork.spec import load_stack  # noqa: E402
 
-# Issue 7's targets on the 2-core host (issue 4 asked for 90 s and 15 s).
-TARGETS = {"cold": 60.0, "no-change": 10.0, "no-change-cli": 10.0}
+# The targets on the 2-core host, for the whole stack with Kubernetes: five
+# fresh nodes to a cluster with its workloads in 150 s, a no-change run in 10 s.
+TARGETS = {"cold": 150.0, "no-change": 10.0, "no-change-cli": 10.0}
 CHANGES = re.compile(r"roles: (\d+) change\(s\)")
 
 

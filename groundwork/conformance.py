@@ -10,19 +10,18 @@ passed, failed or skipped, with its failure message.
 Two selections:
 - FOCUSED, what the test command runs: API machinery (quotas, watches,
   namespaces, CRDs, garbage collection, field validation, tables,
-  discovery), ReplicaSets, ReplicationControllers, Jobs, Pods, ConfigMaps
-  and Secrets (`[Conformance]` specs, neither slow nor serial);
+  discovery), ReplicaSets, ReplicationControllers, Jobs, StatefulSets, Pods,
+  ConfigMaps, Secrets, Services and DNS (`[Conformance]` specs, neither
+  slow nor serial);
 - everything labelled Conformance (bench/conformance.py; about 450 specs).
 
-Images: the lab's registry holds what can be built here: agnhost (from the
-kubernetes module), pause, and busybox (Debian's busybox-static 1.35 under
-upstream's busybox names). What upstream's test images have and these do
-not is listed in CANNOT_RUN_HERE, spec by spec with the reason: the focused
-run leaves those specs out by name, the full run counts them as failures.
-That is also why Services, DNS and StatefulSets are not in the focused set:
-most of their specs probe with Alpine's `nc -v`, `dig` or curl inside
-agnhost, with glibc-dns-testing, or with agnhost 2.55 (AgnhostPrev), none
-of which is built here.
+Images: the lab's registry holds what can be built here (README: pause,
+CoreDNS, agnhost and glibc-dns-testing, the last two on a Debian layer), and
+stand-ins for what cannot: busybox (Debian's busybox-static 1.35), nginx
+(Debian's nginx) and agnhost 2.55 (the agnhost built here). What a stand-in
+does differently from upstream's image is listed in CANNOT_RUN_HERE, spec by
+spec with the reason: the focused run leaves those specs out by name, the
+full run counts them as failures.
 """
 
 from __future__ import annotations
@@ -62,6 +61,9 @@ FOCUSED: tuple[str, ...] = (
     r"\[sig-node\] Secrets ",
     r"\[sig-storage\] ConfigMap ",
     r"\[sig-storage\] Secrets ",
+    r"\[sig-network\] Services ",
+    r"\[sig-network\] DNS ",
+    r"\[sig-apps\] StatefulSet ",
 )
 # Specs in the focused areas that cannot pass here, each with the reason
 # (a substring of the spec's name -> why). The focused run skips them; the
@@ -73,13 +75,6 @@ BUSYBOX_ENV = (
 CANNOT_RUN_HERE: dict[str, str] = {
     "should be consumable via the environment": BUSYBOX_ENV,
     "variable names with various prefixes": BUSYBOX_ENV,
-    "should run through the lifecycle of Pods and PodStatus": (
-        "patches the pod to agnhost 2.55 (AgnhostPrev), which is not built here: "
-        "the pinned kubernetes module holds agnhost 2.63.0"
-    ),
-    "should test the lifecycle of a ReplicationController": (
-        "runs upstream's nginx test image (a C program), which is not built here"
-    ),
 }
 # Conformance specs of the focused areas that take minutes each though not
 # labelled Slow: the full run (bench/conformance.py) has them.

@@ -11,10 +11,12 @@ has is not sent again.
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import hashlib
 import io
 import json
+import re
 import subprocess
 import tarfile
 import urllib.error
@@ -33,6 +35,14 @@ PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
 @dataclass(frozen=True)
+class Layer:
+    """A layer made elsewhere (groundwork/lab/debian_layer.py), as pushed."""
+
+    compressed: bytes  # the gzipped tar
+    diff_id: str  # "sha256:..." of the uncompressed tar, as the image config names it
+
+
+@dataclass(frozen=True)
 class Image:
     reference: str  # upstream name and tag: "registry.k8s.io/pause:3.10.2"
     files: Mapping[str, bytes]  # path in the image -> content (executables)
@@ -40,6 +50,7 @@ class Image:
     cmd: Sequence[str] = ()
     links: Mapping[str, str] = field(default_factory=dict)  # path -> target
     user: str = ""
+    base: Layer | None = None  # a layer under the image's own files (a distribution)
 
     @property
     def repository(self) -> str:
@@ -86,6 +97,9 @@ def assemble(image: Image) -> Assembled:
     """The image's blobs and OCI manifest (pure)."""
     raw = layer(image.files, image.links)
     compressed = gzip.compress(raw, mtime=0)
+    layers = [(compressed, _digest(raw))]
+    if image.base is not None:
+        layers.insert(0, (image.base.compressed, image.base.diff_id))
     config_doc = {
         "architecture": "amd64",
         "os": "linux",
@@ -95,7 +109,7 @@ def assemble(image: Image) -> Assembled:
             **({"Cmd": list(image.cmd)} if image.cmd else {}),
             **({"User": image.user} if image.user else {}),
         },
-        "rootfs": {"type": "layers", "diff_ids": [_digest(raw)]},
+        "rootfs": {"type": "layers", "diff_ids": [diff_id for _, diff_id in layers]},
     }
     config = json.dumps(config_doc, sort_keys=True, separators=(",", ":")).encode()
     manifest_doc = {
@@ -103,11 +117,13 @@ def assemble(image: Image) -> Assembled:
         "mediaType": OCI_MANIFEST,
         "config": {"mediaType": OCI_CONFIG, "digest": _digest(config), "size": len(config)},
         "layers": [
-            {"mediaType": OCI_LAYER, "digest": _digest(compressed), "size": len(compressed)}
+            {"mediaType": OCI_LAYER, "digest": _digest(blob), "size": len(blob)}
+            for blob, _ in layers
         ],
     }
     manifest = json.dumps(manifest_doc, sort_keys=True, separators=(",", ":")).encode()
-    return Assembled({_digest(compressed): compressed, _digest(config): config}, manifest)
+    blobs = {_digest(blob): blob for blob, _ in layers}
+    return Assembled({**blobs, _digest(config): config}, manifest)
 
 
 def _request(
@@ -187,6 +203,24 @@ def pause_binary(kubernetes_module: Path, tag: str, work: Path) -> bytes:
     return out.read_bytes()
 
 
+def _manifest_tag(kubernetes_module: Path, constant: str) -> str:
+    """The tag test/utils/image/manifest.go gives an e2e image, e.g.
+    `configs[Nginx] = Config{list.PromoterE2eRegistry, "nginx", "1.15-4"}`."""
+    text = (kubernetes_module / "test/utils/image/manifest.go").read_text()
+    found = re.search(rf'configs\[{constant}\] = Config{{[^,]+, "[^"]+", "([^"]+)"}}', text)
+    if not found:
+        raise BuildError(f"test/utils/image/manifest.go names no image {constant}")
+    return found.group(1)
+
+
+def nginx_tags(kubernetes_module: Path) -> tuple[str, ...]:
+    return tuple(_manifest_tag(kubernetes_module, c) for c in ("Nginx", "NginxNew"))
+
+
+def glibc_dns_testing_tag(kubernetes_module: Path) -> str:
+    return _manifest_tag(kubernetes_module, "GlibcDnsTesting")
+
+
 def makefile_tag(makefile: str) -> str:
     """`TAG ?= 3.10.2` in upstream's build/pause/Makefile (pure)."""
     for line in makefile.splitlines():
@@ -195,13 +229,76 @@ def makefile_tag(makefile: str) -> str:
     raise BuildError("build/pause/Makefile names no TAG")
 
 
-def lab_images(built: Mapping[str, Built], kubernetes_module: Path, work: Path) -> list[Image]:
-    """Every image the lab's cluster runs, under its upstream name."""
+BUSYBOX_STAND_IN = b"Debian's busybox-static (BusyBox 1.35.0) standing in for busybox 1.37\n"
+
+# nginx as upstream's nginx image serves: /usr/share/nginx/html on port 80.
+NGINX_SITE = b"""server {
+    listen 80 default_server;
+    root /usr/share/nginx/html;
+    index index.html;
+}
+"""
+
+
+def lab_images(
+    built: Mapping[str, Built], kubernetes_module: Path, work: Path, debian: Layer
+) -> list[Image]:
+    """Every image the lab's cluster runs, under its upstream name. `debian`
+    (groundwork/lab/debian_layer.py) stands in for the distribution an upstream
+    image starts from."""
     pause_tag = makefile_tag((kubernetes_module / "build/pause/Makefile").read_text())
     agnhost_tag = (kubernetes_module / "test/images/agnhost/VERSION").read_text().strip()
     shell, shell_links = busybox_files()
     kube, coredns = built["kubernetes"], built["coredns"]
     local_path = built["local-path-provisioner"]
+    nginx = [
+        Image(
+            f"registry.k8s.io/e2e-test-images/nginx:{tag}",
+            {
+                "etc/nginx/sites-enabled/default": NGINX_SITE,
+                "STAND-IN": f"Debian's nginx-light standing in for nginx {tag}\n".encode(),
+            },
+            cmd=["nginx", "-g", "daemon off;"],
+            links={
+                "var/log/nginx/access.log": "/dev/stdout",
+                "var/log/nginx/error.log": "/dev/stderr",
+            },
+            base=debian,
+        )
+        for tag in nginx_tags(kubernetes_module)
+    ]
+    # As upstream's test/images/agnhost/Dockerfile lays it out, on Debian
+    # instead of Alpine: the same tools (dig, curl, netcat-openbsd, iproute2,
+    # iperf, bash), its user and group, porter's certificate (readiness
+    # probes fetch /localhost.crt), the agnhost-2 link, `pause` by default.
+    agnhost_files = {
+        "agnhost": kube.path("agnhost").read_bytes(),
+        **{
+            name: (kubernetes_module / "test/images/agnhost/porter" / name).read_bytes()
+            for name in ("localhost.crt", "localhost.key")
+        },
+    }
+    agnhost = Image(
+        f"registry.k8s.io/e2e-test-images/agnhost:{agnhost_tag}",
+        agnhost_files,
+        entrypoint=["/agnhost"],
+        cmd=["pause"],
+        links={"agnhost-2": "agnhost"},
+        base=debian,
+    )
+    # A stand-in: e2e's "previous" agnhost (AgnhostPrev, the image specs
+    # update from) is in no kubernetes module served here, so the agnhost
+    # built here goes under its tag too, with a file saying so (a distinct
+    # image, as an update needs).
+    prev_tag = _manifest_tag(kubernetes_module, "AgnhostPrev")
+    agnhost_prev = dataclasses.replace(
+        agnhost,
+        reference=f"registry.k8s.io/e2e-test-images/agnhost:{prev_tag}",
+        files={
+            **agnhost_files,
+            "STAND-IN": f"agnhost {agnhost_tag} built here, standing in for {prev_tag}\n".encode(),
+        },
+    )
     return [
         Image(
             f"registry.k8s.io/pause:{pause_tag}",
@@ -214,32 +311,31 @@ def lab_images(built: Mapping[str, Built], kubernetes_module: Path, work: Path) 
             {"coredns": coredns.path("coredns").read_bytes()},
             entrypoint=["/coredns"],
         ),
-        # As upstream's test/images/agnhost/Dockerfile lays it out where it can
-        # be built here: porter's certificate (readiness probes fetch
-        # /localhost.crt), the agnhost-2 link, the `pause` default command.
-        # Not here: Alpine's curl, dig and netcat-openbsd (busybox's stand in).
+        agnhost,
+        agnhost_prev,
+        # Upstream's test/images/glibc-dns-testing: Debian bookworm with
+        # dnsutils, and a coredns binary at / (upstream's is 1.5.0; this one
+        # is the cluster's).
         Image(
-            f"registry.k8s.io/e2e-test-images/agnhost:{agnhost_tag}",
-            {
-                **shell,
-                "agnhost": kube.path("agnhost").read_bytes(),
-                **{
-                    name: (kubernetes_module / "test/images/agnhost/porter" / name).read_bytes()
-                    for name in ("localhost.crt", "localhost.key")
-                },
-            },
-            entrypoint=["/agnhost"],
-            cmd=["pause"],
-            links={**shell_links, "agnhost-2": "agnhost"},
+            f"registry.k8s.io/e2e-test-images/glibc-dns-testing:{glibc_dns_testing_tag(kubernetes_module)}",
+            {"coredns": coredns.path("coredns").read_bytes()},
+            cmd=["bash"],
+            base=debian,
         ),
+        *nginx,
         Image(
             "registry.k8s.io/e2e-test-images/busybox:1.37.0-1",
-            shell,
+            {**shell, "STAND-IN": BUSYBOX_STAND_IN},
             cmd=["sh"],
             links=shell_links,
         ),
         # local-path's helper pods run shell scripts (mkdir, rm) in it.
-        Image("docker.io/library/busybox:1.37", shell, cmd=["sh"], links=shell_links),
+        Image(
+            "docker.io/library/busybox:1.37",
+            {**shell, "STAND-IN": BUSYBOX_STAND_IN},
+            cmd=["sh"],
+            links=shell_links,
+        ),
         Image(
             f"docker.io/rancher/local-path-provisioner:v{local_path.version}",
             {

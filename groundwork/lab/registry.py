@@ -23,6 +23,7 @@ from pathlib import Path
 from groundwork.build import BY_COMPONENT, Built, images
 from groundwork.build.images import lab_images, push
 from groundwork.build.run import go_env, module_info, sha256_file
+from groundwork.lab import debian_layer
 from groundwork.lab.layout import LabLayout, lab_state_dir
 from groundwork.lab.site import Server, server_pid, start_server, stop_server
 from groundwork.progress import Progress
@@ -59,6 +60,7 @@ def images_key(built: Mapping[str, Built]) -> str:
         # The images' recipe is the module that lays them out: any change to
         # it pushes them again.
         "recipe": sha256_file(Path(images.__file__)),
+        "debian": debian_layer.recipe_key(),
     }
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -80,7 +82,9 @@ def ensure_registry(
     recipe = BY_COMPONENT["kubernetes"]
     module = module_info(recipe, go_env()).dir
     with tempfile.TemporaryDirectory(prefix="groundwork-images-") as work:
-        images = lab_images(built, module, Path(work))
+        progress("registry: the Debian layer of the test images (debootstrap, cached)")
+        debian = debian_layer.base_layer(cache / "images")
+        images = lab_images(built, module, Path(work), debian)
         for number, image in enumerate(images, 1):
             progress(f"registry: pushing {image.reference} ({number} of {len(images)})")
             push(image, lab.registry_url)

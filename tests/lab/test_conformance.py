@@ -1,6 +1,6 @@
 """Upstream's conformance suite judges the lab cluster: the focused set
-(API machinery, ReplicaSets, ReplicationControllers, Jobs, Pods, ConfigMaps,
-Secrets; the [Conformance] specs that are neither slow nor serial, less
+(API machinery, ReplicaSets, ReplicationControllers, Jobs, StatefulSets,
+Pods, ConfigMaps, Secrets, Services, DNS; the [Conformance] specs that are neither slow nor serial, less
 those groundwork/conformance.py names as unable to run here, with why)
 from e2e.test, built from the same pinned kubernetes module, must pass in
 full. The whole set runs in bench/conformance.py.

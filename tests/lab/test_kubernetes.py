@@ -154,15 +154,15 @@ def test_a_pod_reaches_a_service_and_each_statefulset_pod_by_name(
     ]
     script = " && ".join(
         [f"nslookup kubernetes.default.{domain} >/dev/null"]
-        + [f"wget -qO- http://{name}:{port}/hostname && echo" for name in names]
+        + [f"curl -sS http://{name}:{port}/hostname && echo" for name in names]
     )
     pod = f"gw-client-{int(time.time())}"
-    out = k(
+    # Run to the end, then read the log: `run --attach` misses what a quick
+    # pod prints before the attach.
+    k(
         kubeconfig,
         "run",
         pod,
-        "--rm",
-        "--attach",
         "--restart=Never",
         f"--image={AGNHOST}",
         "--command",
@@ -170,8 +170,19 @@ def test_a_pod_reaches_a_service_and_each_statefulset_pod_by_name(
         "sh",
         "-c",
         script,
-        timeout=180,
     )
+    try:
+        k(
+            kubeconfig,
+            "wait",
+            f"pod/{pod}",
+            "--for=jsonpath={.status.phase}=Succeeded",
+            "--timeout=150s",
+            timeout=180,
+        )
+    finally:
+        out = k(kubeconfig, "logs", pod)
+        k(kubeconfig, "delete", "pod", pod, "--wait=false")
     hostnames = [
         line.strip() for line in out.splitlines() if line.strip().startswith(workload.name)
     ]

@@ -15,7 +15,15 @@ import pytest
 
 from groundwork import versions
 from groundwork.build import BY_COMPONENT, RECIPES, Built, RecipeError
-from groundwork.build.images import Image, assemble, layer, makefile_tag
+from groundwork.build.images import (
+    Image,
+    Layer,
+    assemble,
+    glibc_dns_testing_tag,
+    layer,
+    makefile_tag,
+    nginx_tags,
+)
 from groundwork.build.recipes import (
     COMPONENTS_DIR,
     ModuleInfo,
@@ -24,6 +32,7 @@ from groundwork.build.recipes import (
     pinned_version,
     required_version,
 )
+from groundwork.build.run import BuildError
 from groundwork.lab import mirror
 from groundwork.spec import load_stack
 
@@ -187,3 +196,40 @@ def test_image_is_one_reproducible_layer_under_its_upstream_name() -> None:
     with tarfile.open(fileobj=io.BytesIO(raw)) as tar:
         assert tar.getmember("bin/sh").linkname == "/bin/busybox"
         assert tar.getmember("agnhost").mode == 0o755
+
+
+def test_an_image_on_a_distribution_layer_lists_it_first() -> None:
+    raw_base = layer({"etc/os-release": b"ID=debian\n"}, {})
+    base = Layer(gzip.compress(raw_base, mtime=0), "sha256:" + hashlib.sha256(raw_base).hexdigest())
+    image = Image(
+        "registry.k8s.io/e2e-test-images/nginx:1.27-0",
+        {"etc/nginx/sites-enabled/default": b"server {}\n"},
+        cmd=["nginx", "-g", "daemon off;"],
+        base=base,
+    )
+    assembled = assemble(image)
+    manifest = json.loads(assembled.manifest)
+    config = json.loads(assembled.blobs[manifest["config"]["digest"]])
+    own = layer(image.files, image.links)
+    assert config["rootfs"]["diff_ids"] == [
+        base.diff_id,
+        "sha256:" + hashlib.sha256(own).hexdigest(),
+    ]
+    first, second = (assembled.blobs[ref["digest"]] for ref in manifest["layers"])
+    assert first == base.compressed
+    assert gzip.decompress(second) == own
+
+
+def test_test_image_tags_come_from_upstreams_manifest(tmp_path: Path) -> None:
+    manifest = tmp_path / "test/utils/image/manifest.go"
+    manifest.parent.mkdir(parents=True)
+    manifest.write_text(
+        '\tconfigs[GlibcDnsTesting] = Config{list.PromoterE2eRegistry, "glibc-dns-testing", "2.0.0"}\n'
+        '\tconfigs[Nginx] = Config{list.PromoterE2eRegistry, "nginx", "1.15-4"}\n'
+        '\tconfigs[NginxNew] = Config{list.PromoterE2eRegistry, "nginx", "1.27-0"}\n'
+    )
+    assert nginx_tags(tmp_path) == ("1.15-4", "1.27-0")
+    assert glibc_dns_testing_tag(tmp_path) == "2.0.0"
+    manifest.write_text("")
+    with pytest.raises(BuildError, match="names no image GlibcDnsTesting"):
+        glibc_dns_testing_tag(tmp_path)
