@@ -23,7 +23,7 @@ from pathlib import Path
 
 from groundwork.build.images import Layer
 from groundwork.build.run import BuildError
-from groundwork.lab.image import debian_mirror
+from groundwork.lab.image import debian_mirror, debootstrap_argv
 from groundwork.lab.packages import DEBIAN_SUITE
 
 # What the images on this layer run: agnhost's shell tools (upstream's
@@ -74,14 +74,7 @@ def _build_tar() -> bytes:
         rootfs = Path(work) / "rootfs"
         mirror = debian_mirror()
         _run(
-            [
-                "debootstrap",
-                "--variant=minbase",
-                f"--include={','.join(PACKAGES)}",
-                DEBIAN_SUITE,
-                str(rootfs),
-                mirror,
-            ],
+            debootstrap_argv(rootfs, mirror, PACKAGES),
             f"debootstrap {DEBIAN_SUITE} from {mirror}",
             timeout=1800,
         )

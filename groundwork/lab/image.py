@@ -138,11 +138,13 @@ def find_debian_url(text: str) -> str | None:
     return None
 
 
-def debootstrap_argv(rootfs: Path, mirror: str) -> list[str]:
+def debootstrap_argv(
+    rootfs: Path, mirror: str, packages: tuple[str, ...] = IMAGE_PACKAGES
+) -> list[str]:
     return [
         "debootstrap",
         "--variant=minbase",
-        f"--include={','.join(IMAGE_PACKAGES)}",
+        f"--include={','.join(packages)}",
         DEBIAN_SUITE,
         str(rootfs),
         mirror,
