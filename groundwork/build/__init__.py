@@ -2,16 +2,22 @@
 
 from groundwork.build.recipes import (
     BY_COMPONENT,
+    DEFAULT_RECIPES,
+    KUBERNETES_RECIPES,
     LAB_RECIPES,
     RECIPES,
     Program,
     Recipe,
     RecipeError,
+    kubernetes_versions,
+    lab_recipes,
 )
 from groundwork.build.run import BuildError, Built, build, build_all
 
 __all__ = [
     "BY_COMPONENT",
+    "DEFAULT_RECIPES",
+    "KUBERNETES_RECIPES",
     "LAB_RECIPES",
     "RECIPES",
     "BuildError",
@@ -21,4 +27,6 @@ __all__ = [
     "RecipeError",
     "build",
     "build_all",
+    "kubernetes_versions",
+    "lab_recipes",
 ]

@@ -66,6 +66,9 @@ class Recipe:
     module_dir: str = ""
     # Served by the lab (mirror or registry); else built for the tests only.
     lab: bool = True
+    # Built only for a stack that declares its version (or when named):
+    # a Kubernetes release to upgrade to costs a quarter of an hour to build.
+    on_demand: bool = False
 
     @property
     def directory(self) -> Path:
@@ -142,21 +145,33 @@ CNI_PLUGINS: tuple[str, ...] = (
     "meta/tuning",
 )
 
+KUBE_PROGRAMS: tuple[Program, ...] = tuple(
+    _kube(name)
+    for name in (
+        "kube-apiserver",
+        "kube-controller-manager",
+        "kube-scheduler",
+        "kubelet",
+        "kube-proxy",
+        "kubectl",
+    )
+)
+
 RECIPES: tuple[Recipe, ...] = (
     Recipe(
         "kubernetes",
         "k8s.io/kubernetes",
         (
-            _kube("kube-apiserver"),
-            _kube("kube-controller-manager"),
-            _kube("kube-scheduler"),
-            _kube("kubelet"),
-            _kube("kube-proxy"),
-            _kube("kubectl"),
+            *KUBE_PROGRAMS,
+            # The test image's program, from the same module (groundwork.build.images).
             _kube("agnhost", "k8s.io/kubernetes/test/images/agnhost"),
         ),
         revision=2,
     ),
+    # The next minor, the one an upgrade goes to; the lab builds it when a
+    # stack declares its version (lab_recipes). agnhost and the conformance
+    # suite stay with the release above.
+    Recipe("kubernetes-1.37", "k8s.io/kubernetes", KUBE_PROGRAMS, lab=False, on_demand=True),
     # Upstream's conformance suite, from the same pinned kubernetes module: the
     # test command runs a focused set of it, bench/conformance.py all of it.
     Recipe(
@@ -237,6 +252,13 @@ RECIPES: tuple[Recipe, ...] = (
 BY_COMPONENT: dict[str, Recipe] = {r.component: r for r in RECIPES}
 # What the lab's mirror and registry serve.
 LAB_RECIPES: tuple[Recipe, ...] = tuple(r for r in RECIPES if r.lab)
+# What `groundwork build` builds unless told which: everything but the
+# releases built on demand.
+DEFAULT_RECIPES: tuple[Recipe, ...] = tuple(r for r in RECIPES if not r.on_demand)
+# Every recipe of Kubernetes' server and node binaries, one per release.
+KUBERNETES_RECIPES: tuple[Recipe, ...] = tuple(
+    r for r in RECIPES if r.module == "k8s.io/kubernetes" and KUBE_PROGRAMS[0] in r.programs
+)
 
 
 class RecipeError(Exception):
@@ -287,3 +309,15 @@ def cache_key(recipe: Recipe, go_version: str) -> str:
         "recipe": [RECIPE_VERSION, recipe.revision],
     }
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def kubernetes_versions() -> dict[str, Recipe]:
+    """The Kubernetes releases that can be built here: version -> recipe."""
+    return {pinned_version(r).removeprefix("v"): r for r in KUBERNETES_RECIPES}
+
+
+def lab_recipes(kubernetes_version: str) -> tuple[Recipe, ...]:
+    """What a lab stack at this Kubernetes version builds and serves."""
+    wanted = kubernetes_versions().get(kubernetes_version.removeprefix("v"))
+    extra = (wanted,) if wanted is not None and wanted not in LAB_RECIPES else ()
+    return (*LAB_RECIPES, *extra)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from groundwork.build import (
     BY_COMPONENT,
+    DEFAULT_RECIPES,
     LAB_RECIPES,
     RECIPES,
     BuildError,
@@ -32,7 +33,8 @@ def register(subparsers: Subparsers) -> None:
         ),
         epilog=(
             "Examples:\n"
-            "  groundwork build                    # every component\n"
+            "  groundwork build                    # every component but kubernetes-1.37\n"
+            "  groundwork build kubernetes-1.37    # the release an upgrade goes to\n"
             "  groundwork build kubernetes etcd    # some of them\n"
             "  groundwork build -o json            # where each one is, with its sha256\n"
             "  groundwork build --mirror-dir /srv/gw --mirror-url http://mirror.internal/gw\n"
@@ -47,7 +49,8 @@ def register(subparsers: Subparsers) -> None:
         "components",
         nargs="*",
         metavar="COMPONENT",
-        help=f"which to build (default: all of {', '.join(r.component for r in RECIPES)})",
+        help=f"which to build (default: {', '.join(r.component for r in DEFAULT_RECIPES)}; "
+        f"on demand: {', '.join(r.component for r in RECIPES if r.on_demand)})",
     )
     parser.add_argument(
         "--mirror-dir",
@@ -99,7 +102,7 @@ def run_build(args: argparse.Namespace) -> int:
             f"no component {', '.join(unknown)}",
             f"choose among {', '.join(r.component for r in RECIPES)}",
         )
-    recipes = [BY_COMPONENT[c] for c in args.components] or list(RECIPES)
+    recipes = [BY_COMPONENT[c] for c in args.components] or list(DEFAULT_RECIPES)
     try:
         built = build_all(recipes, progress=timed_progress())
     except (BuildError, RecipeError) as err:

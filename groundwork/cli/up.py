@@ -1,4 +1,4 @@
-"""`groundwork up`: lab (if any) -> PKI -> inventory -> membership -> roles -> verify."""
+"""`groundwork up`: lab (if any) -> PKI -> inventory -> release -> membership -> roles -> verify."""
 
 from __future__ import annotations
 
@@ -29,7 +29,11 @@ def register(subparsers: Subparsers) -> None:
             "`up` with no change reports changed=0 on every host. Nodes added to or "
             "removed from a stack already applied are named first; removed nodes are "
             "drained, leave etcd and are reset; new etcd members join one at a time; a "
-            "removal that would lose etcd quorum is refused before any change."
+            "removal that would lose etcd quorum is refused before any change. A "
+            "kubernetes.version other than the running cluster's is an upgrade: the skew "
+            "rules are checked first (one minor at a time, no downgrade), then "
+            "playbooks/upgrade.yml moves the control plane one node at a time and drains, "
+            "upgrades and uncordons each node in turn."
         ),
         epilog=(
             "Examples:\n"
@@ -37,10 +41,12 @@ def register(subparsers: Subparsers) -> None:
             "  groundwork up --stack prod --junit reports/up-prod.xml\n"
             "  groundwork up --stack lab --no-lab --no-verify\n"
             "  groundwork up --stack prod --replace-member cp3\n"
+            "  groundwork up --stack-file next/Pulumi.prod.yaml   # kubernetes.version 1.37.2: "
+            "an upgrade\n"
             "  groundwork up --stack prod --dry-run\n"
             "\nExit codes: 0 roles and verification passed, 1 a step failed (or, outside a lab, "
             "Kubernetes could not be installed: NOT INSTALLED), 2 invalid stack or a refused "
-            "membership change (e.g. one that would lose etcd quorum)."
+            "membership change (e.g. one that would lose etcd quorum); a refused upgrade exits 1."
         ),
         run=cmd_up,
     )

@@ -42,6 +42,8 @@ class LabLayout:
     registry_port: int
     nodes: tuple[LabNode, ...]
     storage: Storage
+    # The release the mirror serves (cluster.kubernetes.version).
+    kubernetes_version: str
 
     @property
     def label(self) -> str:
@@ -106,6 +108,7 @@ def layout(spec: ClusterSpec) -> LabLayout:
         registry_port=lab.registry_port,
         nodes=nodes,
         storage=storage(lab.storage),
+        kubernetes_version=spec.kubernetes.version,
     )
 
 

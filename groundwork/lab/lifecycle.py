@@ -68,8 +68,10 @@ def up(
 
     def ensure_mirror(cache_path: Path, progress: Progress) -> mirror.MirrorContent:
         # The components first: the mirror serves what they built.
-        built.update(build.build_all(build.LAB_RECIPES, progress=progress, cache=cache_path))
-        return mirror.ensure_content(cache_path, built, progress)
+        recipes = build.lab_recipes(lab.kubernetes_version)
+        built.update(build.build_all(recipes, progress=progress, cache=cache_path))
+        served = mirror.served_builds(built, lab.kubernetes_version)
+        return mirror.ensure_content(cache_path, served, progress)
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         image_future = pool.submit(locked(cache, "image", ensure_image), cache, progress)

@@ -193,6 +193,29 @@ def _read(built: Built, names: Iterable[str], prefix: str = "") -> dict[str, byt
     return {prefix + n: built.path(n).read_bytes() for n in names}
 
 
+def served_builds(built: Mapping[str, Built], kubernetes_version: str) -> dict[str, Built]:
+    """What the mirror serves: under "kubernetes", the release the stack
+    declares (an upgrade's target is built beside the release that also
+    makes the test images); the other components as built (pure)."""
+    wanted = kubernetes_version.removeprefix("v")
+    releases = [b for b in built.values() if _is_kubernetes_release(b) and b.version == wanted]
+    if not releases:
+        built_versions = ", ".join(
+            sorted(b.version for b in built.values() if _is_kubernetes_release(b))
+        )
+        raise LabError(
+            f"no Kubernetes {wanted} was built (built: {built_versions or 'none'}); "
+            "cluster.kubernetes.version must name a release of components/kubernetes*/go.mod"
+        )
+    served = {name: b for name, b in built.items() if not _is_kubernetes_release(b)}
+    served["kubernetes"] = releases[0]
+    return served
+
+
+def _is_kubernetes_release(built: Built) -> bool:
+    return set(versions.KUBE_BINARIES) <= built.sha256.keys()
+
+
 def release_files(built: Mapping[str, Built]) -> dict[tuple[str, str], bytes]:
     """(artifact name, version) -> the release file, laid out like upstream's
     release of it (versions.artifact_path): the roles install a built

@@ -16,6 +16,18 @@ def meta(name: str, namespace: str | None = None, **labels: str) -> Obj:
     return out
 
 
+def disruption_budget(name: str, namespace: str, labels: dict[str, str]) -> Obj:
+    """At most one pod of `labels` evicted at a time: a drain waits for the
+    evicted pod to be Ready again (on its node, for a local volume) before it
+    takes the next."""
+    return {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": meta(name, namespace, **labels),
+        "spec": {"maxUnavailable": 1, "selector": {"matchLabels": labels}},
+    }
+
+
 def namespace(name: str, **labels: str) -> Obj:
     return {"apiVersion": "v1", "kind": "Namespace", "metadata": meta(name, **labels)}
 

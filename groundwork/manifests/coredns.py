@@ -7,6 +7,7 @@ from groundwork.manifests.common import (
     CONTROL_PLANE_TOLERATIONS,
     Obj,
     config_map,
+    disruption_budget,
     meta,
     rbac,
     rule,
@@ -138,5 +139,7 @@ def coredns(_spec: ClusterSpec, plan: ClusterPlan) -> list[Obj]:
         *rbac("coredns", NS, rules),
         config_map("coredns", NS, {"Corefile": corefile(plan)}),
         deployment,
+        # A drain evicts one CoreDNS at a time: DNS keeps answering.
+        disruption_budget("coredns", NS, LABELS),
         service,
     ]

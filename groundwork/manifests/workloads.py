@@ -2,7 +2,9 @@
 
 Per workload: the namespace (unless default), a headless Service (the
 StatefulSet's governing service, stable pod DNS names), the StatefulSet
-with volumeClaimTemplates on the declared class, and when exposed a regular
+with volumeClaimTemplates on the declared class, a PodDisruptionBudget when
+it has more than one replica (a drain, in an upgrade or a removal, takes
+one pod at a time and waits for it to be back), and when exposed a regular
 ClusterIP Service `<name>-http` for the exposed port plus an HTTPRoute
 parented to the `groundwork` Gateway (or an Ingress when the stack sets
 `gateway.ingressClass`).
@@ -10,7 +12,7 @@ parented to the `groundwork` Gateway (or an Ingress when the stack sets
 
 from __future__ import annotations
 
-from groundwork.manifests.common import Obj, meta, namespace
+from groundwork.manifests.common import Obj, disruption_budget, meta, namespace
 from groundwork.manifests.gateway import GATEWAY_API, GATEWAY_NAME, gateway_namespace
 from groundwork.plan import ClusterPlan
 from groundwork.spec.model import ClusterSpec, Workload
@@ -85,7 +87,9 @@ def statefulset(w: Workload) -> list[Obj]:
         "metadata": meta(w.name, w.namespace, app=w.name),
         "spec": spec,
     }
-    return [headless, sts]
+    if w.replicas < 2:
+        return [headless, sts]
+    return [headless, sts, disruption_budget(w.name, w.namespace, labels)]
 
 
 def exposure(spec: ClusterSpec, w: Workload) -> list[Obj]:

@@ -4,8 +4,8 @@
   (the spec and its plan, built once; options; console; what earlier phases
   made) and the errors a phase reports as its own failure;
 - runner.py: the one runner (timing, progress, errors, skips, dry-run, JUnit);
-- one file per phase: validate_membership, lab, pki, inventory, membership,
-  site, verify, destroy;
+- one file per phase: validate_membership, lab, pki, inventory, release,
+  membership, site, kubernetes, addons, verify, destroy;
 - lists.py: the pipelines each verb runs (UP, DESTROY, REBUILD, VERIFY).
 
     context = Context(spec, Options(live=False, verify=False))

@@ -114,6 +114,8 @@ class Context:
     removal_inventory: RenderedInventory | None = field(default=None, init=False)
     # Kubernetes binaries without a sha256: the Kubernetes layer cannot run.
     kube_missing: tuple[str, ...] = field(default=(), init=False)
+    # The release the cluster runs when the stack declares another (an upgrade).
+    upgrade_from: str | None = field(default=None, init=False)
     runs: list[RunSummary] = field(default_factory=list, init=False)
     not_installed: str = field(default="", init=False)
     report: VerifyReport | None = field(default=None, init=False)

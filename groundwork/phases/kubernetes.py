@@ -1,6 +1,8 @@
-"""The Kubernetes layer on the converged substrate: playbooks/kubernetes.yml
-(the control plane, restarted one node at a time when it must be, then the
-kubelet and kube-proxy on every node that runs pods), when every Kubernetes binary has a sha256."""
+"""The Kubernetes layer on the converged substrate, when every Kubernetes
+binary has a sha256: playbooks/kubernetes.yml (the control plane, restarted
+one node at a time when it must be, then the kubelet and kube-proxy on every
+node that runs pods), or playbooks/upgrade.yml when the release phase found
+the cluster at another release (each node drained and upgraded in turn)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from groundwork.phases.site import run_and_record
 from groundwork.plan.kube_binaries import missing_message
 
 KUBERNETES_PLAYBOOK = "kubernetes.yml"
+UPGRADE_PLAYBOOK = "upgrade.yml"
 
 
 class Kubernetes(Phase):
@@ -24,4 +27,6 @@ class Kubernetes(Phase):
         return RUN
 
     def run(self, context: Context) -> Outcome:
+        if context.upgrade_from is not None:
+            return run_and_record(context, UPGRADE_PLAYBOOK)
         return run_and_record(context, KUBERNETES_PLAYBOOK)

@@ -14,6 +14,7 @@ from groundwork.phases.kubernetes import Kubernetes
 from groundwork.phases.lab import Lab
 from groundwork.phases.membership import Membership
 from groundwork.phases.pki import Pki
+from groundwork.phases.release import Release
 from groundwork.phases.runner import Pipeline
 from groundwork.phases.site import Site
 from groundwork.phases.validate_membership import ValidateMembership
@@ -26,6 +27,7 @@ UP = Pipeline(
         Lab(),
         Pki(),
         Inventory(),
+        Release(),  # an upgrade's skew rules, before any node changes
         Membership(),
         Site(),
         Kubernetes(),

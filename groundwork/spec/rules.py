@@ -201,10 +201,27 @@ def lab_builds(spec: ClusterSpec) -> Iterator[Problem]:
     those versions, or its `up` would find nothing to install."""
     if spec.lab is None:
         return
-    from groundwork.build.recipes import BY_COMPONENT, RecipeError, pinned_version
+    from groundwork.build.recipes import (
+        BY_COMPONENT,
+        RecipeError,
+        kubernetes_versions,
+        pinned_version,
+    )
 
+    try:
+        releases = kubernetes_versions()
+    except RecipeError as err:
+        yield Problem(path_of(("kubernetes", "version")), f"the lab cannot build it: {err}")
+    else:
+        kubernetes = spec.kubernetes.version.removeprefix("v")
+        if kubernetes not in releases:
+            built = " or ".join(sorted(releases))
+            yield Problem(
+                path_of(("kubernetes", "version")),
+                f"{spec.kubernetes.version} is not what the lab builds: {built} "
+                "(components/kubernetes*/go.mod); declare one of them, or bump the pin there",
+            )
     declared = (
-        (path_of(("kubernetes", "version")), "kubernetes", spec.kubernetes.version),
         (ETCD_VERSION, "etcd", spec.etcd.version),
         (CONTAINERD_VERSION, "containerd", spec.container_runtime.version),
     )

@@ -48,6 +48,7 @@ def make_lab(subnet: str = "10.77.0.0/24", port: int = 22) -> LabLayout:
             ),
         ),
         storage=storage.DISK,
+        kubernetes_version="1.36.3",
     )
 
 

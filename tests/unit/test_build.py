@@ -14,7 +14,18 @@ from pathlib import Path
 import pytest
 
 from groundwork import versions
-from groundwork.build import BY_COMPONENT, RECIPES, Built, RecipeError
+from groundwork.build import (
+    BY_COMPONENT,
+    DEFAULT_RECIPES,
+    KUBERNETES_RECIPES,
+    LAB_RECIPES,
+    RECIPES,
+    Built,
+    Recipe,
+    RecipeError,
+    kubernetes_versions,
+    lab_recipes,
+)
 from groundwork.build.images import (
     Image,
     Layer,
@@ -34,6 +45,7 @@ from groundwork.build.recipes import (
 )
 from groundwork.build.run import BuildError
 from groundwork.lab import mirror
+from groundwork.lab.errors import LabError
 from groundwork.spec import load_stack
 
 GO_MOD = """module groundwork.local/components/x
@@ -80,13 +92,38 @@ def test_every_recipe_has_its_module_pinned_with_a_go_sum() -> None:
         assert (recipe.directory / "go.sum").stat().st_size > 0
 
 
-def test_the_kubernetes_staging_modules_are_pinned_to_the_matching_release() -> None:
-    go_mod = (BY_COMPONENT["kubernetes"].directory / "go.mod").read_text()
-    kube = pinned_version(BY_COMPONENT["kubernetes"])  # v1.36.3
+@pytest.mark.parametrize("recipe", KUBERNETES_RECIPES, ids=lambda r: r.component)
+def test_the_kubernetes_staging_modules_are_pinned_to_the_matching_release(recipe: Recipe) -> None:
+    go_mod = (recipe.directory / "go.mod").read_text()
+    kube = pinned_version(recipe)  # v1.36.3
     staging = "v0." + kube.removeprefix("v1.")
     replaces = [line.split() for line in go_mod.splitlines() if "=> k8s.io/" in line]
     assert len(replaces) >= 30
     assert all(parts[0] == parts[2] and parts[3] == staging for parts in replaces)
+
+
+def test_a_lab_builds_the_kubernetes_release_its_stack_declares_and_no_other() -> None:
+    releases = kubernetes_versions()
+    assert sorted(releases) == ["1.36.3", "1.37.2"]
+    assert lab_recipes("1.36.3") == LAB_RECIPES
+    upgraded = lab_recipes("v1.37.2")
+    # The upgrade's release beside everything else (agnhost comes from 1.36).
+    assert upgraded == (*LAB_RECIPES, releases["1.37.2"])
+    assert releases["1.37.2"] not in DEFAULT_RECIPES  # built on demand only
+    assert lab_recipes("1.35.0") == LAB_RECIPES  # validate refuses it first
+
+
+def test_the_mirror_serves_the_declared_kubernetes_release(tmp_path: Path) -> None:
+    old = _built(tmp_path, "kubernetes", "1.36.3", [*versions.KUBE_BINARIES, "agnhost"])
+    new = _built(tmp_path, "kubernetes-1.37", "1.37.2", list(versions.KUBE_BINARIES))
+    etcd = _built(tmp_path, "etcd", "3.6.17", ["etcd"])
+    built = {"kubernetes": old, "kubernetes-1.37": new, "etcd": etcd}
+    assert mirror.served_builds(built, "1.37.2") == {"kubernetes": new, "etcd": etcd}
+    assert mirror.served_builds(built, "1.36.3") == {"kubernetes": old, "etcd": etcd}
+    with pytest.raises(
+        LabError, match=r"no Kubernetes 1\.35\.1 was built \(built: 1\.36\.3, 1\.37\.2\)"
+    ):
+        mirror.served_builds(built, "1.35.1")
 
 
 def test_the_lab_stack_and_the_version_table_name_what_is_built() -> None:

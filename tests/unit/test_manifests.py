@@ -577,6 +577,22 @@ def test_coredns_at_the_plan_dns_ip(stack: str) -> None:
     assert "kubernetes cluster.local in-addr.arpa ip6.arpa" in corefile
 
 
+def test_a_drain_takes_one_pod_at_a_time_of_coredns_and_of_replicated_workloads() -> None:
+    _, addons = render("lab")
+    dns = one(addons.coredns.objects, "PodDisruptionBudget", "coredns")
+    assert dns["spec"] == {
+        "maxUnavailable": 1,
+        "selector": {"matchLabels": {"k8s-app": "kube-dns"}},
+    }
+    echo = one(addons.workloads.objects, "PodDisruptionBudget", "echo")  # 2 replicas
+    assert echo["spec"] == {"maxUnavailable": 1, "selector": {"matchLabels": {"app": "echo"}}}
+    # One replica: a budget would block every drain of its node.
+    _, dev = render("dev")
+    single = [w.name for w in load_stack("dev").workloads if w.replicas < 2]
+    budgets = {b["metadata"]["name"] for b in find(dev.workloads.objects, "PodDisruptionBudget")}
+    assert single and not budgets & set(single)
+
+
 def test_prod_workloads() -> None:
     _, addons = render("prod")
     objs = addons.workloads.objects

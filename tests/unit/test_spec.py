@@ -200,10 +200,16 @@ def test_a_lab_stack_must_name_what_the_lab_builds(tmp_path: Path) -> None:
     for problem in err.value.problems:
         messages[problem.path] = messages.get(problem.path, "") + problem.message + "\n"
     assert (
-        "is not what the lab builds: 1.36.3 (components/kubernetes/go.mod)"
+        "is not what the lab builds: 1.36.3 or 1.37.2 (components/kubernetes*/go.mod)"
         in (messages["cluster.kubernetes.version"])
     )
     assert "3.6.17 (components/etcd/go.mod)" in messages["cluster.etcd.version"]
+    # The release an upgrade goes to is one the lab builds too.
+    cluster["kubernetes"]["version"] = "1.37.2"
+    path.write_text(yaml.safe_dump(doc))
+    with pytest.raises(SpecError) as err:
+        load_stack(str(path))
+    assert "cluster.kubernetes.version" not in {p.path for p in err.value.problems}
     # containerd 1.x is refused for any stack, the lab's too; all at once.
     assert "needs containerd 2.0 or newer" in messages["cluster.containerRuntime.version"]
     assert "2.3.7 (components/containerd/go.mod)" in messages["cluster.containerRuntime.version"]
