@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from groundwork.cli.common import err_console
 from groundwork.plan.membership import ScaleRefused
-from groundwork.spec import SpecError, StackFileMissing
+from groundwork.spec import SpecError, StackFileError
 
 # Verb modules, in the order `--help` lists them. A module that is not
 # written yet is simply absent from this tuple.
@@ -67,11 +67,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             err_console.print(f"[red]refused[/red] {problem}")
         err_console.print("nothing was changed: no node was contacted")
         return 2
-    except StackFileMissing as err:
-        err_console.print(f"[red]error[/red] {err}")
-        err_console.print(
-            "  next: name a stack in stacks/ with --stack, or a file with --stack-file"
-        )
+    except StackFileError as err:
+        err_console.print(f"[red]error[/red] {err.message}")
+        if err.hint:
+            err_console.print(f"  next: {err.hint}")
         return 1
     except KeyboardInterrupt:
         err_console.print("interrupted")

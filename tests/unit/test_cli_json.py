@@ -75,7 +75,7 @@ def test_invalid_stack_in_table_mode_stays_plain_lines(
 def test_missing_stack_leaves_stdout_empty(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["plan", "--stack", "no-such-stack", "-o", "json"]) == 1
     out, err = capsys.readouterr()
-    assert out == "" and "no stack file" in err
+    assert out == "" and "no stack named 'no-such-stack'" in err
 
 
 def _lab_state(up: bool) -> LabState:
