@@ -4,24 +4,102 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import textwrap
 import time
-from collections.abc import Callable
-from typing import Any, TypeAlias
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, NoReturn, TypeAlias
 
 from rich.console import Console
 
 from groundwork.progress import Progress
-from groundwork.spec import ClusterSpec, Problem, SpecError, load_stack, warnings
+from groundwork.spec import (
+    ClusterSpec,
+    Problem,
+    SpecError,
+    load_stack,
+    load_stack_file,
+    stack_path,
+    warnings,
+)
 
 # What `register(subparsers)` receives (argparse's own type is generic only
 # for type checkers).
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
-# Progress and tables go to stderr-free stdout; errors go to stderr.
+# Exit codes, the same for every verb.
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_INVALID_STACK = 2  # only this: a script may act on "the declaration is wrong"
+EXIT_USAGE = 64  # sysexits.h EX_USAGE; argparse's own 2 would read as an invalid stack
+EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for `... | head`
+
+EXIT_CODES_NOTE = (
+    "Exit codes of every verb: 64 a usage error (an unknown option, a missing argument), "
+    "130 interrupted, 141 the reader of the output went away (e.g. `| head`)."
+)
+
+# Piped output (a file, CI logs) is never wrapped or cut: a line is as long
+# as what it says. Rich would use 80 columns when not on a terminal.
+UNWRAPPED_WIDTH = 100_000
+
+# Progress and tables go to stdout; errors go to stderr.
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, except that a usage error exits 64 (EX_USAGE), so that 2
+    always means an invalid stack."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def add_common_options(parser: argparse.ArgumentParser) -> None:
+    """-v and --no-color, before or after the verb. SUPPRESS as the default:
+    a verb's parser would otherwise reset what was given before the verb."""
+    parser.add_argument(
+        "--verbose",
+        "-v",
+        action="count",
+        default=argparse.SUPPRESS,
+        help="more detail from Ansible in the run's log (-vv, -vvv: more)",
+    )
+    parser.add_argument(
+        "--no-color",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="no colours (also when the NO_COLOR environment variable is set)",
+    )
+
+
+def verbosity(args: argparse.Namespace) -> int:
+    return int(getattr(args, "verbose", 0))
+
+
+def wants_no_color(args: argparse.Namespace, environ: Mapping[str, str]) -> bool:
+    """--no-color, or NO_COLOR set to anything but "" (no-color.org)."""
+    return bool(getattr(args, "no_color", False)) or environ.get("NO_COLOR", "") != ""
+
+
+def configure_output(args: argparse.Namespace, environ: Mapping[str, str] = os.environ) -> None:
+    """Set up the shared consoles for this run (they exist before the options are read)."""
+    no_color = wants_no_color(args, environ)
+    for out in (console, err_console):
+        if not _is_a_terminal(out):
+            out.width = UNWRAPPED_WIDTH
+        out.no_color = no_color
+
+
+def _is_a_terminal(out: Console) -> bool:
+    """The stream itself, not rich's is_terminal (FORCE_COLOR makes a log "a terminal")."""
+    isatty = getattr(out.file, "isatty", None)
+    return bool(isatty and isatty())
 
 
 class HelpFormatter(argparse.HelpFormatter):
@@ -41,14 +119,21 @@ class HelpFormatter(argparse.HelpFormatter):
         return "\n".join(out)
 
 
-def stack_ref(args: argparse.Namespace) -> str:
-    """The stack the user named: --stack-file wins over --stack."""
-    return str(args.stack_file) if getattr(args, "stack_file", None) else str(args.stack)
+def stack_file(args: argparse.Namespace) -> Path:
+    """The stack file the user named: --stack-file (a path, whatever its name)
+    wins over --stack (a name, or a path)."""
+    if getattr(args, "stack_file", None):
+        return Path(args.stack_file)
+    return stack_path(str(args.stack))
 
 
 def load_spec_from_args(args: argparse.Namespace, show_warnings: bool = True) -> ClusterSpec:
-    """Load and validate the stack; raises SpecError (main() exits 2)."""
-    spec = load_stack(stack_ref(args))
+    """Load and validate the stack; raises SpecError (main() exits 2) or
+    StackFileError (exit 1)."""
+    if getattr(args, "stack_file", None):
+        spec = load_stack_file(Path(args.stack_file))
+    else:
+        spec = load_stack(str(args.stack))
     if show_warnings:
         for warning in warnings(spec):
             err_console.print(f"[yellow]warning[/yellow] {warning}")
@@ -56,29 +141,26 @@ def load_spec_from_args(args: argparse.Namespace, show_warnings: bool = True) ->
 
 
 def wants_json(args: argparse.Namespace) -> bool:
-    return getattr(args, "output", None) == "json"
+    """--output json on a verb whose --output is the format (graph's is a file)."""
+    return bool(getattr(args, "output_is_format", False)) and args.output == "json"
 
 
-def problems_json(problems: list[Problem]) -> list[dict[str, str]]:
-    return [{"path": p.path, "message": p.message} for p in problems]
+def problems_json(problems: Sequence[Problem]) -> list[dict[str, Any]]:
+    return [{"path": p.path, "message": p.message, "line": p.line} for p in problems]
+
+
+def error_document(error: str, hint: str = "", problems: Sequence[Problem] = ()) -> dict[str, Any]:
+    """What any verb prints with --output json when it fails."""
+    return {"error": error, "hint": hint, "problems": problems_json(problems)}
 
 
 def invalid_document(err: SpecError) -> dict[str, Any]:
-    """What a read verb prints with --output json when the stack is invalid."""
-    return {"valid": False, "source": err.source, "problems": problems_json(err.problems)}
-
-
-def load_spec_or_report(args: argparse.Namespace, show_warnings: bool = True) -> ClusterSpec | None:
-    """load_spec_from_args, except that with --output json an invalid stack is
-    written to stdout as one JSON document and None is returned (the verb exits
-    2): stdout must stay parseable, and main() would print plain lines."""
-    if not wants_json(args):
-        return load_spec_from_args(args, show_warnings)
-    try:
-        return load_spec_from_args(args, show_warnings)
-    except SpecError as err:
-        print_json(invalid_document(err))
-        return None
+    """What a verb prints with --output json when the stack is invalid."""
+    return {
+        **error_document(f"invalid stack: {len(err.problems)} problem(s)", problems=err.problems),
+        "valid": False,
+        "source": err.source,
+    }
 
 
 def print_json(document: Any) -> None:
@@ -93,8 +175,9 @@ def add_output_option(parser: argparse.ArgumentParser, table: str) -> None:
         choices=("table", "json"),
         default="table",
         help=f"table (default: {table}) or json (the same data for scripts; "
-        "only JSON on stdout, even for an invalid stack)",
+        "only JSON on stdout, even for an invalid stack or a failure)",
     )
+    parser.set_defaults(output_is_format=True)
 
 
 def add_stack_options(parser: argparse.ArgumentParser, default: str = "lab") -> None:
@@ -132,9 +215,10 @@ def add_verb(
         name,
         help=summary,
         description=description,
-        epilog=epilog,
+        epilog=f"{epilog}\n{EXIT_CODES_NOTE}",
         formatter_class=HelpFormatter,
     )
+    add_common_options(parser)
     if stack:
         add_stack_options(parser)
     if yes:
@@ -161,12 +245,19 @@ def timed_progress() -> Progress:
     return show
 
 
-def fail(message: str, hint: str = "") -> int:
-    """Print an error (and what to do next) and return exit code 1."""
-    err_console.print(f"[red]error[/red] {message}")
-    if hint:
-        err_console.print(f"  next: {hint}")
-    return 1
+class CommandFailed(Exception):
+    """A verb cannot go on: main() reports `message` and `hint` and exits 1."""
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        self.message = message
+        self.hint = hint
+        super().__init__(message)
+
+
+def fail(message: str, hint: str = "") -> NoReturn:
+    """Stop the verb with an error and what to do next: main() prints them
+    (as a JSON error object with --output json) and exits 1."""
+    raise CommandFailed(message, hint)
 
 
 def is_tty() -> bool:

@@ -50,10 +50,7 @@ def default_path(stack_name: str) -> Path:
 
 
 def run_graph(args: argparse.Namespace) -> int:
-    try:
-        spec = load_spec_from_args(args)
-    except (OSError, UnicodeError) as err:
-        return fail(f"cannot read the stack: {err}", "check the path given to --stack/--stack-file")
+    spec = load_spec_from_args(args)
     svg = render_svg(spec, build_plan(spec))
     if args.output == "-":
         sys.stdout.write(svg)

@@ -11,13 +11,13 @@ from typing import Any
 
 from groundwork import lab
 from groundwork.cli.common import (
+    Parser,
     Subparsers,
     add_stack_options,
     add_verb,
     console,
     fail,
     load_spec_from_args,
-    load_spec_or_report,
     print_json,
     timed_progress,
 )
@@ -69,9 +69,7 @@ def state_document(state: LabState) -> dict[str, Any]:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    spec = load_spec_or_report(args, show_warnings=args.output != "json")
-    if spec is None:
-        return 2
+    spec = load_spec_from_args(args, show_warnings=args.output != "json")
     try:
         state = lab.status(spec)
     except LabError as err:
@@ -93,7 +91,7 @@ def ssh_command(args: argparse.Namespace) -> tuple[argparse.Namespace, list[str]
     command = list(args.command)
     if "--" in command:
         split = command.index("--")
-        options = argparse.ArgumentParser(add_help=False)
+        options = Parser(add_help=False)
         add_stack_options(options)
         args = options.parse_args(command[:split], namespace=args)
         command = command[split + 1 :]

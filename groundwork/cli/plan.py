@@ -11,14 +11,13 @@ from groundwork.cli.common import (
     Subparsers,
     add_verb,
     console,
-    fail,
-    load_spec_or_report,
+    load_spec_from_args,
     print_json,
     problems_json,
-    stack_ref,
+    stack_file,
 )
 from groundwork.plan import ClusterPlan, build_plan
-from groundwork.spec import ClusterSpec, stack_path, warnings
+from groundwork.spec import ClusterSpec, warnings
 
 
 def register(subparsers: Subparsers) -> None:
@@ -63,15 +62,6 @@ def register(subparsers: Subparsers) -> None:
     )
 
 
-def _load(args: argparse.Namespace) -> ClusterSpec | int:
-    """The spec, or the exit code when it could not be had (already reported)."""
-    try:
-        spec = load_spec_or_report(args)
-    except (OSError, UnicodeError) as err:
-        return fail(f"cannot read the stack: {err}", "check the path given to --stack/--stack-file")
-    return 2 if spec is None else spec
-
-
 def valid_document(spec: ClusterSpec, source: str) -> dict[str, Any]:
     """`validate --output json` for a valid stack (warnings included: they are
     legal but questionable, and a script may want to fail on them)."""
@@ -85,23 +75,24 @@ def valid_document(spec: ClusterSpec, source: str) -> dict[str, Any]:
 
 
 def run_validate(args: argparse.Namespace) -> int:
-    spec = _load(args)
-    if isinstance(spec, int):
-        return spec
+    spec = load_spec_from_args(args)
     if args.output == "json":
-        print_json(valid_document(spec, str(stack_path(stack_ref(args)))))
+        print_json(valid_document(spec, str(stack_file(args))))
     else:
         console.print(f"stack {spec.name} is valid ({len(spec.nodes)} nodes)")
     return 0
 
 
+def plan_document(spec: ClusterSpec, plan: ClusterPlan) -> dict[str, Any]:
+    """`plan --output json`: the plan, and the stack's warnings (as validate's)."""
+    return {**plan.to_dict(), "warnings": problems_json(warnings(spec))}
+
+
 def run_plan(args: argparse.Namespace) -> int:
-    spec = _load(args)
-    if isinstance(spec, int):
-        return spec
+    spec = load_spec_from_args(args)
     plan = build_plan(spec)
     if args.output == "json":
-        print_json(plan.to_dict())
+        print_json(plan_document(spec, plan))
     else:
         for table in tables(plan):
             console.print(table)

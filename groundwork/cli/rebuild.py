@@ -13,6 +13,7 @@ from groundwork.cli.common import (
     is_tty,
     load_spec_from_args,
     timed_progress,
+    verbosity,
 )
 from groundwork.cli.pipeline import (
     add_run_options,
@@ -59,7 +60,9 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
         )
     from groundwork.phases import REBUILD, Context, Options, run
 
-    options = Options(live=is_tty(), junit=args.junit, dry_run=args.dry_run)
+    options = Options(
+        live=is_tty(), junit=args.junit, dry_run=args.dry_run, verbosity=verbosity(args)
+    )
     context = Context(spec, options, console, timed_progress())
     result = run(REBUILD, context)
     if args.dry_run:

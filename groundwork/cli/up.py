@@ -12,6 +12,7 @@ from groundwork.cli.common import (
     is_tty,
     load_spec_from_args,
     timed_progress,
+    verbosity,
 )
 from groundwork.cli.pipeline import add_run_options, report_dry_run, report_failure
 
@@ -94,6 +95,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         replace_members=tuple(args.replace_members),
         junit=args.junit,
         dry_run=args.dry_run,
+        verbosity=verbosity(args),
     )
     context = Context(spec, options, console, progress)
     # A membership change that would risk etcd raises ScaleRefused before any

@@ -5,15 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from rich.console import Console
-
 from groundwork.cli.common import (
     Subparsers,
     add_verb,
     console,
     err_console,
-    is_tty,
-    load_spec_or_report,
+    load_spec_from_args,
     print_json,
 )
 from groundwork.verify import verify
@@ -83,9 +80,7 @@ def register(subparsers: Subparsers) -> None:
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    spec = load_spec_or_report(args, show_warnings=args.output != "json")
-    if spec is None:
-        return 2
+    spec = load_spec_from_args(args, show_warnings=args.output != "json")
     if args.output != "json":
         err_console.print(f"verifying {len(spec.nodes)} node(s) of stack {spec.name} ...")
     report = verify(
@@ -95,9 +90,8 @@ def run_verify(args: argparse.Namespace) -> int:
         print_json(report.to_dict())
     else:
         if report.results:
-            # Piped output (CI logs) is not squeezed into 80 columns.
-            out = console if is_tty() else Console(highlight=False, width=160)
-            report.print_table(out, all_checks=not args.failures_only)
+            # Piped output (CI logs) is full width: see configure_output.
+            report.print_table(console, all_checks=not args.failures_only)
         if report.error:
             err_console.print(f"[red]error[/red] {report.error}")
             err_console.print(

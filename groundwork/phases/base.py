@@ -96,6 +96,8 @@ class Options:
     junit: Path | None = None
     # Decide and report what would run; run only the phases that change nothing.
     dry_run: bool = False
+    # ansible-playbook's -v count (`-v`, `-vv` on the command line).
+    verbosity: int = 0
 
 
 @dataclass(eq=False)
@@ -141,7 +143,11 @@ class Context:
         self._members = None
 
     def run_options(self) -> RunOptions:
-        return RunOptions(host_count=len(self.spec.nodes), live=self.options.live)
+        return RunOptions(
+            host_count=len(self.spec.nodes),
+            live=self.options.live,
+            verbosity=self.options.verbosity,
+        )
 
     def rendered_inventory(self) -> Path:
         if self.inventory is None:

@@ -1,6 +1,13 @@
 """The declarative cluster model, its validation and the stack file loader."""
 
-from groundwork.spec.load import StackFileMissing, load_stack, parse_cluster, stack_path
+from groundwork.spec.load import (
+    StackFileError,
+    StackFileMissing,
+    load_stack,
+    load_stack_file,
+    parse_cluster,
+    stack_path,
+)
 from groundwork.spec.model import ClusterSpec, LabSpec, Node, Role
 from groundwork.spec.problems import Problem, SpecError
 from groundwork.spec.rules import warnings
@@ -12,8 +19,10 @@ __all__ = [
     "Problem",
     "Role",
     "SpecError",
+    "StackFileError",
     "StackFileMissing",
     "load_stack",
+    "load_stack_file",
     "parse_cluster",
     "stack_path",
     "warnings",

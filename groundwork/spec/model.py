@@ -44,10 +44,30 @@ from groundwork import versions
 
 # DNS-1123 label: what Kubernetes accepts as a node name and what a hostname
 # may be, so one name works for both.
-Name = Annotated[
-    str, StringConstraints(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", max_length=63)
-]
-Version = Annotated[str, StringConstraints(pattern=r"^v?\d+\.\d+\.\d+$")]
+NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
+VERSION_PATTERN = r"^v?\d+\.\d+\.\d+$"
+DNS_NAME_PATTERN = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"
+ABSOLUTE_PATH_PATTERN = r"^/"
+CAPACITY_PATTERN = r"^\d+(Ki|Mi|Gi|Ti)$"
+SIZE_PATTERN = r"^\d+(Mi|Gi|Ti)$"
+URL_PATTERN = r"^https?://"
+
+# Each pattern in words: a user is told the rule, never shown the regex.
+PATTERN_WORDS: dict[str, str] = {
+    NAME_PATTERN: "lowercase letters, digits and '-', starting and ending with a letter or "
+    "digit, at most 63 characters (e.g. web-1)",
+    VERSION_PATTERN: "a version with three numbers, major.minor.patch (e.g. 1.36.3; "
+    "a leading v is allowed)",
+    DNS_NAME_PATTERN: "a DNS name: lowercase letters, digits, '-' and '.', starting and "
+    "ending with a letter or digit (e.g. api.example.internal)",
+    ABSOLUTE_PATH_PATTERN: "an absolute path, starting with /",
+    CAPACITY_PATTERN: "a whole number and a unit Ki, Mi, Gi or Ti (e.g. 10Gi)",
+    SIZE_PATTERN: "a whole number and a unit Mi, Gi or Ti (e.g. 10Gi)",
+    URL_PATTERN: "a URL starting with http:// or https://",
+}
+
+Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN, max_length=63)]
+Version = Annotated[str, StringConstraints(pattern=VERSION_PATTERN)]
 
 
 def _parse_address(value: Any) -> IPv4Address | IPv6Address:
@@ -168,7 +188,7 @@ class LoadBalancerEndpoint(Strict):
 class DnsEndpoint(Strict):
     """A DNS name resolving to the apiservers (round robin or external LB)."""
 
-    dns: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")]
+    dns: Annotated[str, StringConstraints(pattern=DNS_NAME_PATTERN)]
     port: int = Field(default=6443, ge=1, le=65535)
 
 
@@ -363,15 +383,15 @@ class StorageDriver(StrEnum):
 
 class NfsParameters(Strict):
     server: str
-    share: str = Field(pattern=r"^/")
+    share: str = Field(pattern=ABSOLUTE_PATH_PATTERN)
 
 
 class LocalVolume(Strict):
     """A pre-made directory or disk on one node, offered as a static PV."""
 
     node: Name
-    path: str = Field(pattern=r"^/")
-    capacity: str = Field(pattern=r"^\d+(Ki|Mi|Gi|Ti)$")
+    path: str = Field(pattern=ABSOLUTE_PATH_PATTERN)
+    capacity: str = Field(pattern=CAPACITY_PATTERN)
 
 
 class StorageClass(Strict):
@@ -428,14 +448,14 @@ class Port(Strict):
 
 
 class WorkloadStorage(Strict):
-    size: str = Field(pattern=r"^\d+(Mi|Gi|Ti)$")
+    size: str = Field(pattern=SIZE_PATTERN)
     storage_class: Name = Field(alias="class")
-    mount_path: str = Field(default="/data", pattern=r"^/")
+    mount_path: str = Field(default="/data", pattern=ABSOLUTE_PATH_PATTERN)
 
 
 class Exposure(Strict):
     hostname: str
-    path: str = Field(default="/", pattern=r"^/")
+    path: str = Field(default="/", pattern=ABSOLUTE_PATH_PATTERN)
     port: Name  # the name of one of the workload's ports
 
 
@@ -463,7 +483,7 @@ class Artifacts(Strict):
     """Where binaries and packages come from: upstream, or an offline mirror."""
 
     source: Literal["upstream", "mirror"] = "upstream"
-    mirror: str | None = Field(default=None, pattern=r"^https?://")
+    mirror: str | None = Field(default=None, pattern=URL_PATTERN)
 
 
 # Where lab machines keep their disks (cluster.lab.storage).
@@ -504,8 +524,10 @@ class ClusterSpec(Strict):
     @classmethod
     def _default_lab_network_name(cls, data: Any) -> Any:
         lab = data.get("lab") if isinstance(data, dict) else None
-        if isinstance(lab, dict) and not lab.get("networkName") and isinstance(data["name"], str):
-            data = {**data, "lab": {**lab, "networkName": f"groundwork-{data['name']}"}}
+        # .get: a missing name is reported as required, not raised here.
+        name = data.get("name") if isinstance(data, dict) else None
+        if isinstance(lab, dict) and not lab.get("networkName") and isinstance(name, str):
+            data = {**data, "lab": {**lab, "networkName": f"groundwork-{name}"}}
         return data
 
     def nodes_with(self, role: Role) -> list[Node]:

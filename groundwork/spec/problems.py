@@ -10,9 +10,13 @@ from dataclasses import dataclass
 class Problem:
     path: str  # e.g. "cluster.network.podCidr"
     message: str
+    # The stack file's line the path is on, when the value came from a file
+    # (parse_cluster alone, as Pulumi calls it, has no lines).
+    line: int | None = None
 
     def __str__(self) -> str:
-        return f"{self.path}: {self.message}"
+        where = f" (line {self.line})" if self.line is not None else ""
+        return f"{self.path}: {self.message}{where}"
 
 
 class SpecError(Exception):

@@ -8,6 +8,7 @@ here contacts a host.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_network
 
 from groundwork import versions
@@ -377,7 +378,6 @@ def storage(spec: ClusterSpec) -> Iterator[Problem]:
             "the default",
         )
     names: dict[str, int] = {}
-    node_names = {n.name for n in spec.nodes}
     for i, sc in enumerate(classes):
         if sc.name in names:
             yield Problem(
@@ -402,10 +402,17 @@ def storage(spec: ClusterSpec) -> Iterator[Problem]:
                 path_of((*base, i, "volumes")),
                 f"only local-static takes volumes, not {sc.driver.value}",
             )
+
+
+def volume_nodes(spec: ClusterSpec) -> Iterator[Problem]:
+    """Each local-static volume is on a declared node."""
+    node_names = {n.name for n in spec.nodes}
+    for i, sc in enumerate(spec.storage.classes):
         for j, vol in enumerate(sc.volumes):
             if vol.node not in node_names:
                 yield Problem(
-                    path_of((*base, i, "volumes", j, "node")), f"no node named {vol.node!r}"
+                    path_of(("storage", "classes", i, "volumes", j, "node")),
+                    f"no node named {vol.node!r}",
                 )
 
 
@@ -580,32 +587,61 @@ def lab(spec: ClusterSpec) -> Iterator[Problem]:
         yield Problem(MIRROR, f"the lab mirror listens at {expected}")
 
 
-RULES: tuple[Rule, ...] = (
-    ipv4_only,
-    nodes_unique,
-    node_labels,
-    control_plane_present,
-    etcd_quorum,
-    kubernetes_version,
-    component_versions,
-    network_plugin,
-    cidrs,
-    pod_subnet_collisions,
-    endpoint,
-    storage,
-    gateway,
-    load_balancer,
-    workloads,
-    artifacts,
-    upstream_pins,
-    lab,
-    lab_builds,
+@dataclass(frozen=True)
+class CrossFieldRule:
+    """A rule and the sections of the cluster value it reads (their config keys),
+    so that it can run when those sections are valid and others are not."""
+
+    check: Rule
+    reads: frozenset[str]
+    # Sound on the valid nodes alone (a problem among some nodes is one among
+    # all), or it needs every node: a count, or a lookup by name.
+    every_node: bool = False
+
+
+def _reads(rule: Rule, *sections: str, every_node: bool = False) -> CrossFieldRule:
+    return CrossFieldRule(rule, frozenset(sections), every_node)
+
+
+RULES: tuple[CrossFieldRule, ...] = (
+    _reads(ipv4_only, "nodes", "network", "controlPlane"),
+    _reads(nodes_unique, "nodes"),
+    _reads(node_labels, "nodes"),
+    _reads(control_plane_present, "nodes", every_node=True),
+    _reads(etcd_quorum, "nodes", "etcd", every_node=True),
+    _reads(kubernetes_version, "kubernetes"),
+    _reads(component_versions, "etcd", "containerRuntime"),
+    _reads(network_plugin, "network", "kubernetes"),
+    # With nodes left out it may miss a full pod CIDR, never invent one.
+    _reads(cidrs, "network", "lab", "nodes"),
+    _reads(pod_subnet_collisions, "network", "nodes"),
+    _reads(endpoint, "controlPlane", "network", "lab", "nodes"),
+    _reads(storage, "storage"),
+    _reads(volume_nodes, "storage", "nodes", every_node=True),
+    _reads(gateway, "gateway"),
+    _reads(load_balancer, "loadBalancer", "network"),
+    _reads(workloads, "workloads", "storage", "gateway"),
+    _reads(artifacts, "artifacts"),
+    _reads(upstream_pins, "artifacts", "kubernetes", "nodes", "etcd", "containerRuntime"),
+    _reads(lab, "lab", "nodes", "artifacts"),
+    _reads(lab_builds, "lab", "kubernetes", "etcd", "containerRuntime"),
 )
 
 
 def check(spec: ClusterSpec) -> list[Problem]:
     """Every problem in a structurally valid declaration, sorted by path."""
-    return sorted(p for rule in RULES for p in rule(spec))
+    return sorted(p for rule in RULES for p in rule.check(spec))
+
+
+def check_valid_parts(
+    spec: ClusterSpec, valid: frozenset[str], every_node_valid: bool
+) -> list[Problem]:
+    """The problems of the rules that read only `valid` sections of `spec`
+    (the others hold stand-ins for what failed structurally), sorted by path."""
+    runnable = [
+        rule for rule in RULES if rule.reads <= valid and (every_node_valid or not rule.every_node)
+    ]
+    return sorted(p for rule in runnable for p in rule.check(spec))
 
 
 # Warnings: legal but questionable choices, shown by validate and plan. Each

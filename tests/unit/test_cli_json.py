@@ -72,10 +72,14 @@ def test_invalid_stack_in_table_mode_stays_plain_lines(
     assert out.startswith("cluster.") and not out.lstrip().startswith("{")
 
 
-def test_missing_stack_leaves_stdout_empty(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["plan", "--stack", "no-such-stack", "-o", "json"]) == 1
+@pytest.mark.parametrize("verb", [["validate"], ["plan"], ["verify"], ["lab", "status"]])
+def test_missing_stack_is_a_json_error(verb: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([*verb, "--stack", "no-such-stack", "-o", "json"]) == 1
     out, err = capsys.readouterr()
-    assert out == "" and "no stack file" in err
+    doc = json.loads(out)
+    assert doc["error"].startswith("no stack named 'no-such-stack'")
+    assert "stacks: dev, lab, prod" in doc["hint"] and doc["problems"] == []
+    assert "no stack named" in err  # and for a person, on stderr
 
 
 def _lab_state(up: bool) -> LabState:

@@ -90,17 +90,19 @@ def test_unreadable_stack_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[
 @pytest.mark.parametrize("stack", ["lab", "dev", "prod"])
 def test_plan_json_matches_build_plan(stack: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["plan", "--stack", stack, "--output", "json"]) == 0
-    out = capsys.readouterr().out
-    assert json.loads(out) == build_plan(load_stack(stack)).to_dict()
+    doc = json.loads(capsys.readouterr().out)
+    assert doc.pop("warnings") == []  # the three stacks have none
+    assert doc == build_plan(load_stack(stack)).to_dict()
 
 
-def test_plan_json_keeps_warnings_off_stdout(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_plan_json_carries_the_warnings(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """In the document for scripts, and on stderr for the person who ran it."""
     assert main(["plan", "--stack-file", str(_ipvs_lab(tmp_path)), "-o", "json"]) == 0
     out, err = capsys.readouterr()
-    json.loads(out)
-    assert "warning" in err and "warning" not in out
+    doc = json.loads(out)
+    assert [w["path"] for w in doc["warnings"]] == ["cluster.kubernetes.kubeProxy"]
+    assert "deprecated" in doc["warnings"][0]["message"]
+    assert "warning cluster.kubernetes.kubeProxy" in err
 
 
 def test_plan_tables(capsys: pytest.CaptureFixture[str]) -> None:
