@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
+from _stacks import ipvs_lab
 
 import groundwork.phases
 from groundwork.cli import build_parser, main
@@ -31,15 +31,6 @@ def _groundwork(*argv: str, env: dict[str, str] | None = None) -> subprocess.Pop
         stderr=subprocess.PIPE,
         env={**os.environ, **(env or {})},
     )
-
-
-def _ipvs_lab(tmp_path: Path) -> Path:
-    """The lab stack with kube-proxy in ipvs mode: valid, with a warning."""
-    cluster = yaml.safe_load(stack_path("lab").read_text())["config"]["groundwork:cluster"]
-    cluster["kubernetes"]["kubeProxy"] = "ipvs"
-    path = tmp_path / "Pulumi.lab.yaml"
-    path.write_text(yaml.safe_dump({"config": {"groundwork:cluster": cluster}}))
-    return path
 
 
 # --- exit codes ---------------------------------------------------------------
@@ -162,7 +153,7 @@ def test_piped_tables_are_not_cut(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_piped_warnings_are_not_wrapped(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["validate", "--stack-file", str(_ipvs_lab(tmp_path))]) == 0
+    assert main(["validate", "--stack-file", str(ipvs_lab(tmp_path))]) == 0
     err = capsys.readouterr().err
     (line,) = [x for x in err.splitlines() if x.startswith("warning")]
     assert len(line) > 80 and line.endswith("prefer nftables")

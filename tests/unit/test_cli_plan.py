@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from _stacks import ipvs_lab
 
 from groundwork.cli import main
 from groundwork.plan import build_plan
@@ -27,19 +28,10 @@ def test_validate_valid_stack(stack: str, capsys: pytest.CaptureFixture[str]) ->
     assert f"stack {stack} is valid" in capsys.readouterr().out
 
 
-def _ipvs_lab(tmp_path: Path) -> Path:
-    """The lab stack with kube-proxy in ipvs mode: valid, with a warning."""
-    cluster = yaml.safe_load(stack_path("lab").read_text())["config"]["groundwork:cluster"]
-    cluster["kubernetes"]["kubeProxy"] = "ipvs"
-    path = tmp_path / "Pulumi.lab.yaml"
-    path.write_text(yaml.safe_dump({"config": {"groundwork:cluster": cluster}}))
-    return path
-
-
 def test_validate_stack_file_shows_warnings_on_stderr(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["validate", "--stack-file", str(_ipvs_lab(tmp_path))]) == 0
+    assert main(["validate", "--stack-file", str(ipvs_lab(tmp_path))]) == 0
     out, err = capsys.readouterr()
     assert "stack lab is valid" in out
     assert "warning cluster.kubernetes.kubeProxy" in err
@@ -97,7 +89,7 @@ def test_plan_json_matches_build_plan(stack: str, capsys: pytest.CaptureFixture[
 
 def test_plan_json_carries_the_warnings(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """In the document for scripts, and on stderr for the person who ran it."""
-    assert main(["plan", "--stack-file", str(_ipvs_lab(tmp_path)), "-o", "json"]) == 0
+    assert main(["plan", "--stack-file", str(ipvs_lab(tmp_path)), "-o", "json"]) == 0
     out, err = capsys.readouterr()
     doc = json.loads(out)
     assert [w["path"] for w in doc["warnings"]] == ["cluster.kubernetes.kubeProxy"]
