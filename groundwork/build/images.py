@@ -250,7 +250,7 @@ def lab_images(
     agnhost_tag = (kubernetes_module / "test/images/agnhost/VERSION").read_text().strip()
     shell, shell_links = busybox_files()
     kube, coredns = built["kubernetes"], built["coredns"]
-    local_path = built["local-path-provisioner"]
+    local_path, traefik = built["local-path-provisioner"], built["traefik"]
     nginx = [
         Image(
             f"registry.k8s.io/e2e-test-images/nginx:{tag}",
@@ -335,6 +335,13 @@ def lab_images(
             {**shell, "STAND-IN": BUSYBOX_STAND_IN},
             cmd=["sh"],
             links=shell_links,
+        ),
+        # Upstream's image is Alpine with the binary at /usr/local/bin; the
+        # manifests pass only flags, so the binary is the entrypoint.
+        Image(
+            f"docker.io/library/traefik:v{traefik.version}",
+            {"usr/local/bin/traefik": traefik.path("traefik").read_bytes()},
+            entrypoint=["/usr/local/bin/traefik"],
         ),
         Image(
             f"docker.io/rancher/local-path-provisioner:v{local_path.version}",

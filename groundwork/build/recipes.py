@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from groundwork import versions
 from groundwork.paths import PROJECT_ROOT
 
 COMPONENTS_DIR = PROJECT_ROOT / "components"
@@ -111,6 +112,12 @@ def _cri_tools_stamp(info: ModuleInfo) -> tuple[str, ...]:
     return (f"-X sigs.k8s.io/cri-tools/pkg/version.Version={info.version}",)
 
 
+def _traefik_stamp(info: ModuleInfo) -> tuple[str, ...]:
+    """What upstream's Makefile stamps (its codename is not in the module)."""
+    package = "github.com/traefik/traefik/v3/pkg/version"
+    return (f"-X {package}.Version={info.version}", f"-X {package}.BuildDate={info.time}")
+
+
 def _cni_stamp(info: ModuleInfo) -> tuple[str, ...]:
     return (
         f"-X github.com/containernetworking/plugins/pkg/utils/buildversion.BuildVersion={info.version}",
@@ -145,17 +152,7 @@ CNI_PLUGINS: tuple[str, ...] = (
     "meta/tuning",
 )
 
-KUBE_PROGRAMS: tuple[Program, ...] = tuple(
-    _kube(name)
-    for name in (
-        "kube-apiserver",
-        "kube-controller-manager",
-        "kube-scheduler",
-        "kubelet",
-        "kube-proxy",
-        "kubectl",
-    )
-)
+KUBE_PROGRAMS: tuple[Program, ...] = tuple(_kube(name) for name in versions.KUBE_BINARIES)
 
 RECIPES: tuple[Recipe, ...] = (
     Recipe(
@@ -241,6 +238,13 @@ RECIPES: tuple[Recipe, ...] = (
     ),
     Recipe(
         "coredns", "github.com/coredns/coredns", (Program("coredns", "github.com/coredns/coredns"),)
+    ),
+    # The lab's Gateway API controller; its go.sum also pins the Gateway API
+    # CRDs the cluster gets (groundwork.manifests.gateway).
+    Recipe(
+        "traefik",
+        "github.com/traefik/traefik/v3",
+        (Program("traefik", "github.com/traefik/traefik/v3/cmd/traefik", stamp=_traefik_stamp),),
     ),
     Recipe(
         "local-path-provisioner",

@@ -99,10 +99,12 @@ def _go(recipe: Recipe, argv: Sequence[str], env: dict[str, str]) -> str:
     return result.stdout
 
 
-def module_info(recipe: Recipe, env: dict[str, str]) -> ModuleInfo:
-    """The pinned module (downloaded into Go's module cache if needed)."""
-    _go(recipe, ["mod", "download", recipe.module], env)
-    doc = json.loads(_go(recipe, ["list", "-m", "-json", recipe.module], env))
+def module_info(recipe: Recipe, env: dict[str, str], module: str = "") -> ModuleInfo:
+    """The pinned module (downloaded into Go's module cache if needed): the
+    recipe's own, or another one its go.mod pins."""
+    module = module or recipe.module
+    _go(recipe, ["mod", "download", module], env)
+    doc = json.loads(_go(recipe, ["list", "-m", "-json", module], env))
     return ModuleInfo(doc["Path"], doc["Version"], doc.get("Time", ""), Path(doc["Dir"]))
 
 

@@ -1,11 +1,15 @@
-"""Upstream manifests installed by URL, at a pinned version.
+"""Upstream manifests installed at a pinned version.
 
 Some addons ship CustomResourceDefinitions or webhook machinery too large
 to copy here honestly (the Gateway API CRDs, Calico's operator and CRDs,
 MetalLB, Envoy Gateway). Their pinned upstream release manifest is a
-`Bundle`; the Pulumi layer installs it with
-`pulumi_kubernetes.yaml.v2.ConfigFile(file=<url>)` before the layer's own
-objects, which depend on it. The URLs carry the version from `versions.py`.
+`Bundle`, installed before the layer's own objects, which depend on it.
+
+A bundle whose files come from a Go module the lab pins (`files`) is read
+from that module at the version its go.sum checks (groundwork.build.manifests):
+both front doors install it with nothing fetched at install time. A bundle
+known only by its release URL is installed by the Pulumi door
+(`pulumi_kubernetes.yaml.v2.ConfigFile(file=<url>)`) and refused by the CLI.
 """
 
 from __future__ import annotations
@@ -14,7 +18,17 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
+class ModuleFiles:
+    """The files a kustomization in a pinned Go module lists."""
+
+    component: str  # components/<component>/go.mod pins the module
+    module: str
+    kustomization: str  # its path inside the module
+
+
+@dataclass(frozen=True)
 class Bundle:
     name: str  # unique within the cluster, used as the Pulumi resource name
-    url: str
+    url: str  # upstream's release file
     version: str
+    files: ModuleFiles | None = None  # the same objects in a pinned module

@@ -6,8 +6,11 @@
   bundle, so the Gateway API CRDs are not installed twice). Groundwork
   renders the GatewayClass `envoy-gateway` and the Gateway. Envoy Gateway
   serves no Ingress, so `gateway.ingressClass` is refused with it.
-- traefik: the Gateway API standard CRDs bundle, then Traefik rendered in
-  full (ServiceAccount, RBAC, Deployment, Service), GatewayClass `traefik`,
+- traefik: the Gateway API standard CRDs (the files of the
+  sigs.k8s.io/gateway-api module components/traefik pins, Traefik's own
+  build dependency), then Traefik rendered in full (ServiceAccount, RBAC,
+  Deployment, Service; no version check or usage report, an air-gapped
+  site's controller calls nobody), GatewayClass `traefik`,
   the Gateway, and an IngressClass when `gateway.ingressClass` is set.
   Traefik binds Gateway listeners to its entry points by port, so the
   listener is on the `web` entry point's port (8000) and the Service maps 80.
@@ -20,7 +23,7 @@ workloads layer parents its routes to it. ingress-nginx is never offered
 from __future__ import annotations
 
 from groundwork.manifests import versions
-from groundwork.manifests.bundles import Bundle
+from groundwork.manifests.bundles import Bundle, ModuleFiles
 from groundwork.manifests.common import (
     Obj,
     env_field,
@@ -59,7 +62,8 @@ def bundles(spec: ClusterSpec) -> list[Bundle]:
         return [Bundle("envoy-gateway", eg.bundles["install"], eg.version)]
     if controller is GatewayController.TRAEFIK:
         api = versions.GATEWAY_API
-        return [Bundle("gateway-api-crds", api.bundles["standard"], api.version)]
+        files = ModuleFiles("traefik", "sigs.k8s.io/gateway-api", "config/crd/kustomization.yaml")
+        return [Bundle("gateway-api-crds", api.bundles["standard"], api.version, files)]
     return []
 
 
@@ -147,6 +151,8 @@ def traefik(spec: ClusterSpec) -> list[Obj]:
         f"--entryPoints.web.address=:{TRAEFIK_WEB_PORT}/tcp",
         "--entryPoints.websecure.address=:8443/tcp",
         "--ping=true",
+        "--global.checkNewVersion=false",
+        "--global.sendAnonymousUsage=false",
         "--providers.kubernetesgateway=true",
         "--providers.kubernetesgateway.statusaddress.service.name=traefik",
         f"--providers.kubernetesgateway.statusaddress.service.namespace={TRAEFIK_NS}",

@@ -128,7 +128,9 @@ ENVOY_GATEWAY = Addon(
     },
 )
 
-TRAEFIK = Addon("traefik", "v3.6.1", {"traefik": "docker.io/library/traefik:v3.6.1"})
+# Built from its module in the lab (components/traefik), whose go.sum also
+# pins GATEWAY_API's CRDs at the version above.
+TRAEFIK = Addon("traefik", "v3.6.12", {"traefik": "docker.io/library/traefik:v3.6.12"})
 
 COREDNS = Addon("coredns", "v1.14.7", {"coredns": "registry.k8s.io/coredns/coredns:v1.14.7"})
 

@@ -4,9 +4,11 @@ gateway, workloads), applied in dependency order with kubectl's server-side
 apply through the admin kubeconfig and the control plane endpoint.
 
 The Pulumi door applies the same objects as pulumi-kubernetes resources. A
-layer that needs an upstream bundle (CRDs and operators fetched by URL) is
-refused here with its name: the CLI door installs nothing it has not pinned
-and served itself.
+layer's upstream bundle is applied first when its files come from a module
+the lab pins (the Gateway API CRDs), and its CRDs are waited for until
+established. A bundle known only by its release URL (CRDs and operators
+fetched at install time) is refused here with its name: the CLI door
+installs nothing it has not pinned itself.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 import yaml
 
 from groundwork.build import BY_COMPONENT, BuildError, build
+from groundwork.build.manifests import bundle_objects
 from groundwork.kubeconfig import KubeconfigError, write_admin
 from groundwork.manifests import render_addons
 from groundwork.phases.base import RUN, Context, Decision, Outcome, Phase, skip
@@ -59,6 +62,28 @@ def apply(kubeconfig: Path, objects: list[dict[str, object]], timeout: float = 3
     return result.stdout
 
 
+def wait_established(kubeconfig: Path, crds: list[str], timeout: float = 120) -> None:
+    """Until the API serves the CRDs' kinds: objects of those kinds come next."""
+    if not crds:
+        return
+    result = subprocess.run(
+        [
+            kubectl(),
+            f"--kubeconfig={kubeconfig}",
+            "wait",
+            "--for=condition=Established",
+            f"--timeout={timeout:.0f}s",
+            *(f"crd/{name}" for name in crds),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=timeout + 30,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise AddonError(result.stderr.strip() or result.stdout.strip())
+
+
 class AddonError(Exception):
     """kubectl refused an object (its own message)."""
 
@@ -83,18 +108,28 @@ class Addons(Phase):
         for layer in render_addons(context.spec, context.plan).layers():
             if not layer.objects and not layer.bundles:
                 continue
-            if layer.bundles:
-                names = ", ".join(b.name for b in layer.bundles)
+            unpinned = [b.name for b in layer.bundles if b.files is None]
+            if unpinned:
                 return Outcome(
                     False,
-                    f"layer {layer.name} needs upstream bundles ({names}) that the CLI "
-                    "does not install: deploy this stack with `pulumi up`",
+                    f"layer {layer.name} needs upstream bundles ({', '.join(unpinned)}) that "
+                    "the CLI does not install: deploy this stack with `pulumi up`",
                     "\n".join(lines),
                 )
             context.progress(f"addons: applying {layer.name} ({len(layer.objects)} objects)")
             try:
+                bundled = [obj for bundle in layer.bundles for obj in bundle_objects(bundle)]
+                if bundled:
+                    lines += apply(kubeconfig, bundled).splitlines()
+                    crds = [
+                        str(o["metadata"]["name"])
+                        for o in bundled
+                        if o.get("kind") == "CustomResourceDefinition"
+                    ]
+                    wait_established(kubeconfig, crds)
+                    applied += len(bundled)
                 out = apply(kubeconfig, list(layer.objects))
-            except (AddonError, subprocess.TimeoutExpired) as err:
+            except (AddonError, BuildError, subprocess.TimeoutExpired) as err:
                 return Outcome(False, f"layer {layer.name}: {err}", "\n".join(lines))
             lines += out.splitlines()
             applied += len(layer.objects)

@@ -27,7 +27,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as kubernetes
 
+from groundwork.build.manifests import bundle_objects
 from groundwork.manifests import AddonSet, Layer, render_addons
+from groundwork.manifests.bundles import Bundle
 from groundwork.plan import ClusterPlan
 from groundwork.spec import ClusterSpec
 
@@ -64,7 +66,7 @@ LAYER_DEPENDENCIES: dict[str, tuple[str, ...]] = {
 class AddonLayer(pulumi.ComponentResource):
     """One layer: its upstream bundles, then its rendered objects."""
 
-    bundles: list[kubernetes.yaml.v2.ConfigFile]
+    bundles: list[pulumi.Resource]
     objects: kubernetes.yaml.v2.ConfigGroup | None
 
     def __init__(
@@ -77,10 +79,7 @@ class AddonLayer(pulumi.ComponentResource):
     ) -> None:
         super().__init__(type_, name, None, opts)
         child = pulumi.ResourceOptions(parent=self, provider=provider)
-        self.bundles = [
-            kubernetes.yaml.v2.ConfigFile(f"{name}-{bundle.name}", file=bundle.url, opts=child)
-            for bundle in layer.bundles
-        ]
+        self.bundles = [_bundle(f"{name}-{bundle.name}", bundle, child) for bundle in layer.bundles]
         self.objects = None
         if layer.objects:
             self.objects = kubernetes.yaml.v2.ConfigGroup(
@@ -129,3 +128,11 @@ def add_addons(
             pulumi.ResourceOptions(parent=parent, depends_on=[*depends_on, *needs]),
         )
     return Addons(**made)
+
+
+def _bundle(name: str, bundle: Bundle, opts: pulumi.ResourceOptions) -> pulumi.Resource:
+    """A bundle from its pinned module's files (nothing fetched at install
+    time), else from its release URL."""
+    if bundle.files is not None:
+        return kubernetes.yaml.v2.ConfigGroup(name, objs=bundle_objects(bundle), opts=opts)
+    return kubernetes.yaml.v2.ConfigFile(name, file=bundle.url, opts=opts)

@@ -10,11 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from groundwork.manifests.gateway import TRAEFIK_NS
 from groundwork.plan import ClusterPlan, build_plan
 from groundwork.plan.etcd import CLIENT_PORT as ETCD_CLIENT_PORT
 from groundwork.plan.etcd import PEER_PORT as ETCD_PEER_PORT
 from groundwork.spec import ClusterSpec
-from groundwork.spec.model import Backend, Plugin
+from groundwork.spec.model import Backend, GatewayController, Plugin
 
 # Where the roles put things on a node. These are facts of the node layout
 # (shared with roles/), not declarations; the declared values live in the plan.
@@ -95,6 +96,25 @@ class ServedCertificate:
 
 
 @dataclass(frozen=True)
+class RouteExpectation:
+    """An exposed workload: its route, and what answers through the gateway."""
+
+    namespace: str
+    name: str  # the HTTPRoute's (or Ingress's) name, the workload's
+    hostname: str
+    path: str
+
+
+@dataclass(frozen=True)
+class GatewayService:
+    """The Service in front of the gateway controller, when Groundwork renders it."""
+
+    namespace: str
+    name: str
+    port_name: str  # its HTTP port
+
+
+@dataclass(frozen=True)
 class KubeExpectation:
     """What the Kubernetes layer must look like."""
 
@@ -106,6 +126,8 @@ class KubeExpectation:
     cluster_domain: str
     served: tuple[ServedCertificate, ...]
     min_certificate_days: int = MIN_CERTIFICATE_DAYS
+    routes: tuple[RouteExpectation, ...] = ()
+    gateway_service: GatewayService | None = None
 
 
 @dataclass(frozen=True)
@@ -254,7 +276,21 @@ def kube_expectation(spec: ClusterSpec, plan: ClusterPlan) -> KubeExpectation:
         control_plane_nodes=tuple(n.name for n in control_plane),
         cluster_domain=spec.kubernetes.cluster_domain,
         served=tuple(served),
+        routes=tuple(
+            RouteExpectation(w.namespace, w.name, w.expose.hostname, w.expose.path)
+            for w in spec.workloads
+            if w.expose is not None
+        ),
+        gateway_service=_gateway_service(spec),
     )
+
+
+def _gateway_service(spec: ClusterSpec) -> GatewayService | None:
+    """Traefik's Service is Groundwork's own (groundwork.manifests.gateway);
+    Envoy Gateway names its per-Gateway Services itself."""
+    if GatewayController(spec.gateway.controller) is not GatewayController.TRAEFIK:
+        return None
+    return GatewayService(TRAEFIK_NS, "traefik", "web")
 
 
 def expectations(spec: ClusterSpec) -> ClusterExpectation:

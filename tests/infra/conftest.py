@@ -65,7 +65,9 @@ KUBERNETES_ENV = "GROUNDWORK_VERIFY_KUBERNETES"
 HERE = Path(__file__).resolve().parent
 NODE_ARGS = ("node", "etcd_node", "lb_node", "vip_node", "pod_node", "kube_node")
 # How long the cluster checks wait for pods that are still starting (the
-# netcheck DaemonSet right after `up` applied it) before judging them.
+# netcheck DaemonSet right after `up` applied it) and nodes not Ready yet (a
+# kubelet started a moment ago reports NotReady until its first status with
+# CSINode initialized) before judging them.
 SETTLE_SECONDS = 120.0
 
 
@@ -122,17 +124,24 @@ class Stack:
         return self._kube
 
     def settle(self) -> float:
-        """Wait (once, at most SETTLE_SECONDS) until every pod is ready or has
-        finished; the seconds waited. Checks then judge what is there."""
+        """Wait (once, at most SETTLE_SECONDS) until every node is Ready and
+        every pod is ready or has finished; the seconds waited. Checks then
+        judge what is there."""
         with self._lock:
             if self._settled is None:
                 started = time.monotonic()
                 while time.monotonic() - started < SETTLE_SECONDS:
                     try:
+                        nodes = self.kube().items("/api/v1/nodes")
                         pods = self.kube().items("/api/v1/pods")
                     except KubeError:
-                        pods = []
-                    if pods and all(pod_settled(p) for p in pods):
+                        nodes, pods = [], []
+                    if (
+                        nodes
+                        and all(node_ready(n) for n in nodes)
+                        and pods
+                        and all(pod_settled(p) for p in pods)
+                    ):
                         break
                     time.sleep(2)
                 self._settled = time.monotonic() - started
@@ -241,6 +250,13 @@ class Stack:
             kube = self.kubernetes
             return [n for n in e.nodes if kube and n.name in kube.kubelet_nodes]
         raise KeyError(arg)
+
+
+def node_ready(node: dict[str, Any]) -> bool:
+    conditions = {
+        c.get("type"): c.get("status") for c in (node.get("status") or {}).get("conditions") or []
+    }
+    return conditions.get("Ready") == "True"
 
 
 def pod_settled(pod: dict[str, Any]) -> bool:

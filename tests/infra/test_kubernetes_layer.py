@@ -9,6 +9,7 @@ and its DNS name. Not run by `verify --substrate-only`.
 
 from __future__ import annotations
 
+import http.client
 import json
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -24,7 +25,7 @@ from groundwork.manifests.netcheck import NAME, NAMESPACE, PORT, SERVICE_PORT
 from groundwork.pki import pki_dir
 from groundwork.plan import build_plan
 from groundwork.verify.drift import Expect
-from groundwork.verify.expect import KubeExpectation, NodeExpectation
+from groundwork.verify.expect import KubeExpectation, NodeExpectation, RouteExpectation
 from groundwork.verify.kube import KubeError, describe, served_certificate
 
 # --- on each node -------------------------------------------------------------
@@ -262,6 +263,82 @@ def test_service_and_dns(kube_cluster: KubeExpectation, stack: Stack, expect: Ex
         results = list(pool.map(one, jobs))
     for (node, target), result in zip(jobs, results, strict=True):
         expect.equal(f"from {node} to {target}:{SERVICE_PORT}", "ok", result)
+    expect.done()
+
+
+def _route_accepted(stack: Stack, route: RouteExpectation) -> str:
+    """ "ok", or what the gateway controller said of the HTTPRoute."""
+    path = (
+        f"/apis/gateway.networking.k8s.io/v1/namespaces/{route.namespace}/httproutes/{route.name}"
+    )
+    try:
+        parents = (stack.kube().get(path).get("status") or {}).get("parents") or []
+    except KubeError as err:
+        return str(err)
+    if not parents:
+        return "no gateway has taken it (no status.parents)"
+    for parent in parents:
+        for condition in parent.get("conditions") or []:
+            if condition.get("type") in ("Accepted", "ResolvedRefs") and (
+                condition.get("status") != "True"
+            ):
+                return f"{condition['type']}: {condition.get('reason')}: {condition.get('message')}"
+    return "ok"
+
+
+def _through_gateway(address: str, port: int, route: RouteExpectation) -> str:
+    """GET the route's /hostname on address:port with its Host: the pod that answered."""
+    conn = http.client.HTTPConnection(address, port, timeout=5)
+    try:
+        conn.request("GET", route.path.rstrip("/") + "/hostname", headers={"Host": route.hostname})
+        response = conn.getresponse()
+        body = response.read().decode(errors="replace").strip()
+    except OSError as err:
+        return f"error: {err}"
+    finally:
+        conn.close()
+    return body if response.status == 200 else f"HTTP {response.status}: {body[:200]}"
+
+
+def test_exposed_workloads_through_the_gateway(
+    kube_cluster: KubeExpectation, stack: Stack, expect: Expect
+) -> None:
+    """Each exposed workload's route is accepted by the gateway, and a request
+    with its hostname, to the gateway's node port on every node, is answered
+    by one of the workload's pods."""
+    if not kube_cluster.routes:
+        return
+    stack.settle()
+    for route in kube_cluster.routes:
+        expect.equal(f"route {route.namespace}/{route.name}", "ok", _route_accepted(stack, route))
+    gateway = kube_cluster.gateway_service
+    if gateway is None:
+        expect.done()
+        return
+    try:
+        service = stack.kube().get(
+            f"/api/v1/namespaces/{gateway.namespace}/services/{gateway.name}"
+        )
+        node_port = next(
+            int(p["nodePort"])
+            for p in service["spec"]["ports"]
+            if p.get("name") == gateway.port_name and p.get("nodePort")
+        )
+    except (KubeError, StopIteration) as err:
+        expect.differs(f"service {gateway.namespace}/{gateway.name} node port", "present", str(err))
+        expect.done()
+        return
+    nodes = [n for n in stack.expect.nodes if n.name in kube_cluster.kubelet_nodes]
+    jobs = [(node, route) for node in nodes for route in kube_cluster.routes]
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda j: _through_gateway(j[0].address, node_port, j[1]), jobs))
+    for (node, route), answer in zip(jobs, answers, strict=True):
+        answered = answer.startswith(f"{route.name}-")
+        expect.equal(
+            f"{route.hostname}{route.path} via {node.name}:{node_port}",
+            f"a pod of {route.name}",
+            f"a pod of {route.name}" if answered else answer,
+        )
     expect.done()
 
 

@@ -152,21 +152,29 @@ def test_children_use_the_cluster_provider(ran: tuple[str, Monitor, dict[str, An
         assert req["parent"] in layer_urns, urn
         refs = [req["provider"], *req["providers"].values()]
         assert any(ref.startswith(provider_urn + "::") for ref in refs), (urn, refs)
-    # One ConfigGroup per non-empty layer, one ConfigFile per bundle; objects after bundles.
+    # One ConfigGroup per non-empty layer; per bundle, a ConfigGroup of its
+    # pinned module's objects or a ConfigFile of its URL; objects after bundles.
+    bundle_names = {
+        f"{stack}-{layer.name.replace('_', '-')}-{b.name}": b.files is not None
+        for layer in addons.layers()
+        for b in layer.bundles
+    }
     expected_groups = {
         f"{stack}-{layer.name.replace('_', '-')}-objects"
         for layer in addons.layers()
         if layer.objects
-    }
+    } | {name for name, pinned in bundle_names.items() if pinned}
     assert {r["name"] for r in groups.values()} == expected_groups
-    expected_files = {
-        f"{stack}-{layer.name.replace('_', '-')}-{b.name}"
-        for layer in addons.layers()
-        for b in layer.bundles
-    }
+    expected_files = {name for name, pinned in bundle_names.items() if not pinned}
     assert {r["name"] for r in files.values()} == expected_files
     for urn, req in groups.items():
-        bundles = {u for u, f in files.items() if f["parent"] == req["parent"]}
+        if req["name"] in bundle_names:
+            continue
+        bundles = {
+            u
+            for u, f in {**files, **groups}.items()
+            if f["parent"] == req["parent"] and f["name"] in bundle_names
+        }
         assert bundles <= req["dependencies"], urn
     # The objects really are the rendered ones.
     for layer in addons.layers():
@@ -231,7 +239,14 @@ def test_prod_and_dev_differ_where_the_stacks_do() -> None:
         "prod-load-balancer-metallb",
     } <= prod_files
     assert "prod-gateway-envoy-gateway" in prod_files
-    assert dev_files == {"dev-gateway-gateway-api-crds"}
+    # Traefik's Gateway API CRDs come from the module components/traefik pins.
+    assert dev_files == set()
+    crds = next(
+        dev.resources[u].state["objs"]
+        for u, r in dev.of_type(CONFIG_GROUP).items()
+        if r["name"] == "dev-gateway-gateway-api-crds"
+    )
+    assert {o["kind"] for o in crds} == {"CustomResourceDefinition"}
     cni = next(
         dev.resources[u].state["objs"]
         for u, r in dev.of_type(CONFIG_GROUP).items()

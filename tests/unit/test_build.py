@@ -4,6 +4,7 @@ the release files and images are laid out like upstream's and reproducible."""
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import hashlib
 import io
@@ -35,6 +36,7 @@ from groundwork.build.images import (
     makefile_tag,
     nginx_tags,
 )
+from groundwork.build.manifests import bundle_objects
 from groundwork.build.recipes import (
     COMPONENTS_DIR,
     ModuleInfo,
@@ -46,6 +48,8 @@ from groundwork.build.recipes import (
 from groundwork.build.run import BuildError
 from groundwork.lab import mirror
 from groundwork.lab.errors import LabError
+from groundwork.manifests import versions as addon_versions
+from groundwork.manifests.gateway import bundles as gateway_bundles
 from groundwork.spec import load_stack
 
 GO_MOD = """module groundwork.local/components/x
@@ -138,6 +142,39 @@ def test_the_lab_stack_and_the_version_table_name_what_is_built() -> None:
 
 
 INFO = ModuleInfo("k8s.io/kubernetes", "v1.36.3", "2026-07-22T18:07:38Z", Path("/m"))
+
+
+def test_traefik_and_its_gateway_api_crds_are_the_versions_the_manifests_name() -> None:
+    traefik = BY_COMPONENT["traefik"]
+    assert pinned_version(traefik) == addon_versions.TRAEFIK.version
+    go_mod = (traefik.directory / "go.mod").read_text()
+    # The CRDs come from the Gateway API module Traefik is built against.
+    assert required_version(go_mod, "sigs.k8s.io/gateway-api") == addon_versions.GATEWAY_API.version
+    flags = ldflags(traefik.programs[0], INFO)
+    assert "-X github.com/traefik/traefik/v3/pkg/version.Version=v1.36.3" in flags
+
+
+def test_the_gateway_api_crds_are_read_from_the_pinned_module() -> None:
+    (bundle,) = gateway_bundles(load_stack("lab"))
+    objects = bundle_objects(bundle)
+    names = sorted(o["metadata"]["name"] for o in objects)
+    assert names == [
+        "backendtlspolicies.gateway.networking.k8s.io",
+        "gatewayclasses.gateway.networking.k8s.io",
+        "gateways.gateway.networking.k8s.io",
+        "grpcroutes.gateway.networking.k8s.io",
+        "httproutes.gateway.networking.k8s.io",
+        "referencegrants.gateway.networking.k8s.io",
+    ]
+    for crd in objects:
+        annotations = crd["metadata"]["annotations"]
+        assert annotations["gateway.networking.k8s.io/bundle-version"] == bundle.version
+        assert annotations["gateway.networking.k8s.io/channel"] == "standard"
+    wrong = dataclasses.replace(bundle, version="v1.3.0")
+    with pytest.raises(
+        BuildError, match=r"bundle gateway-api-crds is v1\.3\.0, but components/traefik"
+    ):
+        bundle_objects(wrong)
 
 
 def test_kubernetes_is_stamped_like_upstreams_release() -> None:

@@ -329,7 +329,23 @@ def test_a_plugin_without_manifests_is_an_error_not_another_plugin(
 def test_lab_bridge_renders_no_cni_objects() -> None:
     _, addons = render("lab")
     assert addons.cni.objects == [] and addons.cni.bundles == []
-    assert addons.gateway.objects == [] and addons.load_balancer.objects == []
+    assert addons.load_balancer.objects == []
+
+
+def test_the_lab_gateway_is_traefik_on_node_ports_with_crds_from_a_pinned_module() -> None:
+    _, addons = render("lab")
+    (bundle,) = addons.gateway.bundles
+    assert bundle.files is not None and bundle.files.component == "traefik"
+    service = one(addons.gateway.objects, "Service", "traefik")
+    assert service["spec"]["type"] == "NodePort"  # the lab has no load balancer provider
+    args = one(addons.gateway.objects, "Deployment", "traefik")["spec"]["template"]["spec"][
+        "containers"
+    ][0]["args"]
+    # An air-gapped controller calls nobody.
+    assert "--global.checkNewVersion=false" in args
+    assert "--global.sendAnonymousUsage=false" in args
+    route = one(addons.workloads.objects, "HTTPRoute", "echo")
+    assert route["spec"]["hostnames"] == ["echo.lab.internal"]
 
 
 def test_dev_flannel_vxlan_with_the_plan_mtu() -> None:
