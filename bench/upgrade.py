@@ -8,7 +8,7 @@ all the way through, and count the requests that failed.
    (`groundwork build kubernetes-1.37`, cached): neither is timed.
 2. A ClusterIP Service in front of the stack's first replicated workload is
    created, and a client on a node (a process over SSH, not a pod, so no
-   drain evicts it) asks it every 0.2 s, with a 2 s timeout per request.
+   drain evicts it) asks it every 0.2 s, with a 2 s timeout per request (Python's urllib).
 3. The stack, with kubernetes.version set to the target, is applied with
    `groundwork up` (timed): the release phase sees the upgrade, checks the
    skew rules and runs playbooks/upgrade.yml: the control plane one node at
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -47,15 +48,22 @@ from groundwork.spec.load import CONFIG_KEY, stack_path  # noqa: E402
 
 GROUNDWORK = str(Path(sys.executable).parent / "groundwork")
 PROBE_SERVICE = "upgrade-probe"
-# The client's loop on the node: one line per request, "<epoch> <code> <pod>".
+# The client's loop on the node (Python: the nodes have no curl), one line
+# per request: "<epoch> <HTTP status or 000> <the pod that answered>".
 CLIENT = r"""
-url=$1; stop=/run/groundwork-upgrade-probe.stop; rm -f "$stop"
-while [ ! -e "$stop" ]; do
-  out=$(curl -s -m 2 -w ' %{http_code}' "$url" 2>/dev/null) || true
-  code=${out##* }; body=${out% *}
-  echo "$(date +%s.%N) ${code:-000} ${body:-none}"
-  sleep 0.2
-done
+import os, sys, time, urllib.request
+url, stop = sys.argv[1], "/run/groundwork-upgrade-probe.stop"
+if os.path.exists(stop):
+    os.remove(stop)
+while not os.path.exists(stop):
+    at = time.time()
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            code, pod = response.status, response.read().decode().strip() or "none"
+    except Exception as err:
+        code, pod = getattr(err, "code", 0), type(err).__name__
+    print(f"{at:.3f} {code:03d} {pod}", flush=True)
+    time.sleep(0.2)
 """
 
 
@@ -174,7 +182,8 @@ def main() -> int:
     target_ssh = ssh.target(spec, client_node)
     url = f"http://{cluster_ip}:{port}/hostname"
     client = subprocess.Popen(
-        target_ssh.argv(["bash", "-c", CLIENT, "client", url]),
+        # ssh hands the remote shell one string: quote the script and its argument.
+        target_ssh.argv([shlex.join(["python3", "-c", CLIENT, url])]),
         stdout=subprocess.PIPE,
         text=True,
     )

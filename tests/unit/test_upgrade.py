@@ -128,7 +128,9 @@ def _fake_kubectl(directory: Path, scenario: Scenario) -> Path:
         + ('echo "the server is not reachable" >&2; exit 1\n' if not scenario.apiserver else "")
         + 'case "$*" in\n'
         + f"  *--raw=/version*) printf '%s\\n' '{version}' ;;\n"
-        + f"  *nodes*) printf '%s' '{nodes}' ;;\n"
+        # Only the jsonpath real kubectl turns into one line per node: a
+        # newline escape doubled on its way through Jinja would print "\\n".
+        + f"  *nodes*'{{\"\\n\"}}{{end}}'*) printf '%s' '{nodes}' ;;\n"
         + "  *) exit 2 ;;\n"
         + "esac\n"
     )
