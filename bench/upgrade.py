@@ -37,17 +37,22 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from groundwork.build import BY_COMPONENT, build, kubernetes_versions  # noqa: E402
+from groundwork.build import kubernetes_versions  # noqa: E402
 from groundwork.kubeconfig import write_admin  # noqa: E402
 from groundwork.lab import ssh  # noqa: E402
 from groundwork.paths import state_dir  # noqa: E402
+from groundwork.phases.addons import run_kubectl  # noqa: E402
+from groundwork.phases.release import running_versions  # noqa: E402
+from groundwork.pki import pki_dir  # noqa: E402
 from groundwork.plan import build_plan  # noqa: E402
 from groundwork.plan.upgrade import parse_version  # noqa: E402
 from groundwork.spec import ClusterSpec, load_stack  # noqa: E402
 from groundwork.spec.load import CONFIG_KEY, stack_path  # noqa: E402
+from groundwork.verify.kube import KubeApi, KubeError, admin_credentials  # noqa: E402
 
 GROUNDWORK = str(Path(sys.executable).parent / "groundwork")
 PROBE_SERVICE = "upgrade-probe"
+KUBECTL_TIMEOUT_SECONDS = 60.0
 # The client's loop on the node (Python: the nodes have no curl), one line
 # per request: "<epoch> <HTTP status or 000> <the pod that answered>".
 CLIENT = r"""
@@ -72,28 +77,18 @@ def groundwork(*args: str) -> None:
     subprocess.run([GROUNDWORK, *args], check=True)
 
 
-def kubectl(kubeconfig: Path, *args: str, stdin: str | None = None) -> str:
-    kubectl_path = build(BY_COMPONENT["kubernetes"]).path("kubectl")
-    out = subprocess.run(
-        [str(kubectl_path), f"--kubeconfig={kubeconfig}", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return out.stdout
-
-
-def kubelet_versions(kubeconfig: Path) -> dict[str, str]:
-    nodes = json.loads(kubectl(kubeconfig, "get", "nodes", "-o", "json"))["items"]
-    return {n["metadata"]["name"]: n["status"]["nodeInfo"]["kubeletVersion"] for n in nodes}
-
-
-def running_release(kubeconfig: Path) -> str | None:
+def cluster_versions(spec: ClusterSpec) -> tuple[str, dict[str, str]] | None:
+    """The running apiserver's and kubelets' versions, as `up` reads them; None
+    when no apiserver answers."""
+    api = KubeApi(build_plan(spec).endpoint.url, admin_credentials(pki_dir(spec.name)))
     try:
-        return str(json.loads(kubectl(kubeconfig, "get", "--raw", "/version"))["gitVersion"])
-    except (subprocess.CalledProcessError, ValueError, KeyError):
+        return running_versions(api)
+    except KubeError:
         return None
+
+
+def kubectl(kubeconfig: Path, *args: str, stdin: str | None = None) -> str:
+    return run_kubectl(kubeconfig, list(args), KUBECTL_TIMEOUT_SECONDS, stdin)
 
 
 def target_stack_file(spec: ClusterSpec, target: str, directory: Path) -> Path:
@@ -160,9 +155,9 @@ def main() -> int:
     kubeconfig = write_admin(spec, build_plan(spec))
 
     # 1. The cluster at the stack's release, the target built (neither timed).
-    running = running_release(kubeconfig)
-    if running is not None and parse_version(running) != parse_version(source):
-        print(f"the cluster runs {running}: rebuilding it at {source}")
+    running = cluster_versions(spec)
+    if running is not None and parse_version(running[0]) != parse_version(source):
+        print(f"the cluster runs {running[0]}: rebuilding it at {source}")
         groundwork("rebuild", "--stack", spec.name)
     else:
         groundwork("up", "--stack", spec.name)
@@ -204,7 +199,8 @@ def main() -> int:
     kubectl(kubeconfig, "delete", "service", PROBE_SERVICE, "-n", namespace)
     lines = parse_client(output)
     failed = [line for line in lines if line[1] != "200"]
-    kubelets = kubelet_versions(kubeconfig)
+    versions_after = cluster_versions(spec)
+    kubelets = versions_after[1] if versions_after is not None else {}
     behind = {n: v for n, v in kubelets.items() if parse_version(v) != parse_version(target)}
     result = {
         "from": source,

@@ -38,20 +38,12 @@ def kubectl() -> str:
         return "kubectl"
 
 
-def apply(kubeconfig: Path, objects: list[dict[str, object]], timeout: float = 300) -> str:
-    """Server-side apply of the objects, in one kubectl call; its output."""
-    text = yaml.safe_dump_all(objects, sort_keys=False)
+def run_kubectl(kubeconfig: Path, args: list[str], timeout: float, stdin: str | None = None) -> str:
+    """One kubectl call as the stack's admin; its output, or AddonError with
+    kubectl's own message."""
     result = subprocess.run(
-        [
-            kubectl(),
-            f"--kubeconfig={kubeconfig}",
-            "apply",
-            "--server-side",
-            "--force-conflicts",
-            f"--field-manager={FIELD_MANAGER}",
-            "--filename=-",
-        ],
-        input=text,
+        [kubectl(), f"--kubeconfig={kubeconfig}", *args],
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -62,26 +54,23 @@ def apply(kubeconfig: Path, objects: list[dict[str, object]], timeout: float = 3
     return result.stdout
 
 
+def apply(kubeconfig: Path, objects: list[dict[str, object]], timeout: float = 300) -> str:
+    """Server-side apply of the objects, in one kubectl call; its output."""
+    args = [
+        "apply",
+        "--server-side",
+        "--force-conflicts",
+        f"--field-manager={FIELD_MANAGER}",
+        "--filename=-",
+    ]
+    return run_kubectl(kubeconfig, args, timeout, yaml.safe_dump_all(objects, sort_keys=False))
+
+
 def wait_established(kubeconfig: Path, crds: list[str], timeout: float = 120) -> None:
     """Until the API serves the CRDs' kinds: objects of those kinds come next."""
-    if not crds:
-        return
-    result = subprocess.run(
-        [
-            kubectl(),
-            f"--kubeconfig={kubeconfig}",
-            "wait",
-            "--for=condition=Established",
-            f"--timeout={timeout:.0f}s",
-            *(f"crd/{name}" for name in crds),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=timeout + 30,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise AddonError(result.stderr.strip() or result.stdout.strip())
+    if crds:
+        args = ["wait", "--for=condition=Established", f"--timeout={timeout:.0f}s"]
+        run_kubectl(kubeconfig, [*args, *(f"crd/{name}" for name in crds)], timeout + 30)
 
 
 class AddonError(Exception):
