@@ -240,6 +240,11 @@ NGINX_SITE = b"""server {
 """
 
 
+# The built components lab_images reads: a change to another one (a
+# Kubernetes release to upgrade to) pushes nothing again.
+IMAGE_COMPONENTS = ("kubernetes", "coredns", "local-path-provisioner", "traefik")
+
+
 def lab_images(
     built: Mapping[str, Built], kubernetes_module: Path, work: Path, debian: Layer
 ) -> list[Image]:

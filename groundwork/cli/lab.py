@@ -1,4 +1,4 @@
-"""`groundwork lab up|down|status|ssh`: the lab stack's machines on this host."""
+"""`groundwork lab up|replace|down|status|ssh`: the lab stack's machines on this host."""
 
 from __future__ import annotations
 
@@ -25,6 +25,8 @@ from groundwork.lab import ssh
 from groundwork.lab.errors import LabError
 from groundwork.lab.state import LabState
 from groundwork.lab.status import table
+from groundwork.lock import StackBusy, stack_lock
+from groundwork.spec import Role
 
 
 def _report(state: LabState) -> None:
@@ -37,8 +39,9 @@ def cmd_up(args: argparse.Namespace) -> int:
     spec = load_spec_from_args(args)
     start = time.monotonic()
     try:
-        state = lab.up(spec, artifacts_dir=args.artifacts, progress=timed_progress())
-    except LabError as err:
+        with stack_lock(spec.name, "lab up"):
+            state = lab.up(spec, artifacts_dir=args.artifacts, progress=timed_progress())
+    except (LabError, StackBusy) as err:
         return fail(str(err))
     _report(state)
     verb = "is up" if state.changed else "was already up (nothing changed)"
@@ -50,12 +53,33 @@ def cmd_up(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_replace(args: argparse.Namespace) -> int:
+    spec = load_spec_from_args(args)
+    start = time.monotonic()
+    try:
+        with stack_lock(spec.name, "lab replace"):
+            state = lab.replace(spec, args.node, progress=timed_progress())
+    except (LabError, StackBusy) as err:
+        return fail(str(err))
+    _report(state)
+    console.print(
+        f"{args.node} is a new machine with an empty disk ({time.monotonic() - start:.1f} s)"
+    )
+    if any(n.name == args.node for n in spec.nodes if Role.ETCD in n.roles):
+        console.print(
+            f"it was an etcd member: run `groundwork up --stack {spec.name} "
+            f"--replace-member {args.node}` to re-add it"
+        )
+    return 0 if state.up else fail("the lab is not healthy", "see the table above")
+
+
 def cmd_down(args: argparse.Namespace) -> int:
     spec = load_spec_from_args(args)
     try:
-        lab.down(spec, progress=timed_progress())
+        with stack_lock(spec.name, "lab down"):
+            lab.down(spec, progress=timed_progress())
         left = lab.leftovers(spec)
-    except LabError as err:
+    except (LabError, StackBusy) as err:
         return fail(str(err))
     if left:
         return fail(f"left behind: {', '.join(left)}", "remove them with podman and retry")
@@ -127,6 +151,7 @@ def register(subparsers: Subparsers) -> None:
             "  groundwork lab up\n"
             "  groundwork lab status --output json\n"
             "  groundwork lab ssh cp1 -- systemctl is-system-running\n"
+            "  groundwork lab replace w2\n"
             "  groundwork lab down\n"
             "\nEach subverb has its own --help."
         ),
@@ -163,6 +188,25 @@ def register(subparsers: Subparsers) -> None:
             "each must match the sha256 pinned in groundwork/versions.py"
         ),
     )
+
+    replace = add_verb(
+        verbs,
+        "replace",
+        summary="swap one machine for a new one with an empty disk",
+        description=(
+            "Remove NODE's machine with its disk and make a new one at the same address, "
+            "as when a failed disk is swapped. A machine that is only off (a power cut, "
+            "`systemctl poweroff`) needs no replacing: `lab up` powers it on with its disk."
+        ),
+        epilog=(
+            "Example:\n  groundwork lab replace w2\n"
+            "\nAn etcd member replaced this way rejoins with "
+            "`groundwork up --replace-member NODE`.\n"
+            "\nExit codes: 0 the lab is up, 1 it is not, 2 invalid stack."
+        ),
+        run=cmd_replace,
+    )
+    replace.add_argument("node", metavar="NODE", help="the node to replace")
 
     add_verb(
         verbs,

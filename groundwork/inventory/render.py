@@ -141,6 +141,12 @@ def hosts(
         if node_plan.pod_subnet is not None:
             entry["gw_pod_subnet"] = str(node_plan.pod_subnet)
         entry["gw_pod_routes"] = _pod_routes(plan, node.name)
+        if node_plan.runs_kubelet:
+            # Host processes on the node (kubelet probes, an operator's curl)
+            # reach ClusterIPs through kube-proxy's output rules, which act
+            # after the kernel has chosen a route: a node with no default
+            # route needs one for the service range, on its own link.
+            entry["gw_service_route"] = str(plan.network.service_cidr)
         entry["gw_components"] = node_components(
             etcd_member=Role.ETCD in node.roles,
             control_plane=node.name in control_plane,

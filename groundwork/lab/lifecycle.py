@@ -84,10 +84,34 @@ def up(
         for n in lab.nodes
         if n.container in containers and nodes.healthy(containers[n.container], lab, n, node_image)
     }
-    # Stale records (dead after a reboot), old images, wrong addresses,
-    # extras, machines in the storage the stack no longer names.
+    # A machine that is off comes back with its disk, as after a power cut;
+    # only `lab replace` gives a node a new, empty one.
+    powered_off = [
+        n
+        for n in lab.nodes
+        if n.container in containers
+        and n.container not in keep
+        and nodes.can_power_on(containers[n.container], lab, n, node_image)
+    ]
+    powered_on: list[LabNode] = []
+    if powered_off:
+        progress(
+            f"powering on {len(powered_off)} machine(s) with their disks: "
+            + ", ".join(n.name for n in powered_off)
+        )
+        refused = nodes.power_on(lab, powered_off)
+        if refused:
+            progress(
+                "could not power on (replaced by new, empty machines): "
+                + ", ".join(n.name for n in refused)
+            )
+        powered_on = [n for n in powered_off if n not in refused]
+        keep |= {n.container for n in powered_on}
+        containers = nodes.in_lab_storage(lab, nodes.list_containers(lab))
+    # Old images, wrong addresses, extras, machines in the storage the stack
+    # no longer names, records podman could not start.
     stale = [c for c in found if c.name not in keep or c.storage != lab.storage]
-    changed = bool(stale)
+    changed = bool(stale or powered_on)
     if stale:
         names = ", ".join(sorted({c.name for c in stale}))
         progress(f"removing stale or outdated nodes: {names}")
@@ -110,16 +134,17 @@ def up(
     recorded = ssh.read_host_key_record(lab.stack)
     ids = {n.container: containers[n.container].id for n in lab.nodes if n.container in keep}
 
-    # A kept machine that was just powered on again (`podman start`) is still
-    # booting: wait for it like a new one, so `up` never sees it half-started.
-    booting: list[LabNode] = []
+    # A kept machine that was just powered on again is still booting: wait
+    # for it like a new one, so `up` never sees it half-started.
+    booting: list[LabNode] = list(powered_on)
 
     def host_key(node: LabNode) -> str:
         entry = recorded.get(node.container, {})
         kept_id = ids.get(node.container)
         if kept_id and entry.get("id") == kept_id and entry.get("key"):
             if not nodes.port_open(str(node.address), node.port):
-                booting.append(node)
+                if node not in booting:
+                    booting.append(node)
                 nodes.wait_sshd(lab, node)
             return entry["key"]
         return nodes.wait_host_key(lab, node)
@@ -190,6 +215,18 @@ def _check_artifacts(
         return []
     found = artifacts.scan(artifacts_dir, sha256_file)
     return artifacts.check_artifacts(found, spec.kubernetes.version, artifacts.pinned_sha256)
+
+
+def replace(spec: ClusterSpec, node: str, progress: Progress = silent) -> LabState:
+    """Swap a machine for a new one at the same address with an empty disk
+    (the explicit act a failed disk calls for; a power cut is not one)."""
+    lab = layout(spec)
+    target = lab.node(node)  # LabError naming the nodes when there is no such node
+    containers = nodes.in_lab_storage(lab, nodes.list_containers(lab))
+    if target.container in containers:
+        progress(f"removing {node} and its disk")
+        nodes.remove([containers[target.container]])
+    return up(spec, progress=progress)
 
 
 def down(spec: ClusterSpec, progress: Progress = silent) -> None:

@@ -36,6 +36,8 @@ class Container:
     id: str = ""
     # The podman storage holding it (groundwork/lab/storage.py).
     storage: Storage = DISK
+    # The address it was created with (`--ip`): a stopped container has none live.
+    declared_address: str | None = None
 
 
 # containerd's store (its snapshots are overlay mounts): an anonymous volume,
@@ -92,6 +94,8 @@ def parse_containers(
         nets = (item.get("NetworkSettings") or {}).get("Networks") or {}
         address = (nets.get(network) or {}).get("IPAddress") or None
         state = item.get("State") or {}
+        create = [str(a) for a in (item.get("Config") or {}).get("CreateCommand") or []]
+        declared = create[create.index("--ip") + 1] if "--ip" in create[:-1] else None
         result.append(
             Container(
                 name=str(item.get("Name", "")).lstrip("/"),
@@ -102,6 +106,7 @@ def parse_containers(
                 labels=dict((item.get("Config") or {}).get("Labels") or {}),
                 id=str(item.get("Id", "")),
                 storage=storage,
+                declared_address=declared,
             )
         )
     return result
@@ -145,6 +150,28 @@ def healthy(c: Container, lab: LabLayout, node: LabNode, image: str) -> bool:
         and c.address == str(node.address)
         and c.image == image
     )
+
+
+def can_power_on(c: Container, lab: LabLayout, node: LabNode, image: str) -> bool:
+    """A machine that is off (stopped, or its process gone) but is still the
+    declared one: powering it on keeps its disk, as a real machine's."""
+    return (
+        not is_alive(c)
+        and c.storage == lab.storage
+        and c.declared_address == str(node.address)
+        and c.image == image
+    )
+
+
+def power_on(lab: LabLayout, machines: list[LabNode]) -> list[LabNode]:
+    """`podman start` each; the ones that did not start (their record is
+    broken) are returned, to be replaced."""
+
+    def one(node: LabNode) -> LabNode | None:
+        started = run(lab.storage.podman("start", node.container), check=False, timeout=120)
+        return None if started.returncode == 0 else node
+
+    return [n for n in parallel(one, machines) if n is not None]
 
 
 def remove(containers: Iterable[Container]) -> None:

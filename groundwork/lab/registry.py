@@ -56,7 +56,7 @@ def server(lab: LabLayout, storage: Path) -> Server:
 
 def images_key(built: Mapping[str, Built]) -> str:
     doc = {
-        "built": {name: b.sha256 for name, b in sorted(built.items())},
+        "built": {name: built[name].sha256 for name in images.IMAGE_COMPONENTS},
         # The images' recipe is the module that lays them out: any change to
         # it pushes them again.
         "recipe": sha256_file(Path(images.__file__)),

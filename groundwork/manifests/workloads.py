@@ -18,6 +18,9 @@ from groundwork.plan import ClusterPlan
 from groundwork.spec.model import ClusterSpec, Workload
 
 DATA_VOLUME = "data"
+# How long a stopping pod keeps serving before it gets SIGTERM: longer than
+# endpoint removal takes to reach every node (about a second here).
+STOP_DELAY_SECONDS = 5
 
 
 def workloads(spec: ClusterSpec, _plan: ClusterPlan) -> list[Obj]:
@@ -63,6 +66,17 @@ def statefulset(w: Workload) -> list[Obj]:
     }
     if w.args:
         container["args"] = list(w.args)
+    if w.ports:
+        # Traffic only to a pod that listens; and a pod being stopped (a
+        # drain, a rolling restart) keeps serving for a few seconds while
+        # every node's kube-proxy and the gateway drop it from their
+        # endpoints, so no request meets a closed port. The sleep is the
+        # kubelet's own (no shell needed in the image).
+        container["readinessProbe"] = {
+            "tcpSocket": {"port": w.ports[0].name},
+            "periodSeconds": 2,
+        }
+        container["lifecycle"] = {"preStop": {"sleep": {"seconds": STOP_DELAY_SECONDS}}}
     spec: Obj = {
         "serviceName": w.name,
         "replicas": w.replicas,

@@ -14,7 +14,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 
+from groundwork.lock import StackBusy, stack_lock
 from groundwork.phases.base import STEP_ERRORS, Context, Decision, Outcome, Phase
+
+# The name a run reports when another run holds the stack (groundwork.lock).
+LOCK = "lock"
 
 
 @dataclass(frozen=True)
@@ -94,7 +98,27 @@ def _run(phase: Phase, context: Context) -> Outcome:
 
 
 def run(pipeline: Pipeline, context: Context) -> RunResult:
-    """Run the pipeline's phases in order; write its JUnit if the options ask."""
+    """Run the pipeline's phases in order, holding the stack's run lock
+    unless it is a dry run; write its JUnit if the options ask."""
+    if context.options.dry_run:
+        done = _run_phases(pipeline, context)
+    else:
+        try:
+            with stack_lock(context.spec.name, pipeline.verb):
+                done = _run_phases(pipeline, context)
+        except StackBusy as busy:
+            names = [p.name for p in pipeline.phases]
+            done = [PhaseResult(LOCK, Status.FAILED, message=str(busy))]
+            done += not_run_after(LOCK, names)
+    result = RunResult(pipeline.verb, context.spec.name, tuple(done))
+    junit = context.options.junit
+    if junit is not None and not context.options.dry_run:
+        junit.parent.mkdir(parents=True, exist_ok=True)
+        junit.write_bytes(junit_document(result, context.verify_junit))
+    return result
+
+
+def _run_phases(pipeline: Pipeline, context: Context) -> list[PhaseResult]:
     done: list[PhaseResult] = []
     # In a dry run, a check after a phase that would have changed something
     # would check the state before that change: it is planned, not run.
@@ -122,12 +146,7 @@ def run(pipeline: Pipeline, context: Context) -> RunResult:
             later = [p.name for p in pipeline.phases[index + 1 :]]
             done += not_run_after(phase.name, later)
             break
-    result = RunResult(pipeline.verb, context.spec.name, tuple(done))
-    junit = context.options.junit
-    if junit is not None and not context.options.dry_run:
-        junit.parent.mkdir(parents=True, exist_ok=True)
-        junit.write_bytes(junit_document(result, context.verify_junit))
-    return result
+    return done
 
 
 def junit_document(result: RunResult, verify_junit: bytes | None = None) -> bytes:

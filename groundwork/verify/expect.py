@@ -125,6 +125,8 @@ class KubeExpectation:
     control_plane_nodes: tuple[str, ...]
     cluster_domain: str
     served: tuple[ServedCertificate, ...]
+    # The `kubernetes` Service's ClusterIP: every kubelet node reaches it.
+    service_ip: str = ""
     min_certificate_days: int = MIN_CERTIFICATE_DAYS
     routes: tuple[RouteExpectation, ...] = ()
     gateway_service: GatewayService | None = None
@@ -276,6 +278,7 @@ def kube_expectation(spec: ClusterSpec, plan: ClusterPlan) -> KubeExpectation:
         control_plane_nodes=tuple(n.name for n in control_plane),
         cluster_domain=spec.kubernetes.cluster_domain,
         served=tuple(served),
+        service_ip=str(plan.network.kubernetes_service_ip),
         routes=tuple(
             RouteExpectation(w.namespace, w.name, w.expose.hostname, w.expose.path)
             for w in spec.workloads

@@ -159,10 +159,14 @@ def prefetch(node: NodeExpectation, cluster: ClusterExpectation) -> list[str]:
     if kube is not None and node.name in kube.kubelet_nodes:
         cmds += [unit(u) for u in kube_units(node.name in kube.control_plane_nodes)]
         cmds += [binary_version(KUBELET), cat(KUBELET_CONFIG), CGROUP_HIERARCHY]
+        if kube.service_ip:
+            cmds.append(tcp_connect(kube.service_ip, SERVICE_PORT))
     return list(dict.fromkeys(cmds))
 
 
 KUBELET = "/usr/local/bin/kubelet"
+# The `kubernetes` Service's port.
+SERVICE_PORT = 443
 KUBELET_CONFIG = "/var/lib/kubelet/config.yaml"
 # "2" on the unified hierarchy, "1" on a v1 or hybrid one.
 CGROUP_HIERARCHY = "test -e /sys/fs/cgroup/cgroup.controllers && echo 2 || echo 1"

@@ -53,6 +53,22 @@ def test_kubernetes_units(
     expect.done()
 
 
+def test_kubernetes_service_from_the_node(
+    kube_node: NodeExpectation, host: Any, stack: Stack, expect: Expect
+) -> None:
+    """A process on the node itself (a probe, an operator's client) reaches a
+    ClusterIP: kube-proxy's rules, and a route to the service range."""
+    kube = stack.kubernetes
+    assert kube is not None
+    out = host.run(facts.tcp_connect(kube.service_ip, facts.SERVICE_PORT))
+    reason = (out.stdout.strip().splitlines() or ["timed out" if out.rc == 124 else "failed"])[-1]
+    live = "accepted" if out.rc == 0 else reason
+    expect.equal(
+        f"TCP {kube.service_ip}:{facts.SERVICE_PORT} (Service kubernetes)", "accepted", live
+    )
+    expect.done()
+
+
 # --- the cluster ----------------------------------------------------------------
 
 

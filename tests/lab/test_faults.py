@@ -8,9 +8,12 @@ brings it back.
   and `--replace-member`, which brings the member back;
 - the node holding the VIP killed (its container, like a power cut): another
   control-plane node holds the VIP within 5 s and the endpoint port answers
-  through it; the node powered on again rejoins and `up` converges;
+  through it; `lab up` powers it on again with its disk, it rejoins and
+  `up` converges with no --replace-member;
 - a worker killed while `up` runs: `up` fails naming it; after `lab up`
-  replaces it, `up` converges;
+  powers it on, `up` converges;
+- an etcd member's machine replaced (`lab replace`, an empty disk): `up`
+  asks for --replace-member, which brings it back;
 - managed config files corrupted: verify flags them on their nodes, `up`
   restores them;
 - etcd's configuration changed on every member: `up` restarts them one at a
@@ -53,7 +56,9 @@ from groundwork.verify.expect import CNI_CONFIG, CONTAINERD_CONFIG
 pytestmark = pytest.mark.lab
 
 STACK = os.environ.get("GROUNDWORK_FAULTS_LAB_STACK", "lab")
-FAILOVER_LIMIT = 5.0  # seconds (issue 6)
+FAILOVER_LIMIT = 5.0  # seconds
+# A file written before a power cut: the machine must come back with it.
+DISK_MARKER = "/etc/groundwork-faults-disk-marker"
 # Whether the last fault test left the lab converged and verified; a test
 # that failed midway leaves it broken, and the next one repairs it first.
 _state = {"healthy": False}
@@ -300,6 +305,7 @@ def test_vip_moves_within_5s_when_its_node_dies(healthy: ClusterSpec) -> None:
             assert proc.stdout is not None
             assert proc.stdout.readline().strip() == "ready", f"watcher on {name} did not start"
         # SIGKILL to the node's init: no goodbye VRRP advert, like a power cut.
+        must(spec, victim, f"touch {DISK_MARKER}")
         killed_at = time.time()
         podman(spec, "kill", container(spec, victim))
         taken = _first_to_take(watchers, timeout=40)
@@ -324,12 +330,13 @@ def test_vip_moves_within_5s_when_its_node_dies(healthy: ClusterSpec) -> None:
     record(spec, "vip_endpoint_back_after_kill_seconds", round(float(times[1]) - killed_at, 2))
     record(spec, "vip_endpoint_back_after_failover_seconds", round(float(times[1]) - at, 2))
 
-    # The machine powers on again with its disk: etcd rejoins with its data,
-    # keepalived takes part again. `lab up` finds it healthy and keeps it.
-    podman(spec, "start", container(spec, victim))
+    # `lab up` powers the machine on again with its disk, as after a power
+    # cut: etcd rejoins with its data, keepalived takes part again, and `up`
+    # converges with no --replace-member.
     started = time.monotonic()
     state = lab.up(spec)
     assert state.up, state
+    must(spec, victim, f"test -e {DISK_MARKER} && rm {DISK_MARKER}")
     summary = up(spec)
     assert_converged(summary)
     record(spec, "vip_node_back_up_converge_seconds", round(time.monotonic() - started, 1))
@@ -389,11 +396,11 @@ def test_node_killed_during_up_fails_clearly_and_rerun_converges(healthy: Cluste
     record(spec, "killed_during_up_failure", described[:300])
 
     started = time.monotonic()
-    state = lab.up(spec)  # replaces the dead machine with a new one
+    state = lab.up(spec)  # powers the dead machine on again, with its disk
     assert state.up, state
     summary = up(spec)
     assert_converged(summary)
-    record(spec, "killed_node_replaced_up_converge_seconds", round(time.monotonic() - started, 1))
+    record(spec, "killed_node_back_up_converge_seconds", round(time.monotonic() - started, 1))
     assert_verified(spec)
     _state["healthy"] = True
 
@@ -403,11 +410,11 @@ def test_replaced_etcd_member_rejoins_empty_and_syncs(healthy: ClusterSpec) -> N
     members = spec.nodes_with(Role.ETCD)
     victim, survivors = members[-1], members[:-1]
     key = write_through(spec, survivors, "replace")
-    # The machine is replaced: a new one at the same address, with an empty
-    # disk. Its old member is still in the cluster, so etcd on the new disk
-    # cannot start as before ("already bootstrapped"): the user says so.
-    podman(spec, "rm", "-f", "-t", "0", container(spec, victim.name))
-    state = lab.up(spec)
+    # The machine is replaced (`groundwork lab replace`): a new one at the
+    # same address, with an empty disk. Its old member is still in the
+    # cluster, so etcd on the new disk cannot start as before ("already
+    # bootstrapped"): the user says so.
+    state = lab.replace(spec, victim.name)
     assert state.up, state
     # A plain `up` stops before starting etcd there, and says what to run.
     refused = up(spec)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from groundwork.build import Built
-from groundwork.lab import artifacts, image, mirror, network, nodes, site, ssh, storage
+from groundwork.lab import artifacts, image, mirror, network, nodes, registry, site, ssh, storage
 from groundwork.lab.errors import LabError
 from groundwork.lab.host import missing_packages
 from groundwork.lab.layout import LABEL, LabLayout, LabNode, layout
@@ -239,6 +239,49 @@ def test_an_unknown_lab_storage_is_refused_with_its_path(tmp_path: Path) -> None
 def test_a_running_record_without_a_process_is_stale() -> None:
     dead = nodes.Container("x", "running", 2**22 + 12345, "10.77.0.11", "img", {})
     assert not nodes.is_alive(dead)
+
+
+def test_a_stopped_machine_is_read_with_the_address_it_was_made_with() -> None:
+    """A stopped container has no live address: the one it was created with counts."""
+    data = [
+        {
+            "Name": "groundwork-lab-w2",
+            "State": {"Status": "exited", "Pid": 0},
+            "NetworkSettings": {"Networks": {"groundwork-lab": {"IPAddress": ""}}},
+            "ImageName": "img",
+            "Config": {"CreateCommand": ["podman", "run", "--ip", "10.77.0.22", "img"]},
+        }
+    ]
+    (w2,) = nodes.parse_containers(data, "groundwork-lab", storage.DISK)
+    assert (w2.address, w2.declared_address) == (None, "10.77.0.22")
+
+
+def test_a_machine_that_is_off_is_powered_on_not_replaced() -> None:
+    lab = make_lab()
+    node = lab.nodes[0]
+
+    def machine(state: str, pid: int, **changes: str) -> nodes.Container:
+        fields = {"image": "img", "declared_address": str(node.address)} | changes
+        return nodes.Container(
+            node.container,
+            state,
+            pid,
+            None,
+            fields["image"],
+            {},
+            "id",
+            lab.storage,
+            fields["declared_address"],
+        )
+
+    # Stopped, or a record that outlived its process (a host reboot on disk storage).
+    assert nodes.can_power_on(machine("exited", 0), lab, node, "img")
+    assert nodes.can_power_on(machine("running", 2**22 + 12345), lab, node, "img")
+    # Not the declared machine any more: replaced instead.
+    assert not nodes.can_power_on(machine("exited", 0, image="old"), lab, node, "img")
+    assert not nodes.can_power_on(
+        machine("exited", 0, declared_address="10.77.0.99"), lab, node, "img"
+    )
 
 
 def test_setup_script_authorizes_the_key_and_points_apt_at_the_mirror() -> None:
@@ -507,3 +550,16 @@ def test_cli_lab_verbs_have_help(capsys: pytest.CaptureFixture[str]) -> None:
         assert exited.value.code == 0
     out = capsys.readouterr().out
     assert "--artifacts" in out and "StrictHostKeyChecking=yes" in out
+
+
+def test_only_the_components_in_images_push_them_again() -> None:
+    """Building a Kubernetes release to upgrade to changes no image."""
+
+    def made(name: str, sha: str = "a") -> Built:
+        return Built(name, "1", Path("/x"), {name: sha})
+
+    built = {n: made(n) for n in ("kubernetes", "coredns", "local-path-provisioner", "traefik")}
+    key = registry.images_key(built)
+    assert registry.images_key({**built, "kubernetes-1.37": made("kubernetes-1.37")}) == key
+    assert registry.images_key({**built, "etcd": made("etcd")}) == key
+    assert registry.images_key({**built, "traefik": made("traefik", "b")}) != key

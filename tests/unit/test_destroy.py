@@ -315,3 +315,17 @@ def test_reset_never_flushes_the_firewall_or_touches_sshd() -> None:
     # The last task opens a new SSH connection: a reset that cut SSH fails, naming the host.
     assert "ansible.builtin.wait_for_connection" in tasks[-1]
     assert names[-2:] == ["Close the SSH connection", "Prove a new SSH connection still works"]
+
+
+def test_reset_stops_each_service_before_what_it_needs() -> None:
+    """The API server after its clients and before etcd: stopped after etcd,
+    its graceful shutdown hangs until systemd kills it (90 s per node)."""
+    order = yaml.safe_load(RESET.read_text())[0]["vars"]["reset_stop_order"]
+    position = {unit.removesuffix(".service"): i for i, unit in enumerate(order)}
+    for client in ("kubelet", "kube-proxy", "kube-scheduler", "kube-controller-manager"):
+        assert position[client] < position["kube-apiserver"]
+    assert position["kube-apiserver"] < position["etcd"]
+    assert max(position[u] for u in ("kubelet", "kube-proxy", "etcd")) < position["containerd"]
+    # Every unit the roles install is stopped.
+    units = {p.rsplit("/", 1)[1] for p in _reset_paths() if p.endswith(".service")}
+    assert units <= set(order) | {"containerd.service"}

@@ -344,16 +344,30 @@ def test_bridge_conflist_uses_the_node_subnet_and_mtu() -> None:
     assert portmap["type"] == "portmap"
 
 
-def test_pod_routes_go_to_every_other_node() -> None:
+def test_routes_go_to_every_other_node_and_the_service_range() -> None:
     host_vars = rendered("lab").hosts["all"]["hosts"]["cp1"]
-    text = _render("network/templates/pod-routes.j2", network_pod_routes=host_vars["gw_pod_routes"])
+    routes = [*host_vars["gw_pod_routes"], host_vars["gw_service_route"]]
+    text = _render(
+        "network/templates/pod-routes.j2", network_routes=routes, network_node_address="10.77.0.11"
+    )
     lines = [line for line in text.splitlines() if line and not line.startswith("#")]
     assert lines == [
         "10.244.12.0/24 10.77.0.12",
         "10.244.13.0/24 10.77.0.13",
         "10.244.21.0/24 10.77.0.21",
         "10.244.22.0/24 10.77.0.22",
+        # On the link of the node's own address: no gateway.
+        "10.96.0.0/12",
     ]
+
+
+def test_only_nodes_that_run_pods_route_the_service_range() -> None:
+    spec = spec_of("lab")
+    plan = build_plan(spec)
+    hosts = rendered("lab").hosts["all"]["hosts"]
+    for node in spec.nodes:
+        expected = str(plan.network.service_cidr) if plan.node(node.name).runs_kubelet else None
+        assert hosts[node.name].get("gw_service_route") == expected
 
 
 def test_each_node_installs_what_its_components_need_in_one_transaction() -> None:

@@ -609,6 +609,18 @@ def test_a_drain_takes_one_pod_at_a_time_of_coredns_and_of_replicated_workloads(
     assert single and not budgets & set(single)
 
 
+def test_a_workload_with_ports_gets_traffic_only_while_it_can_answer() -> None:
+    _, addons = render("lab")
+    echo = one(addons.workloads.objects, "StatefulSet", "echo")
+    (container,) = echo["spec"]["template"]["spec"]["containers"]
+    first_port = container["ports"][0]["name"]
+    assert container["readinessProbe"]["tcpSocket"] == {"port": first_port}
+    # Still serving while the endpoints drop it: a drain fails no request.
+    assert container["lifecycle"] == {"preStop": {"sleep": {"seconds": 5}}}
+    grace = echo["spec"]["template"]["spec"].get("terminationGracePeriodSeconds", 30)
+    assert grace > 5
+
+
 def test_prod_workloads() -> None:
     _, addons = render("prod")
     objs = addons.workloads.objects

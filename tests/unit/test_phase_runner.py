@@ -3,6 +3,10 @@ error translation, dry-run, and its one JUnit report (with every verify check)."
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,6 +15,7 @@ import pytest
 
 from groundwork.cli import main
 from groundwork.inventory import InventoryError
+from groundwork.lock import stack_lock
 from groundwork.phases import REBUILD, UP, Context, Options, Outcome, Pipeline, run
 from groundwork.phases.base import RUN, Decision, skip
 from groundwork.phases.runner import PhaseResult, RunResult, Status, junit_document, not_run_after
@@ -27,6 +32,12 @@ VERIFY_XML = b"""<?xml version="1.0" encoding="utf-8"?>
 </testsuite></testsuites>
 """
 STEPS = ("destroy", "up", "verify")
+
+
+@pytest.fixture(autouse=True)
+def _private_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The runs below take the stack's lock: never the real lab's."""
+    monkeypatch.setenv("GROUNDWORK_STATE_DIR", str(tmp_path / "state"))
 
 
 def _cases(document: bytes, suite_name: str = "rebuild") -> dict[str, ET.Element]:
@@ -205,3 +216,50 @@ def test_a_dry_run_names_the_phases_and_touches_nothing(
     out = capsys.readouterr().out
     assert "would run" in out and "nothing on the nodes of prod was changed" in out
     assert not (tmp_path / "prod" / "pki").exists()
+
+
+def test_a_second_run_on_a_busy_stack_fails_at_once_naming_the_holder() -> None:
+    phase = Fake("a")
+    with stack_lock("lab", "rebuild"):
+        result = run(Pipeline("up", (phase, Fake("b"))), _context())
+    assert phase.ran == []
+    assert [(p.name, p.status) for p in result.phases] == [
+        ("lock", Status.FAILED),
+        ("a", Status.NOT_RUN),
+        ("b", Status.NOT_RUN),
+    ]
+    message = result.phases[0].message
+    assert "stack lab is busy" in message and "rebuild, pid " in message
+    # Released when the holder's block ends, and by a run when it ends.
+    assert run(Pipeline("up", (phase,)), _context()).ok
+    assert run(Pipeline("up", (phase,)), _context()).ok
+
+
+def test_a_dry_run_takes_no_lock() -> None:
+    with stack_lock("lab", "up"):
+        result = run(
+            Pipeline("up", (Fake("a", changes_nothing=True),)), _context(Options(dry_run=True))
+        )
+    assert result.ok
+
+
+def test_the_lock_dies_with_its_holder(tmp_path: Path) -> None:
+    """A killed run leaves no stale lock: the kernel drops an flock with its process."""
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\n"
+            "from groundwork.lock import stack_lock\n"
+            "with stack_lock('lab', 'up'):\n"
+            "    print('held', flush=True); time.sleep(60)\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=os.environ,
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    assert not run(Pipeline("up", (Fake("a"),)), _context()).ok
+    holder.send_signal(signal.SIGKILL)
+    holder.wait()
+    assert run(Pipeline("up", (Fake("a"),)), _context()).ok
