@@ -8,7 +8,8 @@ all the way through, and count the requests that failed.
    (`groundwork build kubernetes-1.37`, cached): neither is timed.
 2. A ClusterIP Service in front of the stack's first replicated workload is
    created, and a client on a node (a process over SSH, not a pod, so no
-   drain evicts it) asks it every 0.2 s, with a 2 s timeout per request (Python's urllib).
+   drain evicts it) asks it every 0.2 s, with a 2 s timeout per request
+   (Python's urllib); requests count from its first answer on.
 3. The stack, with kubernetes.version set to the target, is applied with
    `groundwork up` (timed): the release phase sees the upgrade, checks the
    skew rules and runs playbooks/upgrade.yml: the control plane one node at
@@ -119,14 +120,17 @@ def probe_service(spec: ClusterSpec) -> dict[str, Any]:
 def failure_windows(lines: list[tuple[float, str, str]]) -> list[dict[str, Any]]:
     """Runs of failed requests less than 2.5 s apart: when each began, how many (pure)."""
     windows: list[dict[str, Any]] = []
-    for at, code, _pod in lines:
+    for at, code, answer in lines:
         if code == "200":
             continue
         if windows and at - windows[-1]["last_at"] < 2.5:
             windows[-1]["failed"] += 1
             windows[-1]["last_at"] = at
         else:
-            windows.append({"first_at": at, "last_at": at, "failed": 1, "code": code})
+            # A failed request's answer is the client's error (TimeoutError, ...).
+            windows.append(
+                {"first_at": at, "last_at": at, "failed": 1, "code": code, "error": answer}
+            )
     return windows
 
 
@@ -182,7 +186,16 @@ def main() -> int:
         stdout=subprocess.PIPE,
         text=True,
     )
-    time.sleep(5)
+    # Counted from the first answer on: until every kube-proxy has the new
+    # Service's rules, a request fails for a reason that is not the upgrade.
+    assert client.stdout is not None
+    warm_until = time.monotonic() + 60
+    while True:
+        line = client.stdout.readline()
+        if not line or time.monotonic() > warm_until:
+            raise SystemExit(f"the client on {client_node} never reached {url}: {line.strip()}")
+        if line.split()[1:2] == ["200"]:
+            break
 
     # 3. The upgrade, as a user runs it.
     with tempfile.TemporaryDirectory(prefix="groundwork-upgrade-") as work:

@@ -43,6 +43,7 @@ VERB_MODULES: tuple[str, ...] = (
     "up",
     "kubeconfig",
     "verify",
+    "etcd",
     "conformance",
     "destroy",
     "rebuild",

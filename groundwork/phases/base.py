@@ -19,6 +19,7 @@ from typing import Protocol
 from rich.console import Console
 
 from groundwork.applied import forget_applied, read_applied
+from groundwork.etcd_backup import SnapshotError
 from groundwork.inventory import InventoryError, RenderedInventory
 from groundwork.lab.errors import LabError
 from groundwork.pki import PkiError
@@ -34,7 +35,13 @@ from groundwork.verify import VerifyReport
 # (a missing artifact, an unhealthy lab, a bad CA, an unreadable record): the
 # runner turns it into the phase's failed outcome. Anything else is a bug and
 # keeps its traceback.
-STEP_ERRORS: tuple[type[Exception], ...] = (InventoryError, LabError, PkiError, RecordError)
+STEP_ERRORS: tuple[type[Exception], ...] = (
+    InventoryError,
+    LabError,
+    PkiError,
+    RecordError,
+    SnapshotError,
+)
 
 
 @dataclass(frozen=True)
@@ -98,6 +105,9 @@ class Options:
     dry_run: bool = False
     # ansible-playbook's -v count (`-v`, `-vv` on the command line).
     verbosity: int = 0
+    # `etcd snapshot`: where to write it (default: the state directory);
+    # `etcd restore`: the snapshot to restore.
+    snapshot_file: Path | None = None
 
 
 @dataclass(eq=False)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from groundwork.phases.addons import Addons
 from groundwork.phases.destroy import Destroy
+from groundwork.phases.etcd_restore import EtcdRestore
+from groundwork.phases.etcd_snapshot import EtcdSnapshot
 from groundwork.phases.inventory import Inventory
 from groundwork.phases.kubernetes import Kubernetes
 from groundwork.phases.lab import Lab
@@ -40,3 +42,6 @@ DESTROY = Pipeline("destroy", (Destroy(),))
 # nodes that were not reset cleanly.
 REBUILD = Pipeline("rebuild", (*DESTROY.phases, *UP.phases))
 VERIFY = Pipeline("verify", (Verify(),))
+ETCD_SNAPSHOT = Pipeline("etcd snapshot", (Inventory(), EtcdSnapshot()))
+# The cluster's checks after it: the restored objects are served again.
+ETCD_RESTORE = Pipeline("etcd restore", (Inventory(), EtcdRestore(), Verify()))
