@@ -42,6 +42,33 @@ class ModuleInfo:
 
 
 @dataclass(frozen=True)
+class Generate:
+    """Files a program's package embeds (go:embed) that its module does not
+    ship: upstream writes them with a `go:generate` program before its release
+    build. That program, a file of the same module, is built and run in a
+    scratch directory holding the module files it reads; the package's Go
+    files are linked beside its outputs there and built as they are (the
+    module cache is read-only, Go refuses an -overlay of it, and nothing of
+    upstream's is copied into the repository)."""
+
+    program: str  # the generator's file, relative to the module root
+    inputs: tuple[str, ...]  # module files it reads from its working directory
+    outputs: tuple[str, ...]  # files it writes there, embedded beside `program`
+    # Its environment, from the module (upstream passes the release version).
+    env: Callable[[ModuleInfo], dict[str, str]] = field(default=lambda _: {}, compare=False)
+
+
+@dataclass(frozen=True)
+class ModuleFile:
+    """A file shipped as it is in a pinned module (a script, not a Go program),
+    installed beside the programs under `name`."""
+
+    name: str
+    module: str  # a module the component's go.sum pins
+    path: str  # relative to that module's root
+
+
+@dataclass(frozen=True)
 class Program:
     """One executable: a Go package built to a file named `name`."""
 
@@ -54,6 +81,7 @@ class Program:
     extldflags: str = ""
     # A test binary (`go test -c`): upstream's e2e.test is the e2e package's test.
     test: bool = False
+    generate: Generate | None = None
 
 
 @dataclass(frozen=True)
@@ -70,10 +98,20 @@ class Recipe:
     # Built only for a stack that declares its version (or when named):
     # a Kubernetes release to upgrade to costs a quarter of an hour to build.
     on_demand: bool = False
+    # Files from pinned modules installed beside the programs.
+    files: tuple[ModuleFile, ...] = ()
+    # Programs run on the controller host (the Pulumi CLI and its plugins):
+    # `groundwork build` links them into the project's virtualenv bin.
+    on_path: bool = False
 
     @property
     def directory(self) -> Path:
         return COMPONENTS_DIR / (self.module_dir or self.component)
+
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        """The names of what a build installs: the programs, then the files."""
+        return (*(p.name for p in self.programs), *(f.name for f in self.files))
 
 
 def _kubernetes_stamp(info: ModuleInfo) -> tuple[str, ...]:
@@ -118,6 +156,22 @@ def _traefik_stamp(info: ModuleInfo) -> tuple[str, ...]:
     return (f"-X {package}.Version={info.version}", f"-X {package}.BuildDate={info.time}")
 
 
+def _pulumi_stamp(info: ModuleInfo) -> tuple[str, ...]:
+    """What upstream's release build (.goreleaser.yml) stamps: `pulumi version`
+    prints it, and the engine checks plugins and SDKs against it."""
+    return (f"-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version={info.version}",)
+
+
+def _pulumi_kubernetes_version(info: ModuleInfo) -> str:
+    # Upstream's Makefile stamps `pulumictl get version`: the tag without its v.
+    return info.version.removeprefix("v")
+
+
+def _pulumi_kubernetes_stamp(info: ModuleInfo) -> tuple[str, ...]:
+    package = "github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version"
+    return (f"-X {package}.Version={_pulumi_kubernetes_version(info)}",)
+
+
 def _cni_stamp(info: ModuleInfo) -> tuple[str, ...]:
     return (
         f"-X github.com/containernetworking/plugins/pkg/utils/buildversion.BuildVersion={info.version}",
@@ -136,6 +190,21 @@ def _kube(name: str, package: str = "") -> Program:
         stamp=_kubernetes_stamp,
     )
 
+
+_PULUMI_SDK = "github.com/pulumi/pulumi/sdk/v3"
+_PULUMI_K8S = "github.com/pulumi/pulumi-kubernetes/provider/v4"
+_PULUMI_K8S_CMD = "cmd/pulumi-resource-kubernetes"
+
+# Modules the proxy serves only by commit: a nested module (pulumi-kubernetes'
+# provider/) whose repository tags name the root (v4.25.0), not the module
+# (provider/v4.25.0), gets pseudo-versions only. Each is the release its
+# commit was tagged as; the release is the component's version and stamp.
+RELEASES: dict[tuple[str, str], str] = {
+    # pulumi-kubernetes v4.25.0: the commit crd2pulumi's "Update to
+    # pulumi-kubernetes v4.25.0" pins; its schema's resources are those of the
+    # 4.25.0 Python SDK on PyPI.
+    (_PULUMI_K8S, "v4.0.0-20260115033456-f47bc2d6f199"): "v4.25.0",
+}
 
 _CNI = "github.com/containernetworking/plugins/plugins"
 CNI_PLUGINS: tuple[str, ...] = (
@@ -246,6 +315,58 @@ RECIPES: tuple[Recipe, ...] = (
         "github.com/traefik/traefik/v3",
         (Program("traefik", "github.com/traefik/traefik/v3/cmd/traefik", stamp=_traefik_stamp),),
     ),
+    # The Pulumi CLI at the version of the Python SDK (pyproject.toml), with
+    # the Python SDK's scripts the CLI runs: the language host's exec helper
+    # and the dynamic-provider launcher, shipped in the sdk/v3 module (the
+    # PyPI wheel does not ship them). The Python language host itself,
+    # pulumi-language-python, is a nested module the proxy does not serve
+    # (docs/pulumi.md). CGO off and the osusergo tag, as upstream's release.
+    Recipe(
+        "pulumi",
+        "github.com/pulumi/pulumi/pkg/v3",
+        (
+            Program(
+                "pulumi",
+                "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi",
+                tags=("osusergo",),
+                stamp=_pulumi_stamp,
+            ),
+        ),
+        lab=False,
+        files=(
+            ModuleFile(
+                "pulumi-language-python-exec", _PULUMI_SDK, "python/cmd/pulumi-language-python-exec"
+            ),
+            ModuleFile(
+                "pulumi-resource-pulumi-python",
+                _PULUMI_SDK,
+                "python/dist/pulumi-resource-pulumi-python",
+            ),
+        ),
+        on_path=True,
+    ),
+    # The Kubernetes provider the pulumi_kubernetes SDK (pyproject.toml) drives.
+    Recipe(
+        "pulumi-kubernetes",
+        _PULUMI_K8S,
+        (
+            Program(
+                "pulumi-resource-kubernetes",
+                f"{_PULUMI_K8S}/{_PULUMI_K8S_CMD}",
+                stamp=_pulumi_kubernetes_stamp,
+                # main.go's `go:generate go run ./generate.go`, as upstream's
+                # Makefile runs it: the schema with the release version set.
+                generate=Generate(
+                    f"{_PULUMI_K8S_CMD}/generate.go",
+                    inputs=("schema.json", "terraform-mapping.json"),
+                    outputs=("schema-embed.json", "terraform-mapping-embed.json"),
+                    env=lambda info: {"VERSION": _pulumi_kubernetes_version(info)},
+                ),
+            ),
+        ),
+        lab=False,
+        on_path=True,
+    ),
     Recipe(
         "local-path-provisioner",
         "github.com/rancher/local-path-provisioner",
@@ -259,6 +380,8 @@ LAB_RECIPES: tuple[Recipe, ...] = tuple(r for r in RECIPES if r.lab)
 # What `groundwork build` builds unless told which: everything but the
 # releases built on demand.
 DEFAULT_RECIPES: tuple[Recipe, ...] = tuple(r for r in RECIPES if not r.on_demand)
+# The Pulumi CLI and the plugins a Groundwork program loads.
+PULUMI_RECIPES: tuple[Recipe, ...] = (BY_COMPONENT["pulumi"], BY_COMPONENT["pulumi-kubernetes"])
 # Every recipe of Kubernetes' server and node binaries, one per release.
 KUBERNETES_RECIPES: tuple[Recipe, ...] = tuple(
     r for r in RECIPES if r.module == "k8s.io/kubernetes" and KUBE_PROGRAMS[0] in r.programs
@@ -293,6 +416,33 @@ def pinned_version(recipe: Recipe) -> str:
         raise RecipeError(f"{go_mod}: {err}") from None
 
 
+def release_of(module: str, pinned: str) -> str:
+    """The release a pinned version is: itself, or for a commit the release
+    RELEASES names (pure)."""
+    release = RELEASES.get((module, pinned))
+    if release is not None:
+        return release
+    if _PSEUDO.search(pinned):
+        raise RecipeError(
+            f"{module} is pinned by commit ({pinned}): name the release it is in "
+            "groundwork/build/recipes.py RELEASES"
+        )
+    return pinned
+
+
+def release_version(recipe: Recipe) -> str:
+    """The component's version ("v4.25.0"): the pinned one, or for a module
+    pinned by commit the release that commit is (RELEASES)."""
+    try:
+        return release_of(recipe.module, pinned_version(recipe))
+    except RecipeError as err:
+        raise RecipeError(f"{recipe.directory / 'go.mod'}: {err}") from None
+
+
+# A pseudo-version ends in a commit time and hash: v4.0.0-20260115033456-f47bc2d6f199.
+_PSEUDO = re.compile(r"[-.]\d{14}-[0-9a-f]{12}$")
+
+
 def ldflags(program: Program, info: ModuleInfo) -> str:
     flags = ["-s", "-w", *program.stamp(info)]
     if program.extldflags:
@@ -307,12 +457,22 @@ def cache_key(recipe: Recipe, go_version: str) -> str:
         "go.mod": (directory / "go.mod").read_text(),
         "go.sum": (directory / "go.sum").read_text(),
         "programs": [
-            [p.name, p.package, p.cgo, list(p.tags), p.extldflags, p.test] for p in recipe.programs
+            [p.name, p.package, p.cgo, list(p.tags), p.extldflags, p.test]
+            # Only where set, so the components built before these existed
+            # keep their keys (a changed key rebuilds and drops the old build).
+            + ([_generate_doc(p.generate)] if p.generate else [])
+            for p in recipe.programs
         ],
         "go": go_version,
         "recipe": [RECIPE_VERSION, recipe.revision],
     }
+    if recipe.files:
+        doc["files"] = [[f.name, f.module, f.path] for f in recipe.files]
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _generate_doc(g: Generate) -> list[object]:
+    return [g.program, list(g.inputs), list(g.outputs)]
 
 
 def kubernetes_versions() -> dict[str, Recipe]:

@@ -11,6 +11,7 @@ compile only what changed.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -25,10 +26,11 @@ from pathlib import Path
 from groundwork.build.recipes import (
     RECIPES,
     ModuleInfo,
+    Program,
     Recipe,
     cache_key,
     ldflags,
-    pinned_version,
+    release_version,
 )
 from groundwork.paths import cache_dir
 from groundwork.progress import Progress, silent
@@ -124,25 +126,90 @@ def _read_sums(directory: Path) -> dict[str, str]:
     return sums
 
 
+def _destination(recipe: Recipe, cache: Path | None, go: str) -> tuple[str, Path]:
+    version = release_version(recipe).removeprefix("v")
+    base = (cache or cache_dir()) / "build"
+    return version, base / f"{recipe.component}-{version}-{cache_key(recipe, go)}"
+
+
+def cached(recipe: Recipe, cache: Path | None = None, go: str | None = None) -> Built | None:
+    """The component's programs if the cache has this build of them, else None."""
+    version, dest = _destination(recipe, cache, go or go_version())
+    if (dest / SUMS).exists():
+        return Built(recipe.component, version, dest, _read_sums(dest))
+    return None
+
+
+def _generate(
+    recipe: Recipe, program: Program, info: ModuleInfo, work: Path, env: dict[str, str]
+) -> list[str]:
+    """Run upstream's go:generate program for `program` in a scratch
+    directory, link the package's Go files beside its outputs there, and
+    return those files for `go build`: Go refuses an -overlay of files in the
+    module cache, and embeds only files in the package's own directory."""
+    spec = program.generate
+    assert spec is not None
+    scratch = work / f".generate-{program.name}"
+    scratch.mkdir()
+    generator = scratch / ".generator"
+    # A file named on the command line is built whatever its build constraint
+    # (upstream's generator is `//go:build ignore`), with the dependencies
+    # our go.sum pins.
+    _go(
+        recipe,
+        ["build", "-trimpath", "-o", str(generator), str(info.dir / spec.program)],
+        env | {"CGO_ENABLED": "0"},
+    )
+    package_dir = (info.dir / spec.program).parent
+    for name in spec.inputs:
+        (scratch / name).symlink_to(package_dir / name)
+    result = subprocess.run(
+        [str(generator)],
+        cwd=scratch,
+        env=env | spec.env(info),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    missing = [name for name in spec.outputs if not (scratch / name).is_file()]
+    if result.returncode != 0 or missing:
+        raise BuildError(
+            f"building {recipe.component}: {spec.program} (upstream's go:generate program) "
+            f"failed{f', it wrote no {missing[0]}' if missing else ''}:\n"
+            + "\n".join(result.stderr.strip().splitlines()[-15:])
+        )
+    # The package's own Go files, as `go list` selects them (not the generator).
+    names = _go(recipe, ["list", "-e", "-f", '{{join .GoFiles "\\n"}}', program.package], env)
+    sources = []
+    for name in names.split():
+        (scratch / name).symlink_to(package_dir / name)
+        sources.append(str(scratch / name))
+    return sources
+
+
 def build(
     recipe: Recipe, progress: Progress = silent, cache: Path | None = None, go: str | None = None
 ) -> Built:
     """The component's programs, built now unless the cache has them."""
-    version = pinned_version(recipe).removeprefix("v")
     go = go or go_version()
-    base = (cache or cache_dir()) / "build"
-    dest = base / f"{recipe.component}-{version}-{cache_key(recipe, go)}"
-    if (dest / SUMS).exists():
-        return Built(recipe.component, version, dest, _read_sums(dest))
+    found = cached(recipe, cache, go)
+    if found is not None:
+        return found
+    version, dest = _destination(recipe, cache, go)
+    base = dest.parent
     base.mkdir(parents=True, exist_ok=True)
     env = go_env()
-    info = module_info(recipe, env)
+    # The stamps name the release (a module pinned by commit has a pseudo-version).
+    info = dataclasses.replace(module_info(recipe, env), version=f"v{version}")
     work = Path(tempfile.mkdtemp(prefix=f".{recipe.component}-", dir=base))
     try:
         # One program per `go build`: -o names the file, and the cgo setting,
         # tags and link flags may differ per program.
         for program in recipe.programs:
             progress(f"build: {recipe.component} {version}: {program.name}")
+            sources = [program.package]
+            if program.generate is not None:
+                sources = _generate(recipe, program, info, work, env)
             argv = [
                 *(["test", "-c"] if program.test else ["build"]),
                 "-trimpath",
@@ -152,10 +219,16 @@ def build(
                 ldflags(program, info),
                 "-o",
                 str(work / program.name),
-                program.package,
+                *sources,
             ]
             _go(recipe, argv, env | {"CGO_ENABLED": "1" if program.cgo else "0"})
-        sums = {p.name: sha256_file(work / p.name) for p in recipe.programs}
+            if program.generate is not None:
+                shutil.rmtree(work / f".generate-{program.name}")
+        for file in recipe.files:
+            source = module_info(recipe, env, file.module).dir / file.path
+            shutil.copyfile(source, work / file.name)
+            (work / file.name).chmod(0o755)
+        sums = {name: sha256_file(work / name) for name in recipe.outputs}
         (work / SUMS).write_text("".join(f"{d}  {n}\n" for n, d in sorted(sums.items())))
         work.chmod(0o755)
         shutil.rmtree(dest, ignore_errors=True)
