@@ -222,6 +222,7 @@ def group_vars(
     etcd = versions.artifact("etcd", plan.etcd.version)
     mirror = artifact_mirror(spec)
     releases = runtime_releases(spec)
+    snapshots = spec.etcd.snapshots
     return {
         "gw_cluster_name": plan.name,
         "gw_kubernetes_version": plan.kubernetes_version,
@@ -282,6 +283,8 @@ def group_vars(
         "gw_etcd_servers": plan.etcd.servers,
         "gw_etcd_client_port": CLIENT_PORT,
         "gw_etcd_peer_port": PEER_PORT,
+        "gw_etcd_snapshot_schedule": snapshots.schedule if snapshots else "",
+        "gw_etcd_snapshot_keep": snapshots.keep if snapshots else 0,
         # apiserver_lb
         "gw_endpoint_kind": endpoint.kind,
         "gw_endpoint_host": endpoint.host,

@@ -51,6 +51,9 @@ ABSOLUTE_PATH_PATTERN = r"^/"
 CAPACITY_PATTERN = r"^\d+(Ki|Mi|Gi|Ti)$"
 SIZE_PATTERN = r"^\d+(Mi|Gi|Ti)$"
 URL_PATTERN = r"^https?://"
+# A systemd OnCalendar expression ("daily", "*-*-* 02:30:00"); systemd-analyze
+# checks it on each node before a timer is written.
+CALENDAR_PATTERN = r"^[A-Za-z0-9*:,./~ +-]{1,100}$"
 
 # Each pattern in words: a user is told the rule, never shown the regex.
 PATTERN_WORDS: dict[str, str] = {
@@ -64,6 +67,8 @@ PATTERN_WORDS: dict[str, str] = {
     CAPACITY_PATTERN: "a whole number and a unit Ki, Mi, Gi or Ti (e.g. 10Gi)",
     SIZE_PATTERN: "a whole number and a unit Mi, Gi or Ti (e.g. 10Gi)",
     URL_PATTERN: "a URL starting with http:// or https://",
+    CALENDAR_PATTERN: "a systemd calendar event (systemd.time(7)), e.g. daily, hourly or "
+    "'*-*-* 02:30:00'",
 }
 
 Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN, max_length=63)]
@@ -164,9 +169,17 @@ class EtcdTopology(StrEnum):
     EXTERNAL = "external"  # dedicated nodes holding only the etcd role
 
 
+class EtcdSnapshots(Strict):
+    """Snapshots each member takes of itself on a schedule, kept on its disk."""
+
+    schedule: str = Field(pattern=CALENDAR_PATTERN)
+    keep: int = Field(default=7, ge=1, le=1000)
+
+
 class Etcd(Strict):
     topology: EtcdTopology = EtcdTopology.STACKED
     version: Version = versions.DEFAULT_ETCD
+    snapshots: EtcdSnapshots | None = None
 
 
 class VipEndpoint(Strict):

@@ -22,6 +22,8 @@ from groundwork.spec.model import Backend, GatewayController, Plugin
 ETCD_PKI = "/etc/etcd/pki"
 ETCD_DATA_DIR = "/var/lib/etcd"
 ETCD_USER = "etcd"
+# The timer of scheduled snapshots (roles/etcd), on members when declared.
+SNAPSHOT_TIMER = "groundwork-etcd-snapshot.timer"
 ETCD_BINARIES = ("/usr/local/bin/etcd", "/usr/local/bin/etcdctl")
 CONTAINERD_CONFIG = "/etc/containerd/config.toml"
 CNI_CONFIG = "/etc/cni/net.d/10-groundwork.conflist"
@@ -189,6 +191,8 @@ def from_plan(spec: ClusterSpec, plan: ClusterPlan) -> ClusterExpectation:
             services.append("containerd")
         if is_etcd:
             services.append("etcd.service")
+            if spec.etcd.snapshots is not None:
+                services.append(SNAPSHOT_TIMER)
             listen += [
                 Listen(ETCD_CLIENT_PORT, "etcd client port", str(n.address)),
                 Listen(ETCD_PEER_PORT, "etcd peer port", str(n.address)),

@@ -14,6 +14,7 @@ from groundwork.verify.expect import (
     ETCD_DATA_DIR,
     ETCD_PKI,
     ETCD_USER,
+    SNAPSHOT_TIMER,
     NodeExpectation,
 )
 
@@ -23,6 +24,8 @@ CERTS = facts.ETCD_CERTS
 
 def test_etcd_service(etcd_node: NodeExpectation, host: Any, expect: Expect) -> None:
     check_service(host, expect, "etcd.service")
+    if SNAPSHOT_TIMER in etcd_node.services:  # the stack's etcd.snapshots
+        check_service(host, expect, SNAPSHOT_TIMER)
     expect.done()
 
 

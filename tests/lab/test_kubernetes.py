@@ -300,3 +300,27 @@ def test_an_etcd_snapshot_brings_deleted_objects_back_under_a_new_cluster_id(
     assert "configmap/written-after-the-snapshot" not in later.split()
     assert _cluster_id(spec) != before
     k(kubeconfig, "delete", "configmap", "backup-probe")
+
+
+def test_scheduled_snapshots_are_taken_checked_and_kept_as_declared(spec: ClusterSpec) -> None:
+    """The timer the stack's etcd.snapshots installs runs the snapshot service:
+    each run leaves a snapshot etcdutl reads, and only the newest `keep` stay."""
+    snapshots = spec.etcd.snapshots
+    assert snapshots is not None, f"stack {spec.name} declares no etcd.snapshots"
+    member = spec.nodes_with(Role.ETCD)[0].name
+    runs = snapshots.keep + 1
+    script = (
+        "set -e; rm -f /var/lib/etcd-snapshots/scheduled-*.db; "
+        f"for i in $(seq {runs}); do systemctl start groundwork-etcd-snapshot.service; sleep 1.1; done; "
+        "ls -1 /var/lib/etcd-snapshots/scheduled-*.db; "
+        "for f in /var/lib/etcd-snapshots/scheduled-*.db; do "
+        "stat -c '%a %U' $f; etcdutl snapshot status $f -w json; done"
+    )
+    out = must(spec, member, script, timeout=300).splitlines()
+    kept = [line for line in out if line.endswith(".db")]
+    assert len(kept) == snapshots.keep, out
+    assert all(line == "600 root" for line in out if line.endswith(" root")), out
+    statuses = [json.loads(line) for line in out if line.startswith("{")]
+    assert len(statuses) == snapshots.keep and all(s["totalKey"] > 0 for s in statuses), out
+    enabled = must(spec, member, "systemctl is-enabled groundwork-etcd-snapshot.timer").strip()
+    assert enabled == "enabled"

@@ -326,6 +326,7 @@ def test_reset_stops_each_service_before_what_it_needs() -> None:
         assert position[client] < position["kube-apiserver"]
     assert position["kube-apiserver"] < position["etcd"]
     assert max(position[u] for u in ("kubelet", "kube-proxy", "etcd")) < position["containerd"]
-    # Every unit the roles install is stopped.
-    units = {p.rsplit("/", 1)[1] for p in _reset_paths() if p.endswith(".service")}
-    assert units <= set(order) | {"containerd.service"}
+    # Every unit the roles install is stopped, or the timer that starts it.
+    units = {p.rsplit("/", 1)[1] for p in _reset_paths() if p.endswith((".service", ".timer"))}
+    for unit in units:
+        assert {unit, unit.replace(".service", ".timer")} & set(order), unit

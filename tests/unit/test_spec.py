@@ -213,3 +213,16 @@ def test_a_lab_stack_must_name_what_the_lab_builds(tmp_path: Path) -> None:
     # containerd 1.x is refused for any stack, the lab's too; all at once.
     assert "needs containerd 2.0 or newer" in messages["cluster.containerRuntime.version"]
     assert "2.3.7 (components/containerd/go.mod)" in messages["cluster.containerRuntime.version"]
+
+
+def test_scheduled_snapshots_are_checked_field_by_field() -> None:
+    value = yaml.safe_load((CORPUS / "valid" / "corpus-base.yaml").read_text())
+    cluster = value["config"]["groundwork:cluster"]
+    cluster["etcd"] = {"snapshots": {"schedule": "daily; rm -rf /", "keep": 0}}
+    with pytest.raises(SpecError) as caught:
+        parse_cluster(cluster)
+    problems = {p.path: str(p) for p in caught.value.problems}
+    assert set(problems) == {"cluster.etcd.snapshots.schedule", "cluster.etcd.snapshots.keep"}
+    assert "a systemd calendar event" in problems["cluster.etcd.snapshots.schedule"]
+    cluster["etcd"]["snapshots"] = {"schedule": "*-*-* 02:30:00"}
+    assert parse_cluster(cluster).etcd.snapshots is not None

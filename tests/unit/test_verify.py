@@ -42,7 +42,14 @@ def test_lab_expectations_follow_the_plan() -> None:
     assert e.vip == "10.77.0.10" and e.endpoint_port == 6443
     assert [n.name for n in e.vip_holders] == ["cp1", "cp2", "cp3"]
     cp1, w1 = e.node("cp1"), e.node("w1")
-    assert cp1.services == ("containerd", "etcd.service", "haproxy", "keepalived")
+    assert cp1.services == (
+        "containerd",
+        "etcd.service",
+        # The lab stack declares etcd.snapshots.
+        "groundwork-etcd-snapshot.timer",
+        "haproxy",
+        "keepalived",
+    )
     assert w1.services == ("containerd",)
     assert {(listen.port, listen.address) for listen in cp1.listen} == {
         (2379, "10.77.0.11"),
