@@ -104,9 +104,9 @@ def test_the_provider_embeds_the_schema_its_own_generator_writes() -> None:
     assert generate.env(info) == {"VERSION": "4.25.0"}
 
 
-def test_pulumi_is_built_by_default_for_the_controller_not_served_to_the_lab() -> None:
+def test_pulumi_is_built_on_demand_for_the_controller_not_served_to_the_lab() -> None:
     for recipe in PULUMI_RECIPES:
-        assert recipe in DEFAULT_RECIPES
+        assert recipe not in DEFAULT_RECIPES and recipe.on_demand
         assert not recipe.lab and recipe.on_path
 
 
