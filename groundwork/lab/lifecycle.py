@@ -106,8 +106,8 @@ def up(
                 + ", ".join(n.name for n in refused)
             )
         powered_on = [n for n in powered_off if n not in refused]
+        # Their podman IDs stay: `containers` still describes them.
         keep |= {n.container for n in powered_on}
-        containers = nodes.in_lab_storage(lab, nodes.list_containers(lab))
     # Old images, wrong addresses, extras, machines in the storage the stack
     # no longer names, records podman could not start.
     stale = [c for c in found if c.name not in keep or c.storage != lab.storage]

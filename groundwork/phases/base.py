@@ -14,7 +14,7 @@ import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from rich.console import Console
 
@@ -22,12 +22,13 @@ from groundwork.applied import forget_applied, read_applied
 from groundwork.etcd_backup import SnapshotError
 from groundwork.inventory import InventoryError, RenderedInventory
 from groundwork.lab.errors import LabError
+from groundwork.paths import state_dir
 from groundwork.pki import PkiError
 from groundwork.plan import ClusterPlan, build_plan
 from groundwork.plan.applied import RecordError
 from groundwork.plan.membership import MembershipPlan, plan_membership
 from groundwork.progress import Progress, silent
-from groundwork.runner import RunOptions, RunSummary
+from groundwork.runner import RunOptions, RunSummary, run_playbook
 from groundwork.spec import ClusterSpec
 from groundwork.verify import VerifyReport
 
@@ -157,6 +158,16 @@ class Context:
             host_count=len(self.spec.nodes),
             live=self.options.live,
             verbosity=self.options.verbosity,
+        )
+
+    def run_playbook(self, playbook: str, extra_vars: dict[str, Any] | None = None) -> RunSummary:
+        """playbooks/<playbook> on the stack's inventory, with these extra vars."""
+        return run_playbook(
+            state_dir(self.spec.name),
+            self.rendered_inventory(),
+            playbook,
+            dataclasses.replace(self.run_options(), extra_vars=extra_vars),
+            console=self.console,
         )
 
     def rendered_inventory(self) -> Path:

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 
 from groundwork.etcd_backup import SnapshotError, decrypt, read_header, snapshot_key
 from groundwork.paths import state_dir
-from groundwork.phases.base import Context, Outcome, Phase, summary_outcome
-from groundwork.runner import run_playbook
+from groundwork.phases.base import Context, Outcome, Phase
+from groundwork.phases.site import run_and_record
 
 RESTORE_PLAYBOOK = "etcd_restore.yml"
 
@@ -48,16 +47,9 @@ class EtcdRestore(Phase):
                 "gw_restore_stamp": stamp,
                 "gw_restore_kubelets": [n.name for n in plan.nodes if n.runs_kubelet],
             }
-            summary = run_playbook(
-                state_dir(spec.name),
-                context.rendered_inventory(),
-                RESTORE_PLAYBOOK,
-                replace(context.run_options(), extra_vars=extra),
-                console=context.console,
-            )
-        context.runs.append(summary)
-        if not summary.ok:
-            return summary_outcome(summary)
+            ran = run_and_record(context, RESTORE_PLAYBOOK, extra)
+        if not ran.ok:
+            return ran
         return Outcome(
             True,
             f"every member restored to revision {header.revision} "

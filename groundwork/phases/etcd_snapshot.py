@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import tempfile
-from dataclasses import replace
 from pathlib import Path
 
 from groundwork.etcd_backup import (
@@ -17,8 +16,8 @@ from groundwork.etcd_backup import (
     snapshot_key,
 )
 from groundwork.paths import state_dir
-from groundwork.phases.base import Context, Outcome, Phase, summary_outcome
-from groundwork.runner import run_playbook
+from groundwork.phases.base import Context, Outcome, Phase
+from groundwork.phases.site import run_and_record
 
 SNAPSHOT_PLAYBOOK = "etcd_snapshot.yml"
 REMOTE_NAME = "groundwork-snapshot.db"
@@ -33,17 +32,9 @@ class EtcdSnapshot(Phase):
         key = snapshot_key(spec.name, create=True)
         # The plain snapshot never leaves the stack's private state directory.
         with tempfile.TemporaryDirectory(prefix=".snapshot-", dir=state_dir(spec.name)) as work:
-            options = replace(context.run_options(), extra_vars={"gw_snapshot_dir": work})
-            summary = run_playbook(
-                state_dir(spec.name),
-                context.rendered_inventory(),
-                SNAPSHOT_PLAYBOOK,
-                options,
-                console=context.console,
-            )
-            context.runs.append(summary)
-            if not summary.ok:
-                return summary_outcome(summary)
+            ran = run_and_record(context, SNAPSHOT_PLAYBOOK, {"gw_snapshot_dir": work})
+            if not ran.ok:
+                return ran
             plain = Path(work) / REMOTE_NAME
             status = json.loads((Path(work) / f"{REMOTE_NAME}.status").read_text())
             member = (Path(work) / "member").read_text().strip()

@@ -119,13 +119,7 @@ def join_members(context: Context) -> RunSummary:
         "gw_scale_replacing": list(membership.replacing),
         "gw_scale_via": membership.remaining[0].name,
     }
-    return run_playbook(
-        state_dir(context.spec.name),
-        context.rendered_inventory(),
-        JOIN_PLAYBOOK,
-        replace(context.run_options(), extra_vars=extra),
-        console=context.console,
-    )
+    return context.run_playbook(JOIN_PLAYBOOK, extra)
 
 
 def replace_members(context: Context) -> RunSummary:
@@ -134,13 +128,7 @@ def replace_members(context: Context) -> RunSummary:
     # The nodes stay in the cluster: nothing to drain. (The plan's leaving
     # members are the replaced ones.)
     extra = removal_vars(context.members(), removed=[], kubectl=None)
-    out = run_playbook(
-        state_dir(context.spec.name),
-        context.rendered_inventory(),
-        REMOVE_PLAYBOOK,
-        replace(context.run_options(), extra_vars=extra),
-        console=context.console,
-    )
+    out = context.run_playbook(REMOVE_PLAYBOOK, extra)
     if not out.ok:
         return out
     return out.combine(join_members(context))

@@ -4,25 +4,21 @@ applied, which the next run diffs against."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from groundwork.applied import write_applied
-from groundwork.paths import state_dir
 from groundwork.phases.base import Context, Outcome, Phase, combined, summary_outcome
 from groundwork.plan.applied import applied_after
-from groundwork.runner import run_playbook
 
 SITE_PLAYBOOK = "site.yml"
 
 
-def run_and_record(context: Context, playbook: str) -> Outcome:
+def run_and_record(
+    context: Context, playbook: str, extra_vars: dict[str, Any] | None = None
+) -> Outcome:
     """Run one playbook on the stack's inventory, keep its summary in the
     context, and say how it went."""
-    summary = run_playbook(
-        state_dir(context.spec.name),
-        context.rendered_inventory(),
-        playbook,
-        context.run_options(),
-        console=context.console,
-    )
+    summary = context.run_playbook(playbook, extra_vars)
     context.runs.append(summary)
     return summary_outcome(combined([summary]))
 

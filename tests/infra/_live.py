@@ -24,6 +24,15 @@ def check_service(host: Any, expect: Expect, unit: str) -> None:
     expect.equal(f"{unit} enabled", "enabled", enabled)
 
 
+def tcp_connect(host: Any, address: str, port: int) -> str:
+    """ "accepted", or why a TCP connection from the node to address:port was not."""
+    out = host.run(facts.tcp_connect(address, port))
+    if out.rc == 0:
+        return "accepted"
+    lines: list[str] = out.stdout.strip().splitlines()
+    return lines[-1] if lines else "timed out" if out.rc == 124 else "failed"
+
+
 def listening_ports(host: Any) -> set[tuple[str, int]]:
     """(local address, port) of every listening TCP socket."""
     out = host.run(facts.LISTENING).stdout

@@ -17,7 +17,7 @@ from typing import Any
 
 import _facts as facts
 import yaml
-from _live import check_service, version_in
+from _live import check_service, tcp_connect, version_in
 from conftest import Stack, pod_settled
 
 from groundwork.manifests import render_addons
@@ -60,9 +60,7 @@ def test_kubernetes_service_from_the_node(
     ClusterIP: kube-proxy's rules, and a route to the service range."""
     kube = stack.kubernetes
     assert kube is not None
-    out = host.run(facts.tcp_connect(kube.service_ip, facts.SERVICE_PORT))
-    reason = (out.stdout.strip().splitlines() or ["timed out" if out.rc == 124 else "failed"])[-1]
-    live = "accepted" if out.rc == 0 else reason
+    live = tcp_connect(host, kube.service_ip, facts.SERVICE_PORT)
     expect.equal(
         f"TCP {kube.service_ip}:{facts.SERVICE_PORT} (Service kubernetes)", "accepted", live
     )

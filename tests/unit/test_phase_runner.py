@@ -209,7 +209,7 @@ def test_a_dry_run_names_the_phases_and_touches_nothing(
     def touched(*args: object, **kwargs: object) -> None:
         raise AssertionError("a dry run wrote an inventory or ran a playbook")
 
-    for writer in ("inventory.write_inventory", "site.run_playbook", "destroy.run_playbook"):
+    for writer in ("inventory.write_inventory", "base.run_playbook", "destroy.run_playbook"):
         monkeypatch.setattr(f"groundwork.phases.{writer}", touched)
     # prod is real machines: a dry run needs no --yes, as it changes nothing.
     assert main([verb, "--stack", "prod", "--dry-run"]) == 0
