@@ -99,7 +99,7 @@ def up(
             f"powering on {len(powered_off)} machine(s) with their disks: "
             + ", ".join(n.name for n in powered_off)
         )
-        refused = nodes.power_on(lab, powered_off)
+        refused = nodes.power_on(lab, {n: containers[n.container] for n in powered_off})
         if refused:
             progress(
                 "could not power on (replaced by new, empty machines): "

@@ -38,6 +38,8 @@ class Container:
     storage: Storage = DISK
     # The address it was created with (`--ip`): a stopped container has none live.
     declared_address: str | None = None
+    # conmon, podman's monitor of the container: it records the exit podman reads.
+    conmon_pid: int = 0
 
 
 # containerd's store (its snapshots are overlay mounts): an anonymous volume,
@@ -107,6 +109,7 @@ def parse_containers(
                 id=str(item.get("Id", "")),
                 storage=storage,
                 declared_address=declared,
+                conmon_pid=int(state.get("ConmonPid") or 0),
             )
         )
     return result
@@ -138,9 +141,38 @@ def in_lab_storage(lab: LabLayout, containers: Iterable[Container]) -> dict[str,
     return {c.name: c for c in containers if c.storage == lab.storage}
 
 
+def pid_exists(pid: int) -> bool:
+    return pid > 0 and os.path.exists(f"/proc/{pid}")
+
+
 def is_alive(c: Container) -> bool:
     """Running by podman's record and by the kernel's (records outlive reboots)."""
-    return c.state == "running" and c.pid > 0 and os.path.exists(f"/proc/{c.pid}")
+    return c.state == "running" and pid_exists(c.pid)
+
+
+# podman's states of a container it believes has a process.
+LIVE_STATES = frozenset({"running", "paused", "stopping"})
+# What conmon records for a process killed by SIGKILL (128 + 9).
+KILLED_EXIT_CODE = "137"
+
+
+def monitor_lost(c: Container) -> bool:
+    """podman believes the machine runs, but its process and conmon are both
+    gone: killed together, as when every process of the host's session is
+    killed. podman learns of an exit only from the file conmon writes, so
+    such a record says "running" forever, and `podman start` does nothing."""
+    return c.state in LIVE_STATES and not pid_exists(c.pid) and not pid_exists(c.conmon_pid)
+
+
+def record_lost_exit(c: Container) -> None:
+    """Write the exit file conmon would have written (it died with the
+    machine): podman then sees the machine stopped and releases its network
+    and mounts itself, so `podman start` boots it with its disk."""
+    exits = c.storage.exits_dir()
+    exits.mkdir(parents=True, exist_ok=True)
+    exit_file = exits / c.id
+    if not exit_file.exists():
+        exit_file.write_text(KILLED_EXIT_CODE)
 
 
 def healthy(c: Container, lab: LabLayout, node: LabNode, image: str) -> bool:
@@ -163,15 +195,17 @@ def can_power_on(c: Container, lab: LabLayout, node: LabNode, image: str) -> boo
     )
 
 
-def power_on(lab: LabLayout, machines: list[LabNode]) -> list[LabNode]:
+def power_on(lab: LabLayout, machines: Mapping[LabNode, Container]) -> list[LabNode]:
     """`podman start` each; the ones that did not start (their record is
     broken) are returned, to be replaced."""
 
     def one(node: LabNode) -> LabNode | None:
+        if monitor_lost(machines[node]):
+            record_lost_exit(machines[node])
         started = run(lab.storage.podman("start", node.container), check=False, timeout=120)
         return None if started.returncode == 0 else node
 
-    return [n for n in parallel(one, machines) if n is not None]
+    return [n for n in parallel(one, list(machines)) if n is not None]
 
 
 def remove(containers: Iterable[Container]) -> None:

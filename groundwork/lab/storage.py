@@ -64,6 +64,12 @@ class Storage:
             *args,
         ]
 
+    def exits_dir(self) -> Path:
+        """Where conmon records each container's exit for podman: under
+        libpod's tmpdir (`--tmpdir` above; podman's default for root is
+        /run/libpod)."""
+        return (self.root / "tmp" if self.root else Path("/run/libpod")) / "exits"
+
     def describe(self) -> str:
         if self.root is None:
             return "on disk (podman's own storage)"

@@ -10,8 +10,9 @@ brings it back.
   control-plane node holds the VIP within 5 s and the endpoint port answers
   through it; `lab up` powers it on again with its disk, it rejoins and
   `up` converges with no --replace-member;
-- a worker killed while `up` runs: `up` fails naming it; after `lab up`
-  powers it on, `up` converges;
+- a worker killed while `up` runs, with its conmon (as when every process
+  of the host's session dies): `up` fails naming it; `lab up` powers it on
+  with its disk, and `up` converges;
 - an etcd member's machine replaced (`lab replace`, an empty disk): `up`
   asks for --replace-member, which brings it back;
 - managed config files corrupted: verify flags them on their nodes, `up`
@@ -31,6 +32,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import signal
 import subprocess
 import threading
 import time
@@ -75,6 +77,19 @@ def podman(spec: ClusterSpec, *args: str) -> None:
 
 def container(spec: ClusterSpec, node: str) -> str:
     return layout(spec).node(node).container
+
+
+def kill_with_its_monitor(spec: ClusterSpec, node: str) -> None:
+    """SIGKILL to the machine's conmon, then to its init: as when every
+    process of the host's session is killed at once. podman's record still
+    says running (only conmon records an exit), and `lab up` must power the
+    machine on anyway."""
+    argv = layout(spec).storage.podman(
+        "inspect", "--format", "{{.State.ConmonPid}} {{.State.Pid}}", container(spec, node)
+    )
+    out = subprocess.run(argv, check=True, capture_output=True, text=True, timeout=60).stdout
+    for pid in (int(p) for p in out.split()):
+        os.kill(pid, signal.SIGKILL)
 
 
 def up(spec: ClusterSpec, lab_up: bool = False, console: Console | None = None) -> RunSummary:
@@ -353,7 +368,7 @@ def test_node_killed_during_up_fails_clearly_and_rerun_converges(healthy: Cluste
     # Real work for the victim's base role (reinstalling two of its packages
     # takes seconds), so the kill below lands inside a task: on a converged
     # lab the victim's whole no-change run can end sooner than that.
-    must(spec, victim, "dpkg --remove socat conntrack >/dev/null")
+    must(spec, victim, f"dpkg --remove socat conntrack >/dev/null && touch {DISK_MARKER}")
     out = StringIO()
     console = Console(file=out, width=200, force_terminal=False)
     result: dict[str, RunSummary | BaseException] = {}
@@ -374,7 +389,7 @@ def test_node_killed_during_up_fails_clearly_and_rerun_converges(healthy: Cluste
         assert time.monotonic() < deadline, "the victim never started its first role"
         time.sleep(0.2)
     time.sleep(1)
-    podman(spec, "kill", container(spec, victim))
+    kill_with_its_monitor(spec, victim)
     thread.join(timeout=900)
     assert not thread.is_alive(), "up did not end after a node died"
     if "error" in result:
@@ -398,6 +413,7 @@ def test_node_killed_during_up_fails_clearly_and_rerun_converges(healthy: Cluste
     started = time.monotonic()
     state = lab.up(spec)  # powers the dead machine on again, with its disk
     assert state.up, state
+    must(spec, victim, f"test -e {DISK_MARKER} && rm {DISK_MARKER}")
     summary = up(spec)
     assert_converged(summary)
     record(spec, "killed_node_back_up_converge_seconds", round(time.monotonic() - started, 1))

@@ -5,9 +5,11 @@ No root, no podman: these run everywhere.
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import hashlib
 import io
+import os
 import tarfile
 from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
@@ -241,12 +243,31 @@ def test_a_running_record_without_a_process_is_stale() -> None:
     assert not nodes.is_alive(dead)
 
 
+def test_a_running_record_whose_monitor_died_too_gets_the_exit_conmon_would_write(
+    tmp_path: Path,
+) -> None:
+    """Every process of the host's session killed at once (conmon with its
+    machine): podman's record says running until an exit file appears."""
+    gone = 2**22 + 12345
+    memory = storage.Storage("memory", tmp_path)
+    lost = nodes.Container("x", "running", gone, None, "img", {}, "abc", memory, conmon_pid=gone)
+    assert nodes.monitor_lost(lost)
+    # conmon alive: it records the exit itself.
+    assert not nodes.monitor_lost(dataclasses.replace(lost, conmon_pid=os.getpid()))
+    # Stopped properly: podman knows already.
+    assert not nodes.monitor_lost(dataclasses.replace(lost, state="exited"))
+    nodes.record_lost_exit(lost)
+    assert (tmp_path / "tmp" / "exits" / "abc").read_text() == "137"
+    # podman's default storage keeps libpod's tmpdir in /run/libpod.
+    assert storage.DISK.exits_dir() == Path("/run/libpod/exits")
+
+
 def test_a_stopped_machine_is_read_with_the_address_it_was_made_with() -> None:
     """A stopped container has no live address: the one it was created with counts."""
     data = [
         {
             "Name": "groundwork-lab-w2",
-            "State": {"Status": "exited", "Pid": 0},
+            "State": {"Status": "exited", "Pid": 0, "ConmonPid": 0},
             "NetworkSettings": {"Networks": {"groundwork-lab": {"IPAddress": ""}}},
             "ImageName": "img",
             "Config": {"CreateCommand": ["podman", "run", "--ip", "10.77.0.22", "img"]},
