@@ -344,8 +344,9 @@ RECIPES: tuple[Recipe, ...] = (
             ),
         ),
         on_path=True,
-        # No test drives the lab through Pulumi yet: a fresh CI machine would
-        # pay about 21 min of build for nothing (BENCHMARKS.md).
+        # Not in a plain `groundwork build`: the cluster does not need it, and
+        # the test command builds it in the background, niced, while the lab
+        # tests run (scripts/test.sh; about 21 min on 2 cores from empty caches).
         on_demand=True,
     ),
     # The Kubernetes provider the pulumi_kubernetes SDK (pyproject.toml) drives.

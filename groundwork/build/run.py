@@ -12,6 +12,7 @@ compile only what changed.
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import hashlib
 import json
 import os
@@ -198,6 +199,19 @@ def build(
     version, dest = _destination(recipe, cache, go)
     base = dest.parent
     base.mkdir(parents=True, exist_ok=True)
+    # One build of a component at a time on a host: a second `groundwork
+    # build` (the test command's background build, another clone's CI) waits
+    # for the first and then finds its result in the cache.
+    with (base / f".{recipe.component}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        found = cached(recipe, cache, go)
+        if found is not None:
+            return found
+        return _build_locked(recipe, progress, go, version, dest)
+
+
+def _build_locked(recipe: Recipe, progress: Progress, go: str, version: str, dest: Path) -> Built:
+    base = dest.parent
     env = go_env()
     # The stamps name the release (a module pinned by commit has a pseudo-version).
     info = dataclasses.replace(module_info(recipe, env), version=f"v{version}")

@@ -41,6 +41,7 @@ VERB_MODULES: tuple[str, ...] = (
     "build",
     "lab",
     "up",
+    "pulumi",
     "kubeconfig",
     "verify",
     "etcd",

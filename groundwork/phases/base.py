@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from rich.console import Console
 
 from groundwork.applied import forget_applied, read_applied
+from groundwork.door import Door, WrongDoor
 from groundwork.etcd_backup import SnapshotError
 from groundwork.inventory import InventoryError, RenderedInventory
 from groundwork.lab.errors import LabError
@@ -42,6 +43,7 @@ STEP_ERRORS: tuple[type[Exception], ...] = (
     PkiError,
     RecordError,
     SnapshotError,
+    WrongDoor,
 )
 
 
@@ -109,6 +111,8 @@ class Options:
     # `etcd snapshot`: where to write it (default: the state directory);
     # `etcd restore`: the snapshot to restore.
     snapshot_file: Path | None = None
+    # The front door running (groundwork/door.py): a stack is driven by one.
+    door: Door = "groundwork"
 
 
 @dataclass(eq=False)

@@ -19,6 +19,7 @@ from pathlib import Path
 from rich.table import Table
 from rich.text import Text
 
+from groundwork import door
 from groundwork.paths import state_dir
 from groundwork.phases import inventory, pki
 from groundwork.phases.base import Context, Outcome, Phase
@@ -208,4 +209,8 @@ class Destroy(Phase):
     name = "destroy"
 
     def run(self, context: Context) -> Outcome:
-        return destroy(context).outcome()
+        result = destroy(context)
+        if result.ok:
+            # Nothing of either front door is left on the nodes.
+            door.release(context.spec.name)
+        return result.outcome()

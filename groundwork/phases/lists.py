@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from groundwork.phases.addons import Addons
 from groundwork.phases.destroy import Destroy
+from groundwork.phases.door import FrontDoor
 from groundwork.phases.etcd_restore import EtcdRestore
 from groundwork.phases.etcd_snapshot import EtcdSnapshot
 from groundwork.phases.inventory import Inventory
@@ -25,7 +26,8 @@ from groundwork.phases.verify import Verify
 UP = Pipeline(
     "up",
     (
-        ValidateMembership(),  # before anything is touched
+        FrontDoor(claims=True),  # before anything is touched
+        ValidateMembership(),
         Lab(),
         Pki(),
         Inventory(),
@@ -37,7 +39,7 @@ UP = Pipeline(
         Verify(),
     ),
 )
-DESTROY = Pipeline("destroy", (Destroy(),))
+DESTROY = Pipeline("destroy", (FrontDoor(claims=False), Destroy()))
 # Stops at the first failure, like every pipeline: nothing is brought up on
 # nodes that were not reset cleanly.
 REBUILD = Pipeline("rebuild", (*DESTROY.phases, *UP.phases))

@@ -9,7 +9,8 @@ Children, each with `depends_on` its predecessor:
 3. `NodeVerification`: dynamic resource running the testinfra checks; takes
    the provisioning hash as input, so it re-runs whenever provisioning did.
 4. the admin kubeconfig (secret output, from the Pki outputs and the plan's
-   endpoint) and a `kubernetes.Provider` from it.
+   endpoint) and a `kubernetes.Provider` from it, configured after the
+   verification.
 5. addons (`groundwork.pulumi.addons`): CNI -> CoreDNS, storage, load
    balancer -> gateway -> workloads; every layer depends on the verification.
 """
@@ -82,8 +83,16 @@ class Cluster(pulumi.ComponentResource):
                 self.ca_certificate, self.pki.certificate("admin"), self.pki.private_key("admin")
             ).apply(lambda pems: admin_kubeconfig(spec.name, plan.endpoint.url, *pems))
         )
+        # The provider reaches for the cluster when it is configured and, if
+        # the API does not answer then, marks it unreachable for the whole run:
+        # it is configured only once the verified cluster exists.
+        verified_kubeconfig = pulumi.Output.all(self.kubeconfig, self.verification.id).apply(
+            lambda parts: str(parts[0])
+        )
         self.provider = kubernetes.Provider(
-            "k8s", kubeconfig=self.kubeconfig, opts=pulumi.ResourceOptions(parent=self)
+            "k8s",
+            kubeconfig=verified_kubeconfig,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.verification]),
         )
         self.addons = add_addons(self, self.provider, spec, plan, depends_on=[self.verification])
         self.register_outputs(

@@ -5,8 +5,9 @@ same phase pipelines the CLI runs (groundwork.phases.lists).
 
 - `NodeProvisioning`: inputs are the cluster value and `contentHash`
   (`groundwork.inventory.fingerprint.provisioning_hash`: rendered inventory,
-  playbooks and roles). `diff` reports a change when either differs, so a
-  `pulumi up` with nothing changed does not touch a node. create/update run
+  playbooks and roles). `diff` reports a change when the hash or the PKI
+  differs, so a `pulumi up` with nothing changed, or with only a change the
+  Kubernetes provider applies, does not touch a node. create/update run
   the `up` pipeline without the lab and the checks (`NodeVerification` runs
   those) and fail with every failed host/role/task; delete runs the
   `destroy` pipeline: reset.yml, then a new SSH session to every node.
@@ -17,6 +18,8 @@ same phase pipelines the CLI runs (groundwork.phases.lists).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -46,11 +49,26 @@ def _differs(olds: dict[str, Any], news: dict[str, Any], keys: tuple[str, ...]) 
     return [k for k in keys if unwrap_rpc_secret(olds.get(k)) != unwrap_rpc_secret(news.get(k))]
 
 
-def _diff(olds: dict[str, Any], news: dict[str, Any], keys: tuple[str, ...]) -> dynamic.DiffResult:
+def _diff(
+    olds: dict[str, Any], news: dict[str, Any], keys: tuple[str, ...], pki: bool = False
+) -> dynamic.DiffResult:
     changed = _differs(olds, news, keys)
+    if pki and olds.get(PKI_DIGEST) != pki_digest(news):
+        changed.append("pki")
     return dynamic.DiffResult(
         changes=bool(changed), replaces=[], stables=[], delete_before_replace=False
     )
+
+
+# The outputs keep a digest of the PKI the nodes got, not the PKI: its keys
+# stay in the (secret) inputs only.
+PKI_DIGEST = "pkiDigest"
+
+
+def pki_digest(props: dict[str, Any]) -> str:
+    """sha256 of the PKI material in props, in a canonical form (pure)."""
+    material = unwrap_rpc_secret(props.get("pki"))
+    return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
 
 
 def _run(pipeline: Pipeline, spec: ClusterSpec, verify: bool = False) -> tuple[RunResult, Context]:
@@ -60,7 +78,9 @@ def _run(pipeline: Pipeline, spec: ClusterSpec, verify: bool = False) -> tuple[R
     from groundwork.phases import Context, Options, run
 
     # The addons are Pulumi resources of their own (groundwork/pulumi/addons.py).
-    context = Context(spec, Options(live=False, lab=False, addons=False, verify=verify))
+    context = Context(
+        spec, Options(live=False, lab=False, addons=False, verify=verify, door="pulumi")
+    )
     return run(pipeline, context), context
 
 
@@ -77,7 +97,10 @@ class NodeProvisioningProvider(dynamic.ResourceProvider):
     serialize_as_secret_always = False
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.DiffResult:
-        return _diff(olds, news, ("contentHash", "cluster"))
+        # What the nodes get is all in the content hash (the rendered inventory,
+        # playbooks and roles) and the PKI: a change that only the Kubernetes
+        # provider applies (a workload's replicas) does not touch a node.
+        return _diff(olds, news, ("contentHash",), pki=True)
 
     def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
         return dynamic.CreateResult(f"nodes-{uuid.uuid4().hex}", self._apply(props))
@@ -110,6 +133,7 @@ class NodeProvisioningProvider(dynamic.ResourceProvider):
         return {
             "cluster": props.get("cluster"),
             "contentHash": props.get("contentHash"),
+            PKI_DIGEST: pki_digest(props),
             "changed": summary.changed_by_host() if summary is not None else {},
             "notInstalled": context.not_installed,
         }
@@ -140,7 +164,7 @@ class NodeVerificationProvider(dynamic.ResourceProvider):
     serialize_as_secret_always = False
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.DiffResult:
-        return _diff(olds, news, ("provisioningHash", "cluster"))
+        return _diff(olds, news, ("provisioningHash",))
 
     def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
         return dynamic.CreateResult(f"verify-{uuid.uuid4().hex}", self._check(props))

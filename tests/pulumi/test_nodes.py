@@ -24,6 +24,7 @@ from groundwork.pulumi.nodes import (
     NodeVerification,
     NodeVerificationProvider,
     cluster_value,
+    pki_digest,
 )
 from groundwork.spec import load_stack, parse_cluster
 
@@ -122,12 +123,23 @@ def _props(stack: str = "dev", content_hash: str = "a" * 64) -> dict[str, Any]:
     return {"cluster": cluster_value(load_stack(stack)), "contentHash": content_hash}
 
 
+def _more_replicas(props: dict[str, Any]) -> dict[str, Any]:
+    """The same props with the first workload's replicas one higher."""
+    cluster = copy.deepcopy(props["cluster"])
+    cluster["workloads"][0]["replicas"] += 1
+    return {**props, "cluster": cluster}
+
+
 def test_provisioning_diff() -> None:
     provider = NodeProvisioningProvider()
-    olds = {**_props(), "changed": {"cp1": 3}, "notInstalled": ""}
-    assert not provider.diff("id", olds, _props()).changes
-    assert provider.diff("id", olds, _props(content_hash="b" * 64)).changes
-    assert provider.diff("id", olds, _props(stack="prod")).changes
+    props = _props(stack="lab")
+    olds = {**props, "changed": {"cp1": 3}, "notInstalled": "", "pkiDigest": pki_digest(props)}
+    assert not provider.diff("id", olds, _props(stack="lab")).changes
+    assert provider.diff("id", olds, _props(stack="lab", content_hash="b" * 64)).changes
+    # Only the Kubernetes provider applies a workload's replicas.
+    assert not provider.diff("id", olds, _more_replicas(_props(stack="lab"))).changes
+    # A new PKI: the nodes get it. The outputs keep only its digest.
+    assert provider.diff("id", olds, {**_props(), "pki": {"certificates": {}}}).changes
     result = provider.diff("id", olds, _props(content_hash="b" * 64))
     assert not result.replaces
 
@@ -141,4 +153,4 @@ def test_verification_diff_follows_provisioning() -> None:
     olds = {**props("a" * 64), "passed": 40, "failed": 0}
     assert not provider.diff("id", olds, props("a" * 64)).changes
     assert provider.diff("id", olds, props("b" * 64)).changes
-    assert provider.diff("id", olds, props("a" * 64, stack="prod")).changes
+    assert not provider.diff("id", olds, _more_replicas(props("a" * 64, stack="lab"))).changes

@@ -1,0 +1,117 @@
+"""`groundwork pulumi ARGS`: the pinned Pulumi CLI, with the stack's local
+state, its passphrase and nothing fetched (groundwork/pulumi/workspace.py)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from groundwork import door
+from groundwork.cli.common import Subparsers, add_verb, fail
+from groundwork.pulumi import workspace
+from groundwork.spec.load import stack_path
+
+# The subcommands that change the stack or show its plan: refused on a stack
+# that `groundwork up` drives (groundwork/door.py).
+DRIVING = frozenset({"up", "update", "preview", "refresh", "destroy", "import", "watch"})
+
+
+def _run_quiet(command: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        command,
+        env=env,
+        cwd=workspace.project_root(),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+
+def ensure_stack(stack: str, env: dict[str, str]) -> None:
+    """Create the stack in its backend on first use (passphrase secrets),
+    keeping the repository's stack file as it was: the salt the CLI writes
+    there moves to the stack's config copy (workspace.config_file)."""
+    listed = _run_quiet(["pulumi", "stack", "ls", "--json"], env)
+    if listed.returncode != 0:
+        fail(f"pulumi stack ls failed: {listed.stderr.strip()}")
+    if any(s.get("name") == stack for s in json.loads(listed.stdout or "[]")):
+        return
+    repository = stack_path(stack)
+    before = repository.read_text()
+    made = _run_quiet(
+        ["pulumi", "stack", "init", stack, "--secrets-provider", "passphrase", "--non-interactive"],
+        env,
+    )
+    after = repository.read_text()
+    if after != before:
+        repository.write_text(before)
+        copy = workspace.backend_dir(stack) / f"Pulumi.{stack}.yaml"
+        copy.write_text(workspace.merged_config(before, after))
+    if made.returncode != 0:
+        fail(f"pulumi stack init {stack} failed: {made.stderr.strip()}")
+
+
+def _run(args: argparse.Namespace) -> int:
+    from groundwork.build.tools import ToolsMissing, bin_dirs
+    from groundwork.spec import load_stack
+
+    passed: list[str] = [a for a in args.pulumi_args if a != "--"] if args.pulumi_args else []
+    stack = workspace.stack_of(passed)
+    if stack is None:
+        fail("name the stack: groundwork pulumi up -s STACK", "stacks are in stacks/")
+    load_stack(stack)  # every problem of the stack file, with its path, before anything runs
+    verb = workspace.subcommand(passed)
+    if verb in DRIVING:
+        try:
+            door.check(stack, "pulumi")
+        except door.WrongDoor as err:
+            fail(str(err))
+    try:
+        directories = bin_dirs()
+    except ToolsMissing as err:
+        fail(str(err))
+    # The language host and the dynamic-provider launcher are in the venv.
+    venv = Path(sys.prefix) / "bin"
+    env = workspace.environment(stack, os.environ, [*directories, venv])
+    ensure_stack(stack, env)
+    command = workspace.argv(stack, passed, workspace.config_file(stack))
+    os.chdir(workspace.project_root())
+    os.execvpe(command[0], command, env)
+
+
+def register(subparsers: Subparsers) -> None:
+    parser = add_verb(
+        subparsers,
+        "pulumi",
+        summary="run the pinned Pulumi CLI on a stack (local state, its passphrase, offline)",
+        description=(
+            "Run `pulumi ARGS` with the CLI and plugins built here, the stack's state in "
+            "a local backend under its state directory, and its secrets under a passphrase "
+            "made on first use (0600, never in argv or logs). The stack is created in the "
+            "backend on first use. Nothing is downloaded: no plugin, no update check. "
+            "PULUMI_BACKEND_URL and PULUMI_CONFIG_PASSPHRASE(_FILE), when set, win "
+            "(a team's shared backend: docs/pulumi.md). A stack that `groundwork up` "
+            "drives is refused: one stack, one front door."
+        ),
+        epilog=(
+            "Examples:\n"
+            "  groundwork lab up --stack lab          # the machines first\n"
+            "  groundwork pulumi up -s lab --yes\n"
+            "  groundwork pulumi preview -s lab --expect-no-changes\n"
+            "  groundwork pulumi stack output -s lab kubeconfig --show-secrets\n"
+            "  groundwork pulumi destroy -s lab --yes"
+        ),
+        stack=False,
+    )
+    parser.add_argument(
+        "pulumi_args",
+        nargs=argparse.REMAINDER,
+        metavar="ARGS",
+        help="the pulumi command line, with -s STACK (for example: up -s lab --yes)",
+    )
+    parser.set_defaults(func=_run)

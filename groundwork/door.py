@@ -1,0 +1,79 @@
+"""Which front door drives a stack: `groundwork up` or `pulumi up`, never both.
+
+Each door keeps its own record of what it made: `groundwork up` its PKI and
+applied-state files in the state directory, `pulumi up` the same PKI in its
+Pulumi state (which it writes to the state directory before each run). A
+stack made by one door and then driven by the other would get a second CA
+and two records that disagree. So the first door to provision a stack claims
+it, in `<state>/<stack>/door`, and the other door is refused, naming the way
+to hand the stack over: destroy it through the door that made it.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Literal
+
+from groundwork.paths import state_dir
+
+Door = Literal["groundwork", "pulumi"]
+DOOR_FILE = "door"
+
+# How each door is driven, and how it lets a stack go.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "groundwork": ("groundwork up --stack {stack}", "groundwork destroy --stack {stack}"),
+    "pulumi": ("pulumi up -s {stack}", "pulumi destroy -s {stack}"),
+}
+
+
+class WrongDoor(Exception):
+    """The stack is driven by the other front door; the message says how to switch."""
+
+
+def refusal(stack: str, door: str, holder: str, since: str) -> str | None:
+    """Why `door` may not drive a stack that `holder` claimed, or None (pure)."""
+    if holder == door:
+        return None
+    driven = COMMANDS.get(holder, (holder, "its own destroy"))[0].format(stack=stack)
+    release = COMMANDS.get(holder, ("", "its own destroy"))[1].format(stack=stack)
+    mine = COMMANDS[door][0].format(stack=stack)
+    return (
+        f"stack {stack} is driven by `{driven}` (since {since}): two front doors would "
+        f"give it two PKIs and two records. Keep using `{driven}`, or run `{release}` "
+        f"first and then `{mine}`"
+    )
+
+
+def holder(stack: str) -> tuple[str, str] | None:
+    """The door that claimed the stack and since when, or None."""
+    path = state_dir(stack) / DOOR_FILE
+    if not path.is_file():
+        return None
+    door, _, since = path.read_text().strip().partition(" ")
+    return door, since or "an unknown time"
+
+
+def claim(stack: str, door: Door) -> None:
+    """Claim the stack for `door`, or raise WrongDoor if the other one holds it."""
+    held = holder(stack)
+    if held is not None:
+        problem = refusal(stack, door, *held)
+        if problem:
+            raise WrongDoor(problem)
+        return
+    since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    (state_dir(stack) / DOOR_FILE).write_text(f"{door} {since}\n")
+
+
+def check(stack: str, door: Door) -> None:
+    """Raise WrongDoor if the other door holds the stack; claims nothing."""
+    held = holder(stack)
+    if held is not None:
+        problem = refusal(stack, door, *held)
+        if problem:
+            raise WrongDoor(problem)
+
+
+def release(stack: str) -> None:
+    """After a destroy: the nodes hold nothing of either door any more."""
+    (state_dir(stack) / DOOR_FILE).unlink(missing_ok=True)

@@ -1,0 +1,161 @@
+"""`pulumi up -s lab` for real: the pinned CLI built here, Groundwork's
+language host, the dynamic providers over SSH (Ansible, testinfra) and the
+Kubernetes provider against the lab's API, with the stack's state and
+passphrase in its state directory (`groundwork pulumi`).
+
+It runs after every lab module (tests/pulumi_up sorts after tests/lab): the
+test command builds the Pulumi CLI and the Kubernetes provider in the
+background meanwhile (scripts/test.sh), and the first fixture waits for that
+build. One module, in order: the lab is handed from `groundwork up` to Pulumi
+(destroy first: one stack, one front door), `pulumi up` brings the whole
+cluster up, a preview expects no change and one changed replica count
+previews exactly one update, the kubeconfig output works with kubectl, the
+other door is refused, and `pulumi destroy` resets the nodes behind the same
+SSH check as `groundwork destroy`. The next lab module's `up` claims the
+stack back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from groundwork import door, lab
+from groundwork.build import PULUMI_RECIPES, build_all
+from groundwork.inventory.fingerprint import provisioning_hash
+from groundwork.lab import ssh
+from groundwork.paths import PROJECT_ROOT
+from groundwork.phases import DESTROY, UP, Context, Options, run
+from groundwork.phases.addons import kubectl
+from groundwork.pulumi import workspace
+from groundwork.pulumi.nodes import NodeVerificationProvider, VerificationError, cluster_value
+from groundwork.spec import ClusterSpec, Role, load_stack
+
+pytestmark = pytest.mark.lab
+
+STACK = "lab"
+
+
+def groundwork_pulumi(*args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+    argv = [str(Path(sys.executable).parent / "groundwork"), "pulumi", *args]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def must_pulumi(*args: str, timeout: float = 900) -> str:
+    done = groundwork_pulumi(*args, timeout=timeout)
+    assert done.returncode == 0, (
+        f"pulumi {' '.join(args)}:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
+    )
+    return done.stdout
+
+
+def on_node(spec: ClusterSpec, node: str, script: str) -> subprocess.CompletedProcess[str]:
+    argv = ssh.target(spec, node).argv([script])
+    return subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+
+
+@pytest.fixture(scope="module")
+def handed_to_pulumi() -> Iterator[ClusterSpec]:
+    """The Pulumi CLI and provider built (waiting for the test command's
+    background build); the lab's machines up, reset by the door that drove
+    them, unclaimed."""
+    build_all(PULUMI_RECIPES)
+    spec = load_stack(STACK)
+    assert lab.up(spec).up, "the lab did not come up"
+    result = run(DESTROY, Context(spec, Options(live=False)))
+    if not result.ok and "driven by `pulumi" in result.describe_failure():
+        must_pulumi("destroy", "-s", STACK, "--yes")  # a run before this one left it to Pulumi
+    else:
+        assert result.ok, result.describe_failure()
+    assert door.holder(STACK) is None
+    yield spec
+    held = door.holder(STACK)
+    if held is not None and held[0] == "pulumi":  # a test failed before the destroy
+        groundwork_pulumi("destroy", "-s", STACK, "--yes")
+
+
+def test_pulumi_up_brings_up_the_whole_cluster(handed_to_pulumi: ClusterSpec) -> None:
+    spec = handed_to_pulumi
+    out = must_pulumi("up", "-s", STACK, "--yes", "--skip-preview")
+    assert "kubernetes:apps/v1:StatefulSet" in out, out[-3000:]
+    held = door.holder(STACK)
+    assert held is not None and held[0] == "pulumi"
+    # The passphrase never reaches argv: it is a 0600 file.
+    passphrase = workspace.passphrase_file(STACK)
+    assert passphrase.stat().st_mode & 0o777 == 0o600
+    # The repository's stack file stays as committed: the salt is in the copy.
+    assert "encryptionsalt" not in (PROJECT_ROOT / "stacks" / "Pulumi.lab.yaml").read_text()
+    assert "encryptionsalt" in workspace.config_file(STACK).read_text()
+
+    kubeconfig = Path(os.environ.get("TMPDIR", "/tmp")) / "groundwork-pulumi-door.kubeconfig"
+    kubeconfig.write_text(
+        must_pulumi("stack", "output", "-s", STACK, "kubeconfig", "--show-secrets")
+    )
+    kubeconfig.chmod(0o600)
+    nodes = subprocess.run(
+        [kubectl(), f"--kubeconfig={kubeconfig}", "get", "nodes", "-o", "json"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    ready = {
+        item["metadata"]["name"]
+        for item in json.loads(nodes.stdout)["items"]
+        if any(c["type"] == "Ready" and c["status"] == "True" for c in item["status"]["conditions"])
+    }
+    assert ready == {n.name for n in spec.nodes}
+    kubeconfig.unlink()
+
+
+def test_a_second_preview_expects_no_change_and_one_replica_is_one_update(
+    handed_to_pulumi: ClusterSpec, tmp_path: Path
+) -> None:
+    must_pulumi("preview", "-s", STACK, "--expect-no-changes")
+    salted = yaml.safe_load(workspace.config_file(STACK).read_text())
+    workloads = salted["config"]["groundwork:cluster"]["workloads"]
+    workloads[0]["replicas"] = workloads[0]["replicas"] + 1
+    changed = tmp_path / "Pulumi.lab.yaml"
+    changed.write_text(yaml.safe_dump(salted, sort_keys=False))
+    out = must_pulumi("preview", "-s", STACK, "--config-file", str(changed), "--json")
+    preview = json.loads(out)
+    changed_steps = [
+        (step["urn"].split("::")[-2].split("$")[-1], step["urn"].rsplit("::", 1)[-1])
+        for step in preview["steps"]
+        if step["op"] != "same"
+    ]
+    # The nodes are not touched: only the Kubernetes provider updates one object.
+    assert changed_steps == [
+        ("kubernetes:apps/v1:StatefulSet", "lab-workloads-objects:default/echo")
+    ]
+    assert preview["changeSummary"].get("update") == 1
+
+
+def test_the_other_door_is_refused_naming_the_one_that_drives(
+    handed_to_pulumi: ClusterSpec,
+) -> None:
+    result = run(UP, Context(handed_to_pulumi, Options(live=False)))
+    assert not result.ok
+    failure = result.describe_failure()
+    assert "driven by `pulumi up -s lab`" in failure and "pulumi destroy -s lab" in failure
+
+
+def test_pulumi_destroy_resets_the_nodes_and_checks_ssh(handed_to_pulumi: ClusterSpec) -> None:
+    spec = handed_to_pulumi
+    out = must_pulumi("destroy", "-s", STACK, "--yes")
+    assert "SSH after reset" in out and "new SSH session ok" in out, out[-3000:]
+    assert door.holder(STACK) is None
+    etcd_node = spec.nodes_with(Role.ETCD)[0].name
+    after = on_node(spec, etcd_node, "systemctl is-active etcd; test -e /var/lib/etcd/member")
+    assert after.returncode != 0 and "inactive" in after.stdout, after.stdout + after.stderr
+    # The verification resource fails on such nodes, naming etcd.
+    checks = {"cluster": cluster_value(spec), "provisioningHash": provisioning_hash(spec)}
+    with pytest.raises(VerificationError, match="etcd"):
+        NodeVerificationProvider().create(checks)
