@@ -17,11 +17,14 @@ stack back.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import pytest
@@ -31,7 +34,7 @@ from groundwork import door, lab
 from groundwork.build import PULUMI_RECIPES, build_all
 from groundwork.inventory.fingerprint import provisioning_hash
 from groundwork.lab import ssh
-from groundwork.paths import PROJECT_ROOT
+from groundwork.paths import PROJECT_ROOT, state_dir
 from groundwork.phases import DESTROY, UP, Context, Options, run
 from groundwork.phases.addons import kubectl
 from groundwork.pulumi import workspace
@@ -54,6 +57,57 @@ def must_pulumi(*args: str, timeout: float = 900) -> str:
         f"pulumi {' '.join(args)}:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
     )
     return done.stdout
+
+
+# Where a stack's secrets are meant to live, 0600 (the PKI, the passphrase,
+# the kubeconfig, the lab's SSH key): the scans look everywhere else.
+SECRET_HOMES = ("pki", "secrets", "lab/ssh")
+
+
+def secret_needles(stack: str) -> dict[str, str]:
+    """Fragments that only a leaked secret would contain: each private key's
+    PEM body lines and a piece of its base64 (a kubeconfig's client-key-data),
+    the Pulumi passphrase, the encryption-at-rest key (pure reading)."""
+    base = state_dir(stack)
+    needles: dict[str, str] = {}
+    for key in sorted((base / "pki").rglob("*.key")):
+        pem = key.read_text()
+        name = str(key.relative_to(base))
+        for line in pem.splitlines():
+            if len(line) >= 40 and not line.startswith("-----"):
+                needles[line] = name
+        needles[base64.b64encode(pem.encode()).decode()[60:120]] = f"{name} (base64)"
+    for name in ("pulumi-passphrase", "encryption-key"):
+        value = (base / "secrets" / name).read_text().strip()
+        needles[value] = f"secrets/{name}"
+    return needles
+
+
+def leaks(text: str, needles: dict[str, str]) -> list[str]:
+    return sorted({source for needle, source in needles.items() if needle in text})
+
+
+@contextmanager
+def process_arguments() -> Iterator[set[str]]:
+    """Every process's command line seen on this host while the block runs
+    (/proc sampled every 0.1 s)."""
+    seen: set[str] = set()
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.is_set():
+            for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+                with suppress(OSError):  # the process ended meanwhile
+                    seen.add(cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace"))
+            stop.wait(0.1)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        yield seen
+    finally:
+        stop.set()
+        sampler.join()
 
 
 def on_node(spec: ClusterSpec, node: str, script: str) -> subprocess.CompletedProcess[str]:
@@ -83,8 +137,15 @@ def handed_to_pulumi() -> Iterator[ClusterSpec]:
 
 def test_pulumi_up_brings_up_the_whole_cluster(handed_to_pulumi: ClusterSpec) -> None:
     spec = handed_to_pulumi
-    out = must_pulumi("up", "-s", STACK, "--yes", "--skip-preview")
+    with process_arguments() as arguments:
+        out = must_pulumi("up", "-s", STACK, "--yes", "--skip-preview")
     assert "kubernetes:apps/v1:StatefulSet" in out, out[-3000:]
+    # No secret in any process's arguments while it ran (Ansible, ssh, the
+    # CLI, its plugins, kubectl), nor in what it printed.
+    needles = secret_needles(STACK)
+    assert len(arguments) > 50, "the sampler saw too few processes to mean anything"
+    assert not leaks("\n".join(arguments), needles)
+    assert not leaks(out, needles)
     held = door.holder(STACK)
     assert held is not None and held[0] == "pulumi"
     # The passphrase never reaches argv: it is a 0600 file.
@@ -136,6 +197,29 @@ def test_a_second_preview_expects_no_change_and_one_replica_is_one_update(
         ("kubernetes:apps/v1:StatefulSet", "lab-workloads-objects:default/echo")
     ]
     assert preview["changeSummary"].get("update") == 1
+
+
+def test_no_secret_in_plaintext_in_the_state_its_backups_or_the_logs(
+    handed_to_pulumi: ClusterSpec,
+) -> None:
+    base = state_dir(STACK)
+    needles = secret_needles(STACK)
+    scanned = 0
+    found: dict[str, list[str]] = {}
+    for path in base.rglob("*"):
+        relative = path.relative_to(base)
+        if not path.is_file() or any(relative.is_relative_to(h) for h in SECRET_HOMES):
+            continue
+        scanned += 1
+        text = path.read_bytes().decode(errors="replace")
+        if "PRIVATE KEY-----" in text:
+            found.setdefault(str(relative), []).append("a PEM private key")
+        for source in leaks(text, needles):
+            found.setdefault(str(relative), []).append(source)
+    # The Pulumi state, its backups and history, the runs' logs are among them.
+    assert any((base / "pulumi" / ".pulumi" / "backups").rglob("*.json"))
+    assert scanned > 100, scanned
+    assert not found, found
 
 
 def test_the_other_door_is_refused_naming_the_one_that_drives(
