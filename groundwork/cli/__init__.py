@@ -38,6 +38,7 @@ from groundwork.spec import SpecError, StackFileError
 VERB_MODULES: tuple[str, ...] = (
     "plan",
     "graph",
+    "schema",
     "build",
     "lab",
     "up",
@@ -51,6 +52,20 @@ VERB_MODULES: tuple[str, ...] = (
 )
 
 
+def version_line() -> str:
+    """Groundwork's version and the pinned releases it installs by default."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from groundwork.spec.model import Kubernetes
+
+    try:
+        own = version("groundwork")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        own = "unknown"
+    kubernetes = Kubernetes.model_fields["version"].default
+    return f"groundwork {own} (Kubernetes {kubernetes} by default; pulumi {version('pulumi')})"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="groundwork",
@@ -62,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
         "path), 64 usage error, 130 interrupted, 141 output pipe closed.",
     )
     add_common_options(parser)
+    parser.add_argument("--version", action="version", version=version_line())
     subparsers = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
     for name in VERB_MODULES:
         module = importlib.import_module(f"groundwork.cli.{name}")

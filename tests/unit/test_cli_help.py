@@ -73,12 +73,13 @@ def test_help_prints_and_exits_0(
 
 
 def _examples(epilog: str) -> Iterator[list[str]]:
-    """The argv of each `groundwork ...` example line, without pipes and comments."""
+    """The argv of each `groundwork ...` example line, without pipes, redirections
+    and comments."""
     for line in epilog.splitlines():
         line = line.strip()
         if not line.startswith("groundwork "):
             continue
-        command = line.split(" | ")[0].split("  #")[0]
+        command = line.split(" | ")[0].split("  #")[0].split(" > ")[0]
         yield shlex.split(command)[1:]
 
 
