@@ -77,3 +77,11 @@ def check(stack: str, door: Door) -> None:
 def release(stack: str) -> None:
     """After a destroy: the nodes hold nothing of either door any more."""
     (state_dir(stack) / DOOR_FILE).unlink(missing_ok=True)
+
+
+if __name__ == "__main__":
+    # `python -m groundwork.door STACK`: the door that drives it, or nothing.
+    import sys
+
+    held = holder(sys.argv[1])
+    print(held[0] if held else "")

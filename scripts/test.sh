@@ -20,6 +20,12 @@ echo "==> build"
 # leave idle; tests/pulumi_up, which runs after every lab module, waits for it
 # (a build takes the component's lock, so the test's own build call waits and
 # then finds it cached).
+# The main job leaves the lab to Pulumi; the lab tests drive it through
+# `groundwork up` (and tests/pulumi_up hands it to Pulumi and back at the end).
+if [[ $(.venv/bin/python -m groundwork.door lab) == pulumi ]]; then
+  echo "==> the lab is driven by pulumi up: resetting it to hand it to groundwork up"
+  .venv/bin/groundwork pulumi destroy -s lab --yes
+fi
 pulumi_log=$(mktemp -t groundwork-pulumi-build.XXXXXX)
 echo "==> build pulumi pulumi-kubernetes (background, log: $pulumi_log)"
 nice -n 19 .venv/bin/groundwork build pulumi pulumi-kubernetes >"$pulumi_log" 2>&1 &
