@@ -10,7 +10,9 @@ same phase pipelines the CLI runs (groundwork.phases.lists).
   Kubernetes provider applies, does not touch a node. create/update run
   the `up` pipeline without the lab and the checks (`NodeVerification` runs
   those) and fail with every failed host/role/task; delete runs the
-  `destroy` pipeline: reset.yml, then a new SSH session to every node.
+  `destroy` pipeline: reset.yml, then a new SSH session to every node;
+  read (`pulumi refresh`) runs the node checks and records each failing one
+  as `drift`, which makes the next `pulumi up` provision again.
 - `NodeVerification`: inputs are the cluster value and the provisioning's
   `contentHash`, so it re-runs whenever provisioning re-ran; create/update run
   the `verify` pipeline (the testinfra checks) and fail with the failing ones.
@@ -50,15 +52,24 @@ def _differs(olds: dict[str, Any], news: dict[str, Any], keys: tuple[str, ...]) 
 
 
 def _diff(
-    olds: dict[str, Any], news: dict[str, Any], keys: tuple[str, ...], pki: bool = False
+    olds: dict[str, Any],
+    news: dict[str, Any],
+    keys: tuple[str, ...],
+    pki: bool = False,
+    drift: bool = False,
 ) -> dynamic.DiffResult:
     changed = _differs(olds, news, keys)
     if pki and olds.get(PKI_DIGEST) != pki_digest(news):
         changed.append("pki")
+    if drift and olds.get(DRIFT):  # found by `pulumi refresh`: provision again to heal it
+        changed.append(DRIFT)
     return dynamic.DiffResult(
         changes=bool(changed), replaces=[], stables=[], delete_before_replace=False
     )
 
+
+# The node checks that failed when `pulumi refresh` last read the nodes.
+DRIFT = "drift"
 
 # The outputs keep a digest of the PKI the nodes got, not the PKI: its keys
 # stay in the (secret) inputs only.
@@ -100,7 +111,7 @@ class NodeProvisioningProvider(dynamic.ResourceProvider):
         # What the nodes get is all in the content hash (the rendered inventory,
         # playbooks and roles) and the PKI: a change that only the Kubernetes
         # provider applies (a workload's replicas) does not touch a node.
-        return _diff(olds, news, ("contentHash",), pki=True)
+        return _diff(olds, news, ("contentHash",), pki=True, drift=True)
 
     def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
         return dynamic.CreateResult(f"nodes-{uuid.uuid4().hex}", self._apply(props))
@@ -109,7 +120,17 @@ class NodeProvisioningProvider(dynamic.ResourceProvider):
         return dynamic.UpdateResult(self._apply(news))
 
     def read(self, id_: str, props: dict[str, Any]) -> dynamic.ReadResult:
-        return dynamic.ReadResult(id_, props)
+        """`pulumi refresh`: the nodes as they are. The node checks run, and
+        each failing one is recorded as drift in the outputs, so refresh
+        shows it and the next `pulumi up` provisions again (see diff)."""
+        from groundwork.phases import VERIFY
+
+        spec = _spec(props, PROVISIONING_SOURCE)
+        result, context = _run(VERIFY, spec, verify=True)
+        if context.report is None:
+            raise VerificationError(result.describe_failure())
+        drift = sorted(f"{r.node}: {r.check}" for r in context.report.failures)
+        return dynamic.ReadResult(id_, {**props, DRIFT: drift})
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         from groundwork.phases import DESTROY

@@ -138,6 +138,8 @@ def test_provisioning_diff() -> None:
     assert provider.diff("id", olds, _props(stack="lab", content_hash="b" * 64)).changes
     # Only the Kubernetes provider applies a workload's replicas.
     assert not provider.diff("id", olds, _more_replicas(_props(stack="lab"))).changes
+    # Drift that `pulumi refresh` found: the next up provisions again.
+    assert provider.diff("id", {**olds, "drift": ["w1: containerd config"]}, props).changes
     # A new PKI: the nodes get it. The outputs keep only its digest.
     assert provider.diff("id", olds, {**_props(), "pki": {"certificates": {}}}).changes
     result = provider.diff("id", olds, _props(content_hash="b" * 64))

@@ -9,8 +9,10 @@ background meanwhile (scripts/test.sh), and the first fixture waits for that
 build. One module, in order: the lab is handed from `groundwork up` to Pulumi
 (destroy first: one stack, one front door), `pulumi up` brings the whole
 cluster up, a preview expects no change and one changed replica count
-previews exactly one update, the kubeconfig output works with kubectl, the
-other door is refused, and `pulumi destroy` resets the nodes behind the same
+previews exactly one update, the kubeconfig output works with kubectl,
+`pulumi refresh` reports the drift verify finds and the next `pulumi up`
+heals it, no secret is in plaintext in the state or the logs, the other
+door is refused, and `pulumi destroy` resets the nodes behind the same
 SSH check as `groundwork destroy`. The next lab module's `up` claims the
 stack back.
 """
@@ -40,6 +42,7 @@ from groundwork.phases.addons import kubectl
 from groundwork.pulumi import workspace
 from groundwork.pulumi.nodes import NodeVerificationProvider, VerificationError, cluster_value
 from groundwork.spec import ClusterSpec, Role, load_stack
+from groundwork.verify.expect import CONTAINERD_CONFIG
 
 pytestmark = pytest.mark.lab
 
@@ -197,6 +200,37 @@ def test_a_second_preview_expects_no_change_and_one_replica_is_one_update(
         ("kubernetes:apps/v1:StatefulSet", "lab-workloads-objects:default/echo")
     ]
     assert preview["changeSummary"].get("update") == 1
+
+
+def node_provisioning_outputs() -> dict[str, object]:
+    state = json.loads(must_pulumi("stack", "export", "-s", STACK))
+    (resource,) = [
+        r
+        for r in state["deployment"]["resources"]
+        if r["type"] == "pulumi-python:dynamic/groundwork:NodeProvisioning"
+    ]
+    outputs: dict[str, object] = resource["outputs"]
+    return outputs
+
+
+def test_refresh_reports_the_drift_verify_finds_and_up_heals_it(
+    handed_to_pulumi: ClusterSpec,
+) -> None:
+    spec = handed_to_pulumi
+    worker = spec.nodes_with(Role.WORKER)[0].name
+    # Not valid TOML any more (containerd keeps running on what it read).
+    broken = on_node(spec, worker, f"printf '[plugins\\nbroken = \\n' >> {CONTAINERD_CONFIG}")
+    assert broken.returncode == 0, broken.stderr
+    must_pulumi("refresh", "-s", STACK, "--yes")
+    drift = node_provisioning_outputs().get("drift")
+    assert isinstance(drift, list) and drift, drift
+    assert all(item.startswith(f"{worker}: ") for item in drift), drift
+    # The next up provisions the nodes again, which restores the file.
+    must_pulumi("up", "-s", STACK, "--yes", "--skip-preview")
+    healed = on_node(spec, worker, f"grep -c '^broken = ' {CONTAINERD_CONFIG}")
+    assert healed.stdout.strip() == "0", healed.stdout
+    assert not node_provisioning_outputs().get("drift")
+    must_pulumi("preview", "-s", STACK, "--expect-no-changes")
 
 
 def test_no_secret_in_plaintext_in_the_state_its_backups_or_the_logs(
