@@ -32,19 +32,30 @@ def _run_quiet(command: list[str], env: dict[str, str]) -> subprocess.CompletedP
     )
 
 
-def ensure_stack(stack: str, env: dict[str, str]) -> None:
-    """Create the stack in its backend on first use (passphrase secrets),
-    keeping the repository's stack file as it was: the salt the CLI writes
-    there moves to the stack's config copy (workspace.config_file)."""
-    listed = _run_quiet(["pulumi", "stack", "ls", "--json"], env)
+def ensure_stack(reference: str, env: dict[str, str]) -> None:
+    """Create the stack in its backend on first use (passphrase secrets,
+    unless the environment names another provider's key), keeping the
+    repository's stack file as it was: the salt the CLI writes there moves
+    to the stack's config copy (workspace.config_file)."""
+    stack = workspace.stack_name(reference)
+    listed = _run_quiet(["pulumi", "stack", "ls", "--all", "--json"], env)
     if listed.returncode != 0:
         fail(f"pulumi stack ls failed: {listed.stderr.strip()}")
-    if any(s.get("name") == stack for s in json.loads(listed.stdout or "[]")):
+    names = {str(s.get("name")) for s in json.loads(listed.stdout or "[]")}
+    if reference in names or any(workspace.stack_name(n) == stack for n in names):
         return
     repository = stack_path(stack)
     before = repository.read_text()
     made = _run_quiet(
-        ["pulumi", "stack", "init", stack, "--secrets-provider", "passphrase", "--non-interactive"],
+        [
+            "pulumi",
+            "stack",
+            "init",
+            reference,
+            "--secrets-provider",
+            env.get("GROUNDWORK_PULUMI_SECRETS_PROVIDER", "passphrase"),
+            "--non-interactive",
+        ],
         env,
     )
     after = repository.read_text()
@@ -61,9 +72,11 @@ def _run(args: argparse.Namespace) -> int:
     from groundwork.spec import load_stack
 
     passed: list[str] = [a for a in args.pulumi_args if a != "--"] if args.pulumi_args else []
-    stack = workspace.stack_of(passed)
-    if stack is None:
+    reference = workspace.stack_of(passed)
+    if reference is None:
         fail("name the stack: groundwork pulumi up -s STACK", "stacks are in stacks/")
+    # `-s org/prod` on a shared backend: the stack file and state are prod's.
+    stack = workspace.stack_name(reference)
     load_stack(stack)  # every problem of the stack file, with its path, before anything runs
     verb = workspace.subcommand(passed)
     if verb in DRIVING:
@@ -78,7 +91,7 @@ def _run(args: argparse.Namespace) -> int:
     # The language host and the dynamic-provider launcher are in the venv.
     venv = Path(sys.prefix) / "bin"
     env = workspace.environment(stack, os.environ, [*directories, venv])
-    ensure_stack(stack, env)
+    ensure_stack(reference, env)
     command = workspace.argv(stack, passed, workspace.config_file(stack))
     os.chdir(workspace.project_root())
     os.execvpe(command[0], command, env)

@@ -119,6 +119,12 @@ def stack_of(args: Sequence[str]) -> str | None:
     return None
 
 
+def stack_name(reference: str) -> str:
+    """The stack's own name in a Pulumi stack reference (`org/prod`, `org/project/prod`):
+    the name of its file in stacks/ and of its state directory (pure)."""
+    return reference.rsplit("/", 1)[-1]
+
+
 def argv(stack: str, args: Sequence[str], config: Path) -> list[str]:
     """The pulumi command line: args, reading the stack's config copy where
     the subcommand reads config (pure)."""
