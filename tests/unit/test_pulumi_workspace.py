@@ -30,6 +30,10 @@ def test_the_subcommand_and_the_stack_are_found_among_flags() -> None:
     assert workspace.stack_of(args) == "lab"
     assert workspace.stack_of(["up", "--stack=prod"]) == "prod"
     assert workspace.stack_of(["up"]) is None
+    # An organisation's stack reference: the file and the state are the stack's.
+    assert workspace.stack_name("acme/prod") == "prod"
+    assert workspace.stack_name("acme/groundwork/prod") == "prod"
+    assert workspace.stack_name("prod") == "prod"
 
 
 def test_config_readers_get_the_copy_and_others_do_not() -> None:
