@@ -22,6 +22,8 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -231,6 +233,102 @@ def test_refresh_reports_the_drift_verify_finds_and_up_heals_it(
     assert healed.stdout.strip() == "0", healed.stdout
     assert not node_provisioning_outputs().get("drift")
     must_pulumi("preview", "-s", STACK, "--expect-no-changes")
+
+
+# --- the CI examples of docs/ci, run as written ------------------------------------
+
+EXPRESSION = re.compile(r"\$\{\{\s*([^}]*?)\s*\}\}")
+
+
+def expand(text: str, values: dict[str, str]) -> str:
+    """GitHub's `${{ ... }}` expressions replaced by their values; unknown ones
+    fail the test (a workflow that needs something this runner lacks)."""
+
+    def one(match: re.Match[str]) -> str:
+        name = match.group(1)
+        assert name in values, f"no value for ${{{{ {name} }}}}"
+        return values[name]
+
+    return EXPRESSION.sub(one, text)
+
+
+def run_job(workflow: str, job: str, checkout: Path, values: dict[str, str]) -> str:
+    """Run a job's `run:` steps in order, as a runner would: bash -e, the
+    workflow's and the job's env (expressions expanded), in the checkout.
+    `uses:` steps are the runner's own (checkout, setup-python, artifacts)."""
+    document = yaml.safe_load((PROJECT_ROOT / "docs" / "ci" / "github" / workflow).read_text())
+    spec = document["jobs"][job]
+    env = {
+        k: expand(str(v), values)
+        for k, v in {**document.get("env", {}), **spec.get("env", {})}.items()
+    }
+    runner_temp = checkout.parent / "runner-temp"
+    runner_temp.mkdir(exist_ok=True)
+    base = {
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+        "HOME": os.environ["HOME"],
+        "RUNNER_TEMP": str(runner_temp),
+        "GITHUB_OUTPUT": str(runner_temp / "output"),
+        "GITHUB_PATH": str(runner_temp / "path"),
+        # This runner's state directory is the lab's (the workflows name a
+        # dedicated one for a real runner).
+        "GROUNDWORK_STATE_DIR": str(state_dir(STACK).parent),
+    }
+    printed = []
+    for step in spec["steps"]:
+        if "run" not in step:
+            continue
+        step_env = {k: expand(str(v), values) for k, v in step.get("env", {}).items()}
+        done = subprocess.run(
+            ["bash", "-e", "-o", "pipefail", "-c", expand(step["run"], values)],
+            cwd=checkout,
+            env={**base, **env, "GROUNDWORK_STATE_DIR": base["GROUNDWORK_STATE_DIR"], **step_env},
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=False,
+        )
+        printed.append(done.stdout)
+        assert done.returncode == 0, (
+            f"{workflow} {job}: step {step.get('name', step.get('id'))!r} failed:\n"
+            f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+        )
+    return "\n".join(printed)
+
+
+def test_the_ci_examples_run_as_written_on_the_lab(
+    handed_to_pulumi: ClusterSpec, tmp_path: Path
+) -> None:
+    """validate and preview (pull-request.yml) and deploy (deploy.yml) for the
+    lab stack, on a checkout of the working tree with a venv of its own."""
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    tracked = (
+        subprocess.run(["git", "ls-files", "-z"], cwd=PROJECT_ROOT, capture_output=True, check=True)
+        .stdout.decode()
+        .split("\0")
+    )
+    for name in filter(None, tracked):
+        source = PROJECT_ROOT / name
+        if source.is_file():
+            (checkout / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, checkout / name)
+    _, known_hosts = ssh.key_paths(STACK)
+    values = {
+        "matrix.stack": STACK,
+        "vars.PULUMI_BACKEND_URL": workspace.backend_dir(STACK).as_uri(),
+        "vars.PULUMI_ORG": "",
+        "secrets.PULUMI_ACCESS_TOKEN": "",
+        "secrets.PULUMI_CONFIG_PASSPHRASE": workspace.passphrase_file(STACK).read_text().strip(),
+        # The lab's machines take the lab's own key (cluster.nodes[].ssh.key: lab).
+        "secrets.SSH_PRIVATE_KEY": "unused by the lab stack",
+        "vars.SSH_KNOWN_HOSTS": known_hosts.read_text(),
+    }
+    run_job("pull-request.yml", "validate", checkout, values)
+    previewed = run_job("pull-request.yml", "preview", checkout, values)
+    assert "56 unchanged" in previewed, previewed[-2000:]
+    deployed = run_job("deploy.yml", "up", checkout, values)
+    assert "56 unchanged" in deployed, deployed[-2000:]
 
 
 def test_no_secret_in_plaintext_in_the_state_its_backups_or_the_logs(
