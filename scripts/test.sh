@@ -10,7 +10,12 @@ bash scripts/setup.sh
 # `groundwork up` (and tests/pulumi_up hands it to Pulumi and back at the end).
 if [[ $(.venv/bin/python -m groundwork.door lab) == pulumi ]]; then
   echo "==> the lab is driven by pulumi up: resetting it to hand it to groundwork up"
-  .venv/bin/groundwork pulumi destroy -s lab --yes
+  # Its machines may be off (the session that ran the main job was killed):
+  # power them on with their disks first. Objects of a cluster that does not
+  # answer yet are dropped from the Pulumi state, not deleted: the reset that
+  # follows clears the nodes anyway.
+  .venv/bin/groundwork lab up --stack lab
+  PULUMI_K8S_DELETE_UNREACHABLE=true .venv/bin/groundwork pulumi destroy -s lab --yes
 fi
 # The Pulumi CLI and its Kubernetes provider (about 21 min from empty caches)
 # build in the background at the lowest priority from here on: their module
