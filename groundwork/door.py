@@ -34,8 +34,9 @@ def refusal(stack: str, door: str, holder: str, since: str) -> str | None:
     """Why `door` may not drive a stack that `holder` claimed, or None (pure)."""
     if holder == door:
         return None
-    driven = COMMANDS.get(holder, (holder, "its own destroy"))[0].format(stack=stack)
-    release = COMMANDS.get(holder, ("", "its own destroy"))[1].format(stack=stack)
+    driven, release = (
+        command.format(stack=stack) for command in COMMANDS.get(holder, (holder, "its own destroy"))
+    )
     mine = COMMANDS[door][0].format(stack=stack)
     return (
         f"stack {stack} is driven by `{driven}` (since {since}): two front doors would "
@@ -53,25 +54,22 @@ def holder(stack: str) -> tuple[str, str] | None:
     return door, since or "an unknown time"
 
 
+def check(stack: str, door: Door) -> tuple[str, str] | None:
+    """Raise WrongDoor if the other door holds the stack; claims nothing.
+    Returns the holder (this door's claim) or None."""
+    held = holder(stack)
+    if held is not None:
+        problem = refusal(stack, door, *held)
+        if problem:
+            raise WrongDoor(problem)
+    return held
+
+
 def claim(stack: str, door: Door) -> None:
     """Claim the stack for `door`, or raise WrongDoor if the other one holds it."""
-    held = holder(stack)
-    if held is not None:
-        problem = refusal(stack, door, *held)
-        if problem:
-            raise WrongDoor(problem)
-        return
-    since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    (state_dir(stack) / DOOR_FILE).write_text(f"{door} {since}\n")
-
-
-def check(stack: str, door: Door) -> None:
-    """Raise WrongDoor if the other door holds the stack; claims nothing."""
-    held = holder(stack)
-    if held is not None:
-        problem = refusal(stack, door, *held)
-        if problem:
-            raise WrongDoor(problem)
+    if check(stack, door) is None:
+        since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        (state_dir(stack) / DOOR_FILE).write_text(f"{door} {since}\n")
 
 
 def release(stack: str) -> None:

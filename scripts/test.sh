@@ -17,7 +17,8 @@ if [[ $(.venv/bin/python -m groundwork.door lab) == pulumi ]]; then
   .venv/bin/groundwork lab up --stack lab
   PULUMI_K8S_DELETE_UNREACHABLE=true .venv/bin/groundwork pulumi destroy -s lab --yes
 fi
-# The Pulumi CLI and its Kubernetes provider (about 21 min from empty caches)
+# The Pulumi CLI and its Kubernetes provider (about 10 min on 2 cores from an
+# empty Go build cache)
 # build in the background at the lowest priority from here on: their module
 # downloads overlap the lint and the components' build, their compiling takes
 # the cores the lab tests leave idle. tests/pulumi_up, which runs after every

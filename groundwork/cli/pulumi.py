@@ -12,19 +12,16 @@ from pathlib import Path
 
 from groundwork import door
 from groundwork.cli.common import Subparsers, add_verb, fail
+from groundwork.paths import PROJECT_ROOT
 from groundwork.pulumi import workspace
 from groundwork.spec.load import stack_path
-
-# The subcommands that change the stack or show its plan: refused on a stack
-# that `groundwork up` drives (groundwork/door.py).
-DRIVING = frozenset({"up", "update", "preview", "refresh", "destroy", "import", "watch"})
 
 
 def _run_quiet(command: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         command,
         env=env,
-        cwd=workspace.project_root(),
+        cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,
         check=False,
@@ -61,8 +58,7 @@ def ensure_stack(reference: str, env: dict[str, str]) -> None:
     after = repository.read_text()
     if after != before:
         repository.write_text(before)
-        copy = workspace.backend_dir(stack) / f"Pulumi.{stack}.yaml"
-        copy.write_text(workspace.merged_config(before, after))
+        workspace.config_copy(stack).write_text(workspace.merged_config(before, after))
     if made.returncode != 0:
         fail(f"pulumi stack init {stack} failed: {made.stderr.strip()}")
 
@@ -79,7 +75,7 @@ def _run(args: argparse.Namespace) -> int:
     stack = workspace.stack_name(reference)
     load_stack(stack)  # every problem of the stack file, with its path, before anything runs
     verb = workspace.subcommand(passed)
-    if verb in DRIVING:
+    if verb in workspace.STACK_COMMANDS:
         try:
             door.check(stack, "pulumi")
         except door.WrongDoor as err:
@@ -93,7 +89,7 @@ def _run(args: argparse.Namespace) -> int:
     env = workspace.environment(stack, os.environ, [*directories, venv])
     ensure_stack(reference, env)
     command = workspace.argv(stack, passed, workspace.config_file(stack))
-    os.chdir(workspace.project_root())
+    os.chdir(PROJECT_ROOT)
     os.execvpe(command[0], command, env)
 
 

@@ -25,14 +25,15 @@ import secrets
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from groundwork.paths import PROJECT_ROOT, state_dir
+from groundwork.paths import state_dir
 from groundwork.spec.load import stack_path
 
 BACKEND_DIR = "pulumi"
 PASSPHRASE_FILE = "pulumi-passphrase"
 SALT_KEY = "encryptionsalt:"
-# The subcommands that read the stack's config (and take --config-file).
-CONFIG_READERS = frozenset({"up", "update", "preview", "refresh", "destroy", "import", "watch"})
+# The subcommands that read the stack's config (and take --config-file) and
+# drive or plan its resources (refused on a stack `groundwork up` drives).
+STACK_COMMANDS = frozenset({"up", "update", "preview", "refresh", "destroy", "import", "watch"})
 # Flags of the pulumi CLI that take a value, so that the subcommand is found
 # after them (`pulumi -C DIR up`).
 GLOBAL_VALUED_FLAGS = frozenset({"-C", "--cwd", "--color", "--profiling", "--tracing"})
@@ -71,9 +72,14 @@ def merged_config(repository_text: str, previous_text: str | None) -> str:
     return f"{body}\n{salt}\n" if salt else f"{body}\n"
 
 
+def config_copy(stack: str) -> Path:
+    """Where the copy of the stack file the CLI reads and salts is kept."""
+    return backend_dir(stack) / f"Pulumi.{stack}.yaml"
+
+
 def config_file(stack: str) -> Path:
     """Write and return the copy of the stack file the CLI reads and salts."""
-    path = backend_dir(stack) / f"Pulumi.{stack}.yaml"
+    path = config_copy(stack)
     previous = path.read_text() if path.exists() else None
     path.write_text(merged_config(stack_path(stack).read_text(), previous))
     return path
@@ -129,13 +135,8 @@ def argv(stack: str, args: Sequence[str], config: Path) -> list[str]:
     """The pulumi command line: args, reading the stack's config copy where
     the subcommand reads config (pure)."""
     command = ["pulumi", *args]
-    if subcommand(args) in CONFIG_READERS and not any(
+    if subcommand(args) in STACK_COMMANDS and not any(
         a == "--config-file" or a.startswith("--config-file=") for a in args
     ):
         command += ["--config-file", str(config)]
     return command
-
-
-def project_root() -> Path:
-    """Where Pulumi.yaml is: the CLI runs from there."""
-    return PROJECT_ROOT
