@@ -39,6 +39,7 @@ VERB_MODULES: tuple[str, ...] = (
     "plan",
     "graph",
     "schema",
+    "completion",
     "build",
     "lab",
     "up",

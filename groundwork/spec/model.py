@@ -34,6 +34,7 @@ from pydantic import (
     StringConstraints,
     Tag,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -54,6 +55,10 @@ URL_PATTERN = r"^https?://"
 # A systemd OnCalendar expression ("daily", "*-*-* 02:30:00"); systemd-analyze
 # checks it on each node before a timer is written.
 CALENDAR_PATTERN = r"^[A-Za-z0-9*:,./~ +-]{1,100}$"
+# A network address of either family, "/" and a prefix length (or a netmask,
+# which ip_network takes too): the shape the schema gives editors; the
+# model's own parser is the judge (_parse_network).
+CIDR_PATTERN = r"^[0-9A-Fa-f:.]+/[0-9.]+$"
 
 # Each pattern in words: a user is told the rule, never shown the regex.
 PATTERN_WORDS: dict[str, str] = {
@@ -69,6 +74,7 @@ PATTERN_WORDS: dict[str, str] = {
     URL_PATTERN: "a URL starting with http:// or https://",
     CALENDAR_PATTERN: "a systemd calendar event (systemd.time(7)), e.g. daily, hourly or "
     "'*-*-* 02:30:00'",
+    CIDR_PATTERN: "a CIDR: a network address, '/' and a prefix length (e.g. 10.244.0.0/16)",
 }
 
 Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN, max_length=63)]
@@ -110,14 +116,34 @@ def _networks_to_config(value: tuple[IPv4Network | IPv6Network, ...]) -> str | l
     return str(value[0]) if len(value) == 1 else [str(v) for v in value]
 
 
+# What the schema says of them: the parsers above leave it no type of its own.
+ADDRESS_SCHEMA: dict[str, Any] = {
+    "anyOf": [{"type": "string", "format": "ipv4"}, {"type": "string", "format": "ipv6"}]
+}
+CIDR_SCHEMA: dict[str, Any] = {"type": "string", "pattern": CIDR_PATTERN}
+CIDRS_SCHEMA: dict[str, Any] = {
+    "anyOf": [CIDR_SCHEMA, {"type": "array", "items": CIDR_SCHEMA, "minItems": 1, "maxItems": 2}]
+}
+
 # An address or network of either family parses (one clear error if not);
 # `rules.py` rejects IPv6 for now, so dual-stack needs no new shape.
-Address = Annotated[IPv4Address | IPv6Address, PlainValidator(_parse_address), PlainSerializer(str)]
-Network = Annotated[IPv4Network | IPv6Network, PlainValidator(_parse_network), PlainSerializer(str)]
+Address = Annotated[
+    IPv4Address | IPv6Address,
+    PlainValidator(_parse_address),
+    PlainSerializer(str),
+    WithJsonSchema(ADDRESS_SCHEMA),
+]
+Network = Annotated[
+    IPv4Network | IPv6Network,
+    PlainValidator(_parse_network),
+    PlainSerializer(str),
+    WithJsonSchema(CIDR_SCHEMA),
+]
 Networks = Annotated[
     tuple[IPv4Network | IPv6Network, ...],
     PlainValidator(_parse_networks),
     PlainSerializer(_networks_to_config),
+    WithJsonSchema(CIDRS_SCHEMA),
 ]
 
 
@@ -133,38 +159,78 @@ class Strict(BaseModel):
 
 
 class Role(StrEnum):
+    """What a node runs."""
+
     CONTROL_PLANE = "control-plane"
     ETCD = "etcd"
     WORKER = "worker"
 
 
 class Ssh(Strict):
-    user: str = "root"
-    port: int = Field(default=22, ge=1, le=65535)
-    # A reference, never the key itself: a file path, or "lab" for the lab's
-    # generated key. Private keys never live in a stack file.
-    key: str | None = None
+    """How Groundwork logs in to a node over SSH (its host key is always checked)."""
+
+    user: str = Field(
+        default="root",
+        description="The user Groundwork logs in as. Any other user than root must be "
+        "able to use sudo without a password: every step needs root.",
+    )
+    port: int = Field(default=22, ge=1, le=65535, description="The port of the node's SSH server.")
+    key: str | None = Field(
+        default=None,
+        description="The private key to log in with: a file path (~ is expanded), or lab "
+        "for the lab's generated key. A reference, never the key itself: private keys "
+        "never live in a stack file. Omitted: ssh's default keys and agent.",
+    )
 
 
 class Taint(Strict):
-    key: str
-    value: str = ""
-    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"]
+    """A taint the node is registered with: pods that do not tolerate it keep off."""
+
+    key: str = Field(description="The taint's key (e.g. dedicated).")
+    value: str = Field(default="", description="The taint's value; empty by default.")
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] = Field(
+        description="What it does to a pod without a matching toleration: NoSchedule "
+        "keeps new pods off the node, PreferNoSchedule keeps them off when there is room "
+        "elsewhere, NoExecute also evicts running ones."
+    )
 
 
 class Node(Strict):
-    name: Name
-    address: Address
-    roles: list[Role] = Field(min_length=1)
-    ssh: Ssh = Ssh()
-    labels: dict[str, str] = {}
-    taints: list[Taint] = []
+    """One machine of the cluster, how Groundwork reaches it, and what it runs."""
+
+    name: Name = Field(
+        description="The node's name: its hostname, its Kubernetes node name and its "
+        "etcd member name. Unique in the cluster."
+    )
+    address: Address = Field(
+        description="The address Groundwork reaches the node at and the cluster uses for "
+        "it; the node must hold it. IPv4 (IPv6 is not supported yet), unique, inside the "
+        "node network and outside the pod and service CIDRs."
+    )
+    roles: list[Role] = Field(
+        min_length=1,
+        description="What the node runs, each role once: control-plane (kube-apiserver, "
+        "controller-manager, scheduler), etcd (an etcd member) and worker (workloads). A "
+        "node with control-plane or worker gets a kubelet.",
+    )
+    ssh: Ssh = Field(default=Ssh(), description="How Groundwork logs in to the node.")
+    labels: dict[str, str] = Field(
+        default={},
+        description="Labels the kubelet registers the node with. Keys under kubernetes.io "
+        "or k8s.io are refused, but for those a kubelet may set (NodeRestriction): use a "
+        "prefix of your own, e.g. example.com/role.",
+    )
+    taints: list[Taint] = Field(
+        default=[], description="Taints the kubelet registers the node with."
+    )
 
     def has(self, role: Role) -> bool:
         return role in self.roles
 
 
 class EtcdTopology(StrEnum):
+    """Where the etcd members run."""
+
     STACKED = "stacked"  # etcd members on the control-plane nodes
     EXTERNAL = "external"  # dedicated nodes holding only the etcd role
 
@@ -172,37 +238,97 @@ class EtcdTopology(StrEnum):
 class EtcdSnapshots(Strict):
     """Snapshots each member takes of itself on a schedule, kept on its disk."""
 
-    schedule: str = Field(pattern=CALENDAR_PATTERN)
-    keep: int = Field(default=7, ge=1, le=1000)
+    schedule: str = Field(
+        pattern=CALENDAR_PATTERN,
+        description="When each member takes a snapshot (systemd's OnCalendar); "
+        "systemd-analyze checks it on each member before the timer is written.",
+    )
+    keep: int = Field(
+        default=7,
+        ge=1,
+        le=1000,
+        description="How many scheduled snapshots each member keeps "
+        "(/var/lib/etcd-snapshots); the oldest are removed.",
+    )
 
 
 class Etcd(Strict):
-    topology: EtcdTopology = EtcdTopology.STACKED
-    version: Version = versions.DEFAULT_ETCD
-    snapshots: EtcdSnapshots | None = None
+    """The etcd cluster that holds Kubernetes' state: its members are the nodes with
+    the etcd role."""
+
+    topology: EtcdTopology = Field(
+        default=EtcdTopology.STACKED,
+        description="Where the members run: stacked, on control-plane nodes (a node with "
+        "etcd must also have control-plane), or external, on dedicated nodes that have the "
+        "etcd role only.",
+    )
+    version: Version = Field(
+        default=versions.DEFAULT_ETCD,
+        description="The etcd release the members run; older than "
+        f"{versions.MINIMUM_EXTERNAL_ETCD} is refused.",
+    )
+    snapshots: EtcdSnapshots | None = Field(
+        default=None,
+        description="Snapshots each member takes of itself on a schedule. Omitted: none "
+        "(groundwork etcd snapshot takes one on demand).",
+    )
 
 
 class VipEndpoint(Strict):
-    """keepalived holds the VIP on one control-plane node; haproxy forwards."""
+    """A virtual IP in front of the apiservers: keepalived holds it on one
+    control-plane node, and haproxy on each forwards to every kube-apiserver."""
 
-    vip: Address
-    port: int = Field(default=6443, ge=1, le=65535)
-    # VRRP router id: must be unique per L2 segment.
-    virtual_router_id: int = Field(default=51, ge=1, le=255)
+    vip: Address = Field(
+        description="The virtual IP clients reach the API at: IPv4, unused, inside the "
+        "nodes' network (network.nodeCidr, or the lab subnet) and outside the pod and "
+        "service CIDRs."
+    )
+    port: int = Field(
+        default=6443,
+        ge=1,
+        le=65535,
+        description="The port clients connect to; haproxy listens on it on every "
+        "control-plane node, so kube-apiserver listens on 6444 there (6443 if this is 6444).",
+    )
+    virtual_router_id: int = Field(
+        default=51,
+        ge=1,
+        le=255,
+        description="The VRRP router id of keepalived; it must be unique on the nodes' L2 "
+        "segment, so change it when another VRRP group there uses it.",
+    )
 
 
 class LoadBalancerEndpoint(Strict):
     """An external load balancer the user runs in front of the apiservers."""
 
-    load_balancer: Address
-    port: int = Field(default=6443, ge=1, le=65535)
+    load_balancer: Address = Field(
+        description="The load balancer's address; it forwards the port to the same port "
+        "on every control-plane node."
+    )
+    port: int = Field(
+        default=6443,
+        ge=1,
+        le=65535,
+        description="The port clients connect to; kube-apiserver listens on the same port "
+        "on each control-plane node.",
+    )
 
 
 class DnsEndpoint(Strict):
     """A DNS name resolving to the apiservers (round robin or external LB)."""
 
-    dns: Annotated[str, StringConstraints(pattern=DNS_NAME_PATTERN)]
-    port: int = Field(default=6443, ge=1, le=65535)
+    dns: Annotated[str, StringConstraints(pattern=DNS_NAME_PATTERN)] = Field(
+        description="The name clients reach the API at; it must resolve to the "
+        "control-plane nodes, or to a load balancer in front of them."
+    )
+    port: int = Field(
+        default=6443,
+        ge=1,
+        le=65535,
+        description="The port clients connect to; kube-apiserver listens on the same port "
+        "on each control-plane node.",
+    )
 
 
 def _endpoint_kind(value: Any) -> str | None:
@@ -226,10 +352,18 @@ Endpoint = Annotated[
 
 
 class ControlPlane(Strict):
-    endpoint: Endpoint
+    """Where kubelets, kubectl and pods reach the Kubernetes API."""
+
+    endpoint: Endpoint = Field(
+        description="The API endpoint, exactly one of: vip (a virtual IP the "
+        "control-plane nodes hold), loadBalancer (a load balancer of your own) or dns (a "
+        "name resolving to the control-plane nodes)."
+    )
 
 
 class KubeProxyMode(StrEnum):
+    """How kube-proxy implements Services."""
+
     IPTABLES = "iptables"
     NFTABLES = "nftables"
     IPVS = "ipvs"  # deprecated upstream; warned at validation
@@ -237,12 +371,30 @@ class KubeProxyMode(StrEnum):
 
 
 class Kubernetes(Strict):
-    version: Version = versions.DEFAULT_KUBERNETES
-    kube_proxy: KubeProxyMode = KubeProxyMode.NFTABLES
-    cluster_domain: str = "cluster.local"
+    """The Kubernetes release and the settings of its components."""
+
+    version: Version = Field(
+        default=versions.DEFAULT_KUBERNETES,
+        description="The Kubernetes release installed; its minor version must be one of "
+        f"{', '.join(versions.KUBERNETES_MINORS)}, and a lab stack must name the one the "
+        "lab builds.",
+    )
+    kube_proxy: KubeProxyMode = Field(
+        default=KubeProxyMode.NFTABLES,
+        description="How kube-proxy implements Services: nftables, iptables, ipvs "
+        "(deprecated upstream: a warning), or none, when the network plugin replaces "
+        "kube-proxy (cilium only).",
+    )
+    cluster_domain: str = Field(
+        default="cluster.local",
+        description="The DNS domain of the cluster's Services and pods "
+        "(name.namespace.svc.<domain>), served by CoreDNS.",
+    )
 
 
 class Plugin(StrEnum):
+    """The CNI plugin that gives pods their network."""
+
     BRIDGE = "bridge"
     FLANNEL = "flannel"
     CALICO = "calico"
@@ -319,29 +471,86 @@ MINIMUM_POD_MTU = 1280
 
 
 class BgpPeer(Strict):
-    address: Address
-    asn: int = Field(ge=1, le=4294967295)
+    """A router outside the cluster the nodes exchange routes with."""
+
+    address: Address = Field(description="The router's address.")
+    asn: int = Field(ge=1, le=4294967295, description="The router's AS number.")
 
 
 class Bgp(Strict):
     """BGP peering for routed backends (calico bgp, kube-router bgp)."""
 
-    asn: int = Field(default=64512, ge=1, le=4294967295)
-    peers: list[BgpPeer] = []
+    asn: int = Field(
+        default=64512,
+        ge=1,
+        le=4294967295,
+        description="The cluster's own AS number (64512, the default, is a private one).",
+    )
+    peers: list[BgpPeer] = Field(default=[], description="The routers the nodes peer with.")
+
+
+def _offered_backends() -> str:
+    return "; ".join(
+        f"{plugin.value}: {', '.join(b.value for b in backends)}"
+        for plugin, backends in PLUGIN_BACKENDS.items()
+    )
 
 
 class NetworkSpec(Strict):
-    plugin: Plugin = Plugin.BRIDGE
-    backend: Backend | None = None  # None: the plugin's default backend
-    pod_cidr: Networks = (IPv4Network("10.244.0.0/16"),)
-    service_cidr: Networks = (IPv4Network("10.96.0.0/12"),)
-    # Prefix length of each node's pod subnet (/24 gives 254 pods per node).
-    node_subnet_size: int = Field(default=24, ge=8, le=30)
-    node_mtu: int = Field(default=1500, ge=576, le=9216)
-    # The network the node addresses live on; a VIP must be inside it.
-    # Defaults to the /24 of the first node when omitted.
-    node_cidr: Network | None = None
-    bgp: Bgp | None = None
+    """The pod network: its plugin, how the plugin carries traffic, and the address
+    ranges of pods, Services and nodes."""
+
+    plugin: Plugin = Field(
+        default=Plugin.BRIDGE,
+        description="The CNI plugin. Only bridge and flannel have carried packets on "
+        "Groundwork's lab; the others get a warning. "
+        f"{' and '.join(REJECTED_PLUGINS)} are refused, with the reason.",
+    )
+    backend: Backend | None = Field(
+        default=None,
+        description="How the plugin carries pod traffic between nodes, one of those it "
+        f"offers ({_offered_backends()}). Omitted: the first it offers.",
+    )
+    pod_cidr: Networks = Field(
+        default=(IPv4Network("10.244.0.0/16"),),
+        description="The range pod addresses come from: each node with a kubelet gets a "
+        "subnet of it (nodeSubnetSize). One IPv4 CIDR, apart from the Service and node "
+        "ranges; the list form, one CIDR per address family, is kept for dual-stack, which "
+        "is not supported yet.",
+    )
+    service_cidr: Networks = Field(
+        default=(IPv4Network("10.96.0.0/12"),),
+        description="The range Services' cluster IPs come from (the tenth address is "
+        "CoreDNS's). One IPv4 CIDR, apart from the pod and node ranges; the list form is "
+        "kept for dual-stack.",
+    )
+    node_subnet_size: int = Field(
+        default=24,
+        ge=8,
+        le=30,
+        description="The prefix length of each node's pod subnet, taken from podCidr: /24 "
+        "gives 254 pods per node. Which subnet a node gets follows from the last bits of "
+        "its address.",
+    )
+    node_mtu: int = Field(
+        default=1500,
+        ge=576,
+        le=9216,
+        description="The MTU of the nodes' network, in bytes. Pods get it less what the "
+        f"backend's encapsulation takes (50 for VXLAN), at least {MINIMUM_POD_MTU}.",
+    )
+    node_cidr: Network | None = Field(
+        default=None,
+        description="The network the node addresses are on: every node address and a VIP "
+        "must be inside it. Required with a VIP endpoint; omitted in a lab stack, the lab "
+        "subnet is used.",
+    )
+    bgp: Bgp | None = Field(
+        default=None,
+        description="BGP settings, for the backends that route with BGP (calico bgp and "
+        "the cross-subnet modes, kube-router bgp, cilium) and MetalLB's bgp mode; refused "
+        "with a backend that does not use BGP.",
+    )
 
     # Before pydantic's enum check, so that a refused plugin gets its reason,
     # an unknown one the choices, and a backend is judged against what its
@@ -389,39 +598,86 @@ class NetworkSpec(Strict):
 
 
 class StorageDriver(StrEnum):
+    """What provides a storage class's volumes."""
+
     LOCAL_PATH = "local-path"
     NFS = "nfs"
     LOCAL_STATIC = "local-static"
 
 
 class NfsParameters(Strict):
-    server: str
-    share: str = Field(pattern=ABSOLUTE_PATH_PATTERN)
+    """The NFS export the nfs driver makes its volumes in."""
+
+    server: str = Field(description="The NFS server's host name or address.")
+    share: str = Field(
+        pattern=ABSOLUTE_PATH_PATTERN,
+        description="The exported directory on the server; each volume is a directory under it.",
+    )
 
 
 class LocalVolume(Strict):
     """A pre-made directory or disk on one node, offered as a static PV."""
 
-    node: Name
-    path: str = Field(pattern=ABSOLUTE_PATH_PATTERN)
-    capacity: str = Field(pattern=CAPACITY_PATTERN)
+    node: Name = Field(description="The node the volume is on, one of the declared nodes.")
+    path: str = Field(
+        pattern=ABSOLUTE_PATH_PATTERN,
+        description="The directory or mounted disk on that node, made beforehand.",
+    )
+    capacity: str = Field(
+        pattern=CAPACITY_PATTERN,
+        description="The size the PersistentVolume offers to claims.",
+    )
 
 
 class StorageClass(Strict):
-    name: Name
-    driver: StorageDriver
-    default: bool = False
-    reclaim_policy: Literal["Delete", "Retain"] = "Delete"
-    nfs: NfsParameters | None = None
-    local_path: str = "/var/lib/groundwork/local-path"  # local-path only
-    volumes: list[LocalVolume] = []  # local-static only
+    """A StorageClass, and the driver that provides its volumes."""
+
+    name: Name = Field(
+        description="The StorageClass's name, unique among the classes; workloads name it "
+        "in storage.class."
+    )
+    driver: StorageDriver = Field(
+        description="What provides the volumes: local-path (a directory made on the "
+        "pod's node when claimed), nfs (a directory on an NFS export, csi-driver-nfs) or "
+        "local-static (the volumes declared here, one PersistentVolume each)."
+    )
+    default: bool = Field(
+        default=False,
+        description="Whether claims that name no class get this one; exactly one class "
+        "is the default.",
+    )
+    reclaim_policy: Literal["Delete", "Retain"] = Field(
+        default="Delete",
+        description="What becomes of a volume when its claim is deleted: Delete removes "
+        "it and its data, Retain keeps it for an administrator to reclaim.",
+    )
+    nfs: NfsParameters | None = Field(
+        default=None,
+        description="The NFS export; required with the nfs driver, refused with the others.",
+    )
+    local_path: str = Field(
+        default="/var/lib/groundwork/local-path",
+        description="The directory on each node local-path volumes are made in; local-path only.",
+    )
+    volumes: list[LocalVolume] = Field(
+        default=[],
+        description="The volumes offered; at least one with local-static, refused with the others.",
+    )
 
 
 class Storage(Strict):
-    classes: list[StorageClass] = []
+    """The cluster's StorageClasses."""
+
+    classes: list[StorageClass] = Field(
+        default=[],
+        description="The StorageClasses; when there are any, exactly one is the default. "
+        "None: the cluster has no StorageClass.",
+    )
 
 
 class GatewayController(StrEnum):
+    """The Gateway API controllers Groundwork installs."""
+
     ENVOY_GATEWAY = "envoy-gateway"
     TRAEFIK = "traefik"
     NONE = "none"
@@ -437,66 +693,167 @@ REJECTED_INGRESS: dict[str, str] = {
 
 
 class Gateway(Strict):
-    controller: str = GatewayController.NONE.value
-    # Optional Ingress class served by the same controller, for workloads
-    # that still use Ingress objects.
-    ingress_class: str | None = None
+    """How HTTP gets into the cluster: a Gateway API controller and the Gateway
+    `groundwork`, which the exposed workloads' routes attach to."""
+
+    controller: str = Field(
+        default=GatewayController.NONE.value,
+        description="The Gateway API controller installed: "
+        f"{', '.join(c.value for c in GatewayController)}. ingress-nginx is refused "
+        "(retired upstream). Exposed workloads need one.",
+    )
+    ingress_class: str | None = Field(
+        default=None,
+        description="An Ingress class served by the same controller, for workloads that "
+        "still use Ingress objects (traefik only); exposed workloads then get an Ingress "
+        "of this class instead of an HTTPRoute.",
+    )
 
 
 class MetalLbPool(Strict):
-    name: Name
-    addresses: list[str] = Field(min_length=1)  # CIDRs or "a.b.c.d-a.b.c.e" ranges
+    """A set of addresses MetalLB gives to Services of type LoadBalancer."""
+
+    name: Name = Field(description="The pool's name (its IPAddressPool's).")
+    addresses: list[str] = Field(
+        min_length=1,
+        description="CIDRs (a.b.c.d/len) or ranges a.b.c.d-a.b.c.e, outside the pod and "
+        "service CIDRs.",
+    )
 
 
 class LoadBalancer(Strict):
-    provider: Literal["metallb", "kube-vip", "none"] = "none"
-    mode: Literal["l2", "bgp"] = "l2"
-    pools: list[MetalLbPool] = []
+    """What gives Services of type LoadBalancer their addresses, on machines without
+    a cloud."""
+
+    provider: Literal["metallb", "kube-vip", "none"] = Field(
+        default="none",
+        description="MetalLB, kube-vip (ARP, one leader per Service), or none: no Service "
+        "gets an external address.",
+    )
+    mode: Literal["l2", "bgp"] = Field(
+        default="l2",
+        description="How MetalLB announces the addresses: l2 (ARP on the nodes' network) "
+        "or bgp (to network.bgp's peers, which it then needs).",
+    )
+    pools: list[MetalLbPool] = Field(
+        default=[],
+        description="The addresses MetalLB hands out; at least one with metallb, refused "
+        "with the other providers.",
+    )
 
 
 class Port(Strict):
-    name: Name
-    port: int = Field(ge=1, le=65535)
-    protocol: Literal["TCP", "UDP"] = "TCP"
+    """A port the workload's container listens on."""
+
+    name: Name = Field(description="The port's name; expose.port refers to it.")
+    port: int = Field(
+        ge=1, le=65535, description="The port number, in the container and on its Services."
+    )
+    protocol: Literal["TCP", "UDP"] = Field(default="TCP", description="The port's protocol.")
 
 
 class WorkloadStorage(Strict):
-    size: str = Field(pattern=SIZE_PATTERN)
-    storage_class: Name = Field(alias="class")
-    mount_path: str = Field(default="/data", pattern=ABSOLUTE_PATH_PATTERN)
+    """A persistent volume for each pod of the workload (a volumeClaimTemplate)."""
+
+    size: str = Field(pattern=SIZE_PATTERN, description="The size of each pod's volume.")
+    storage_class: Name = Field(
+        alias="class",
+        description="The StorageClass the volumes come from, one of storage.classes.",
+    )
+    mount_path: str = Field(
+        default="/data",
+        pattern=ABSOLUTE_PATH_PATTERN,
+        description="Where the volume is mounted in the container.",
+    )
 
 
 class Exposure(Strict):
-    hostname: str
-    path: str = Field(default="/", pattern=ABSOLUTE_PATH_PATTERN)
-    port: Name  # the name of one of the workload's ports
+    """HTTP from outside the cluster to one port of the workload, through the
+    gateway: an HTTPRoute, or an Ingress when gateway.ingressClass is set."""
+
+    hostname: str = Field(description="The host name the requests are routed by.")
+    path: str = Field(
+        default="/",
+        pattern=ABSOLUTE_PATH_PATTERN,
+        description="The path prefix routed to the workload.",
+    )
+    port: Name = Field(description="The name of the workload's port the requests go to.")
 
 
 class Workload(Strict):
-    kind: Literal["StatefulSet"] = "StatefulSet"
-    name: Name
-    namespace: Name = "default"
-    image: str = Field(min_length=1)
-    # The container's arguments (its image's entrypoint stays).
-    args: list[str] = []
-    replicas: int = Field(default=1, ge=0)
-    ports: list[Port] = []
-    storage: WorkloadStorage | None = None
-    expose: Exposure | None = None
+    """An application deployed with the cluster: a StatefulSet, its headless
+    Service, and a PodDisruptionBudget when it has more than one replica."""
+
+    kind: Literal["StatefulSet"] = Field(
+        default="StatefulSet", description="The kind of workload; StatefulSet only, so far."
+    )
+    name: Name = Field(
+        description="The workload's name, unique in its namespace; its StatefulSet and "
+        "Services are named after it."
+    )
+    namespace: Name = Field(
+        default="default",
+        description="The namespace it runs in, made by Groundwork if it is not default.",
+    )
+    image: str = Field(
+        min_length=1, description="The container image (e.g. registry.example/app:1.2)."
+    )
+    args: list[str] = Field(
+        default=[], description="The container's arguments; its image's entrypoint stays."
+    )
+    replicas: int = Field(default=1, ge=0, description="How many pods run.")
+    ports: list[Port] = Field(default=[], description="The ports the container listens on, named.")
+    storage: WorkloadStorage | None = Field(
+        default=None, description="A persistent volume for each pod. Omitted: none."
+    )
+    expose: Exposure | None = Field(
+        default=None,
+        description="Route HTTP from outside the cluster to one of the ports; needs "
+        "gateway.controller. Omitted: reachable inside the cluster only.",
+    )
 
 
 class ContainerRuntime(Strict):
-    version: Version = versions.DEFAULT_CONTAINERD
-    cgroup_driver: Literal["systemd", "cgroupfs"] = "systemd"
-    sandbox_image: str = "registry.k8s.io/pause:3.10"
-    registry_mirrors: dict[str, str] = {}
+    """The container runtime, containerd, on every node with a kubelet."""
+
+    version: Version = Field(
+        default=versions.DEFAULT_CONTAINERD,
+        description="The containerd release installed; 2.0 or newer (1.x is refused).",
+    )
+    cgroup_driver: Literal["systemd", "cgroupfs"] = Field(
+        default="systemd",
+        description="How containerd and the kubelet manage cgroups: systemd, as on any "
+        "systemd host, or cgroupfs.",
+    )
+    sandbox_image: str = Field(
+        default="registry.k8s.io/pause:3.10",
+        description="The pause image that holds each pod's namespaces.",
+    )
+    registry_mirrors: dict[str, str] = Field(
+        default={},
+        description="Mirrors containerd pulls through: a registry's host name (e.g. "
+        "docker.io) to the URL of a mirror that serves its images. Images keep their "
+        "upstream names.",
+    )
 
 
 class Artifacts(Strict):
     """Where binaries and packages come from: upstream, or an offline mirror."""
 
-    source: Literal["upstream", "mirror"] = "upstream"
-    mirror: str | None = Field(default=None, pattern=URL_PATTERN)
+    source: Literal["upstream", "mirror"] = Field(
+        default="upstream",
+        description="Where release files and packages come from: upstream, each release "
+        "file downloaded by the nodes and checked against the sha256 pinned in "
+        "groundwork/versions.py (a version with no pin is refused), or mirror, everything "
+        "from the mirror.",
+    )
+    mirror: str | None = Field(
+        default=None,
+        pattern=URL_PATTERN,
+        description="The mirror's URL, as groundwork build --mirror-url lays it out; "
+        "required with source: mirror, refused with upstream. A lab's is "
+        "http://<lab gateway>:<mirrorPort>.",
+    )
 
 
 # Where lab machines keep their disks (cluster.lab.storage).
@@ -506,32 +863,88 @@ LabStorageKind = Literal["memory", "disk"]
 class LabSpec(Strict):
     """Present only in the lab stack: the machines are created on this host."""
 
-    subnet: Network
-    gateway: Address
-    # Defaults to "groundwork-<cluster name>" (filled in by ClusterSpec).
-    network_name: Name = ""
-    mirror_port: int = Field(default=8080, ge=1, le=65535)
-    # The OCI registry of the lab's images, on the gateway too.
-    registry_port: int = Field(default=5000, ge=1, le=65535)
-    # Where the machines' disks live: a tmpfs of the lab's own (fast, gone at
-    # a reboot) or podman's storage on disk (groundwork/lab/storage.py).
-    storage: LabStorageKind = "memory"
+    subnet: Network = Field(
+        description="The lab network, IPv4, with no route out of the host: the node "
+        "addresses, the VIP and the gateway are inside it."
+    )
+    gateway: Address = Field(
+        description="The host's address on the lab network, inside subnet, where the "
+        "lab's mirror and registry listen."
+    )
+    # Filled in by ClusterSpec._default_lab_network_name when empty.
+    network_name: Name = Field(
+        default="",
+        description="The name of the lab's podman network; empty or omitted: "
+        "groundwork-<cluster name>.",
+    )
+    mirror_port: int = Field(
+        default=8080,
+        ge=1,
+        le=65535,
+        description="The port of the lab's artifact mirror on the gateway.",
+    )
+    registry_port: int = Field(
+        default=5000,
+        ge=1,
+        le=65535,
+        description="The port of the lab's OCI registry, which serves the images, on the gateway.",
+    )
+    # How each kind is set up: groundwork/lab/storage.py.
+    storage: LabStorageKind = Field(
+        default="memory",
+        description="Where the machines' disks live: memory, a tmpfs of the lab's own "
+        "(fast, gone at a reboot), or disk, podman's storage.",
+    )
 
 
 class ClusterSpec(Strict):
-    name: Name
-    kubernetes: Kubernetes = Kubernetes()
-    nodes: list[Node] = Field(min_length=1)
-    etcd: Etcd = Etcd()
-    control_plane: ControlPlane
-    network: NetworkSpec = NetworkSpec()
-    container_runtime: ContainerRuntime = ContainerRuntime()
-    storage: Storage = Storage()
-    gateway: Gateway = Gateway()
-    load_balancer: LoadBalancer = LoadBalancer()
-    workloads: list[Workload] = []
-    artifacts: Artifacts = Artifacts()
-    lab: LabSpec | None = None
+    """One Kubernetes cluster: its machines, how they are reached, and what runs on
+    them."""
+
+    name: Name = Field(
+        description="The cluster's name, in its kubeconfig and its Pulumi resources "
+        "(and, in a lab, its network's default name)."
+    )
+    kubernetes: Kubernetes = Field(
+        default=Kubernetes(), description="The Kubernetes release and its settings."
+    )
+    nodes: list[Node] = Field(
+        min_length=1,
+        description="The machines: control-plane on one or more nodes (three for "
+        "availability), etcd on an odd number of them (1, 3 or 5).",
+    )
+    etcd: Etcd = Field(
+        default=Etcd(), description="Where the etcd members run, their version, snapshots."
+    )
+    control_plane: ControlPlane = Field(description="Where the Kubernetes API is reached.")
+    network: NetworkSpec = Field(
+        default=NetworkSpec(),
+        description="The pod network: plugin, backend, and the pod, Service and node ranges.",
+    )
+    container_runtime: ContainerRuntime = Field(
+        default=ContainerRuntime(), description="The container runtime's version and settings."
+    )
+    storage: Storage = Field(
+        default=Storage(), description="The StorageClasses the cluster offers."
+    )
+    gateway: Gateway = Field(
+        default=Gateway(),
+        description="The Gateway API controller HTTP enters by. Omitted: none.",
+    )
+    load_balancer: LoadBalancer = Field(
+        default=LoadBalancer(),
+        description="What gives Services of type LoadBalancer their addresses. Omitted: nothing.",
+    )
+    workloads: list[Workload] = Field(
+        default=[], description="Applications deployed with the cluster."
+    )
+    artifacts: Artifacts = Field(
+        default=Artifacts(), description="Where binaries and packages come from."
+    )
+    lab: LabSpec | None = Field(
+        default=None,
+        description="The lab: machines Groundwork creates on this host. Only in a lab stack.",
+    )
 
     @model_validator(mode="before")
     @classmethod

@@ -37,3 +37,14 @@ def test_an_unknown_field_is_flagged_where_it_is() -> None:
         and "podCIDR" in e.message
         for e in errors
     ), [e.message for e in errors]
+
+
+def test_an_editor_can_check_addresses_and_cidrs() -> None:
+    document = yaml.safe_load((ROOT / "stacks" / "Pulumi.lab.yaml").read_text())
+    cluster = document["config"]["groundwork:cluster"]
+    cluster["nodes"][0]["address"] = "10.77.0.300"
+    cluster["network"]["podCidr"] = "10.244.0.0"
+    checker = jsonschema.Draft202012Validator.FORMAT_CHECKER
+    validator = jsonschema.Draft202012Validator(stack_file_schema(), format_checker=checker)
+    flagged = {tuple(e.absolute_path)[2:] for e in validator.iter_errors(document)}
+    assert flagged == {("nodes", 0, "address"), ("network", "podCidr")}
