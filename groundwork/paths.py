@@ -16,10 +16,14 @@ STACKS_DIR = PROJECT_ROOT / "stacks"
 INVENTORIES_DIR = PROJECT_ROOT / "inventories"
 
 
+def state_root() -> Path:
+    """Where every stack's state directory is."""
+    return Path(os.environ.get("GROUNDWORK_STATE_DIR", "/var/lib/groundwork"))
+
+
 def state_dir(stack: str) -> Path:
     """The private state directory of one stack (created 0700 on demand)."""
-    base = Path(os.environ.get("GROUNDWORK_STATE_DIR", "/var/lib/groundwork"))
-    path = base / stack
+    path = state_root() / stack
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
     return path
 

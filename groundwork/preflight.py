@@ -31,11 +31,50 @@ PROBE_COMMANDS: dict[str, list[str]] = {
 }
 
 
+# Devices the network backend creates on a node that runs pods, each probed
+# by creating one and deleting it at once: a kernel without the device type
+# is named here, never halfway through a run. The arguments are the least
+# each type needs to be created (no address it would route).
+LINK_PROBES: dict[str, str] = {
+    "bridge": "",
+    "vxlan": "id 4242 dstport 4789",
+    "geneve": "id 4242 remote 192.0.2.1",
+    "ipip": "remote 192.0.2.1",
+    "wireguard": "",
+}
+LINK_PROBE_DEVICE = "gw-probe0"
+
+
+def link_probe_command(kind: str) -> list[str]:
+    """Create a device of this type and delete it (a stale one goes first)."""
+    device = LINK_PROBE_DEVICE
+    script = (
+        f"ip link del {device} 2>/dev/null; "
+        f"ip link add {device} type {kind} {LINK_PROBES[kind]} && ip link del {device}"
+    )
+    return ["sh", "-c", script]
+
+
+@dataclass(frozen=True)
+class LinkNeed:
+    kind: str  # the device type: vxlan, wireguard, ...
+    reason: str  # what needs it (the plan's kernel module reason)
+
+
+def link_needs(kernel_modules: list[dict[str, str]]) -> tuple[LinkNeed, ...]:
+    """The device types among the plan's kernel modules (gw_kernel_modules)."""
+    return tuple(
+        LinkNeed(m["name"], m.get("reason", "")) for m in kernel_modules if m["name"] in LINK_PROBES
+    )
+
+
 @dataclass(frozen=True)
 class Expectations:
     address: str  # the node's declared address, which it must hold
     ssh_user: str
     etcd_member: bool
+    # Device types the stack's network backend creates on this node.
+    links: tuple[LinkNeed, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -50,6 +89,8 @@ class Answers:
     uid: str
     controller_time: float  # when the node read its clock, by the controller's
     round_trip: float  # the probe's duration, the clock reading's uncertainty
+    # device type -> "" when one could be created, else why not (stderr)
+    links: dict[str, str] | None = None
 
 
 def os_release(text: str) -> dict[str, str]:
@@ -104,6 +145,13 @@ def problems(expect: Expectations, answers: Answers) -> list[str]:
             found.append(
                 f"clock is {skew:+.1f} s off the controller's (more than "
                 f"{MAX_CLOCK_SKEW_SECONDS:g} s breaks certificates and etcd leases): fix time sync"
+            )
+    for need in expect.links:
+        refused = (answers.links or {}).get(need.kind, "not probed")
+        if refused:
+            found.append(
+                f"the kernel cannot create a {need.kind} device ({need.reason}; "
+                f"cluster.network.backend): {refused}"
             )
     if expect.etcd_member:
         free = free_mib(answers.disk)

@@ -17,19 +17,21 @@ if [[ $(.venv/bin/python -m groundwork.door lab) == pulumi ]]; then
   .venv/bin/groundwork lab up --stack lab
   PULUMI_K8S_DELETE_UNREACHABLE=true .venv/bin/groundwork pulumi destroy -s lab --yes
 fi
-# The Pulumi CLI and its Kubernetes provider (about 10 min on 2 cores from an
-# empty Go build cache)
-# build in the background at the lowest priority from here on: their module
-# downloads overlap the lint and the components' build, their compiling takes
-# the cores the lab tests leave idle. tests/pulumi_up, which runs after every
-# lab module, waits for it (a build holds the component's lock: the test's
-# own build call waits, then finds it cached).
-pulumi_log=$(mktemp -t groundwork-pulumi-build.XXXXXX)
-echo "==> build pulumi pulumi-kubernetes (background, log: $pulumi_log)"
-setsid nice -n 19 .venv/bin/groundwork build pulumi pulumi-kubernetes >"$pulumi_log" 2>&1 &
-pulumi_build=$!
+# What only some tests need, built in the background at the lowest priority
+# from here on: the Pulumi CLI and its Kubernetes provider (about 10 min on
+# 2 cores from an empty Go build cache), then flannel (about 4 min), which
+# the flannel lab stacks build on demand. Their module downloads overlap the
+# lint and the components' build, their compiling takes the cores the lab
+# tests leave idle. tests/network and tests/pulumi_up, which run after every
+# lab module, wait for it (a build holds the component's lock: the test's
+# own build waits, then finds it cached).
+background_log=$(mktemp -t groundwork-background-build.XXXXXX)
+echo "==> build pulumi pulumi-kubernetes flannel flannel-cni (background, log: $background_log)"
+setsid nice -n 19 .venv/bin/groundwork build pulumi pulumi-kubernetes flannel flannel-cni \
+  >"$background_log" 2>&1 &
+background_build=$!
 # A run that stops early, or selected no Pulumi test, does not wait for it.
-trap 'kill -- -"$pulumi_build" 2>/dev/null || true' EXIT
+trap 'kill -- -"$background_build" 2>/dev/null || true' EXIT
 echo "==> ruff"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .

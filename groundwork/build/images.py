@@ -241,8 +241,41 @@ NGINX_SITE = b"""server {
 
 
 # The built components lab_images reads: a change to another one (a
-# Kubernetes release to upgrade to) pushes nothing again.
+# Kubernetes release to upgrade to) pushes nothing again. A network plugin's
+# components are read when the lab built them (its stack declares the plugin).
 IMAGE_COMPONENTS = ("kubernetes", "coredns", "local-path-provisioner", "traefik")
+PLUGIN_IMAGE_COMPONENTS = ("flannel", "flannel-cni")
+
+
+def image_components(built: Mapping[str, Built]) -> tuple[str, ...]:
+    """The built components the lab's images are made of (pure)."""
+    return (*IMAGE_COMPONENTS, *(c for c in PLUGIN_IMAGE_COMPONENTS if c in built))
+
+
+def flannel_images(flannel: Built, cni: Built, debian: Layer) -> list[Image]:
+    """flannel's two images as upstream's images/Dockerfile lays them out:
+    flanneld and install-conf under /opt/bin on a distribution with iproute2,
+    iptables and nftables (Debian here, Alpine upstream), and the CNI plugin
+    at /flannel beside a shell's cp (the DaemonSet's init step copies it onto
+    the node)."""
+    shell, shell_links = busybox_files()
+    return [
+        Image(
+            f"ghcr.io/flannel-io/flannel:v{flannel.version}",
+            {
+                f"opt/bin/{name}": flannel.path(name).read_bytes()
+                for name in ("flanneld", "install-conf")
+            },
+            entrypoint=["/opt/bin/flanneld"],
+            base=debian,
+        ),
+        Image(
+            f"ghcr.io/flannel-io/flannel-cni-plugin:v{cni.version}",
+            {**shell, "flannel": cni.path("flannel").read_bytes()},
+            cmd=["sh"],
+            links=shell_links,
+        ),
+    ]
 
 
 def lab_images(
@@ -304,7 +337,13 @@ def lab_images(
             "STAND-IN": f"agnhost {agnhost_tag} built here, standing in for {prev_tag}\n".encode(),
         },
     )
+    plugin_images = (
+        flannel_images(built["flannel"], built["flannel-cni"], debian)
+        if "flannel" in built and "flannel-cni" in built
+        else []
+    )
     return [
+        *plugin_images,
         Image(
             f"registry.k8s.io/pause:{pause_tag}",
             {"pause": pause_binary(kubernetes_module, pause_tag, work)},

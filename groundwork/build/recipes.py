@@ -103,6 +103,9 @@ class Recipe:
     # Programs run on the controller host (the Pulumi CLI and its plugins):
     # `groundwork build` links them into the project's virtualenv bin.
     on_path: bool = False
+    # A network plugin's component: a lab stack whose `network.plugin` is
+    # this builds it and serves it (lab_recipes); other labs do not.
+    plugin: str = ""
 
     @property
     def directory(self) -> Path:
@@ -170,6 +173,10 @@ def _pulumi_kubernetes_version(info: ModuleInfo) -> str:
 def _pulumi_kubernetes_stamp(info: ModuleInfo) -> tuple[str, ...]:
     package = "github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version"
     return (f"-X {package}.Version={_pulumi_kubernetes_version(info)}",)
+
+
+def _flannel_stamp(info: ModuleInfo) -> tuple[str, ...]:
+    return (f"-X github.com/flannel-io/flannel/pkg/version.Version={info.version}",)
 
 
 def _cni_stamp(info: ModuleInfo) -> tuple[str, ...]:
@@ -373,6 +380,37 @@ RECIPES: tuple[Recipe, ...] = (
         on_path=True,
         on_demand=True,
     ),
+    # The flannel network plugin (stacks with `network.plugin: flannel`):
+    # flanneld as upstream's Makefile builds it (cgo, linked statically: its
+    # udp backend is C), and its CNI plugin from the last
+    # containernetworking/plugins release that carries it.
+    Recipe(
+        "flannel",
+        "github.com/flannel-io/flannel",
+        (
+            Program(
+                "flanneld",
+                "github.com/flannel-io/flannel",
+                cgo=True,
+                tags=("netgo", "osusergo"),
+                stamp=_flannel_stamp,
+                extldflags="-static",
+            ),
+            # What the DaemonSet's install-cni step runs (CGO off, as upstream).
+            Program("install-conf", "github.com/flannel-io/flannel/cmd/install_conf"),
+        ),
+        lab=False,
+        on_demand=True,
+        plugin="flannel",
+    ),
+    Recipe(
+        "flannel-cni",
+        "github.com/containernetworking/plugins",
+        (Program("flannel", f"{_CNI}/meta/flannel", stamp=_cni_stamp),),
+        lab=False,
+        on_demand=True,
+        plugin="flannel",
+    ),
     Recipe(
         "local-path-provisioner",
         "github.com/rancher/local-path-provisioner",
@@ -486,8 +524,10 @@ def kubernetes_versions() -> dict[str, Recipe]:
     return {pinned_version(r).removeprefix("v"): r for r in KUBERNETES_RECIPES}
 
 
-def lab_recipes(kubernetes_version: str) -> tuple[Recipe, ...]:
-    """What a lab stack at this Kubernetes version builds and serves."""
+def lab_recipes(kubernetes_version: str, network_plugin: str) -> tuple[Recipe, ...]:
+    """What a lab stack at this Kubernetes version, with this network plugin,
+    builds and serves."""
     wanted = kubernetes_versions().get(kubernetes_version.removeprefix("v"))
     extra = (wanted,) if wanted is not None and wanted not in LAB_RECIPES else ()
-    return (*LAB_RECIPES, *extra)
+    plugin = tuple(r for r in RECIPES if r.plugin and r.plugin == network_plugin)
+    return (*LAB_RECIPES, *extra, *plugin)

@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from groundwork import versions
+from groundwork.lab import apt_signing
 from groundwork.lab import ssh as lab_ssh
 from groundwork.paths import state_dir
 from groundwork.plan import ClusterPlan, packages
@@ -180,10 +181,16 @@ def hosts(
     }
 
 
-def apt_source(spec: ClusterSpec) -> str:
-    """The apt line for the mirror's flat Debian repository ("" for upstream)."""
+def apt_source(spec: ClusterSpec, signed: bool) -> str:
+    """The apt line for the mirror's flat Debian repository ("" for upstream):
+    trusted through the key that signs its index when there is one (the
+    lab's), else outright (a site's mirror: no key is declared for it yet)."""
     mirror = spec.artifacts.mirror if spec.artifacts.source == "mirror" else None
-    return f"deb [trusted=yes] {mirror.rstrip('/')}/{APT_DIR} ./" if mirror else ""
+    if not mirror:
+        return ""
+    if signed:
+        return apt_signing.source_line(mirror, APT_DIR)
+    return f"deb [trusted=yes] {mirror.rstrip('/')}/{APT_DIR} ./"
 
 
 def artifact_mirror(spec: ClusterSpec) -> str | None:
@@ -208,6 +215,7 @@ def group_vars(
     pki_dir: Path,
     release_sha256: Mapping[str, str],
     kube: KubeArtifacts = NO_KUBE_ARTIFACTS,
+    apt_key: str = "",
 ) -> dict[str, Any]:
     """group_vars/all/generated.yml: every cluster-wide gw_* variable.
 
@@ -242,7 +250,10 @@ def group_vars(
         ],
         "gw_node_cidr": str(cidr) if cidr is not None else "",
         # common
-        "gw_apt_source": apt_source(spec),
+        "gw_apt_source": apt_source(spec, signed=bool(apt_key)),
+        # The public key that signs the mirror's apt index (armored), if any.
+        "gw_apt_key": apt_key,
+        "gw_apt_keyring": apt_signing.KEYRING_ON_NODES,
         "gw_packages": {
             "common": list(packages.BASE),
             "apiserver_lb": list(packages.APISERVER_LB),
@@ -328,9 +339,12 @@ def render_inventory(
     kube: KubeArtifacts = NO_KUBE_ARTIFACTS,
     source: str = "",
     etcd_bootstrap: Mapping[str, Bootstrap] | None = None,
+    apt_key: str = "",
 ) -> RenderedInventory:
     """Both inventory files, as documents and as text (pure)."""
     host_doc = hosts(spec, plan, connection, etcd_bootstrap)
-    vars_doc = group_vars(spec, plan, pki_dir=pki_dir, release_sha256=release_sha256, kube=kube)
+    vars_doc = group_vars(
+        spec, plan, pki_dir=pki_dir, release_sha256=release_sha256, kube=kube, apt_key=apt_key
+    )
     name = source or spec.name
     return RenderedInventory(host_doc, vars_doc, to_yaml(host_doc, name), to_yaml(vars_doc, name))

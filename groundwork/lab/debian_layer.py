@@ -28,8 +28,20 @@ from groundwork.lab.packages import DEBIAN_SUITE
 
 # What the images on this layer run: agnhost's shell tools (upstream's
 # Dockerfile installs bind-tools curl netcat-openbsd iproute2 iperf bash
-# util-linux-misc from Alpine), glibc-dns-testing's dnsutils and nginx.
-PACKAGES = ("bash", "curl", "dnsutils", "iperf", "iproute2", "netcat-openbsd", "nginx-light")
+# util-linux-misc from Alpine, whose busybox brings ping), glibc-dns-testing's
+# dnsutils, nginx, and flanneld's iptables and nftables.
+PACKAGES = (
+    "bash",
+    "curl",
+    "dnsutils",
+    "iperf",
+    "iproute2",
+    "iptables",
+    "iputils-ping",
+    "netcat-openbsd",
+    "nftables",
+    "nginx-light",
+)
 # agnhost's Dockerfile adds this user and group; some specs run as them.
 ACCOUNTS = (
     ["groupadd", "--gid", "50000", "group-defined-in-image"],

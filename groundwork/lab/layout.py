@@ -44,6 +44,8 @@ class LabLayout:
     storage: Storage
     # The release the mirror serves (cluster.kubernetes.version).
     kubernetes_version: str
+    # cluster.network.plugin: the lab builds and serves that plugin's images.
+    network_plugin: str
 
     @property
     def label(self) -> str:
@@ -109,6 +111,7 @@ def layout(spec: ClusterSpec) -> LabLayout:
         nodes=nodes,
         storage=storage(lab.storage),
         kubernetes_version=spec.kubernetes.version,
+        network_plugin=spec.network.plugin.value,
     )
 
 

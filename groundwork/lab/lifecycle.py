@@ -13,7 +13,18 @@ from typing import TYPE_CHECKING, TypeVar
 from groundwork import build
 from groundwork.applied import forget_applied
 from groundwork.build.run import sha256_file
-from groundwork.lab import artifacts, image, mirror, network, nodes, registry, site, ssh, storage
+from groundwork.lab import (
+    apt_signing,
+    artifacts,
+    image,
+    mirror,
+    network,
+    nodes,
+    registry,
+    site,
+    ssh,
+    storage,
+)
 from groundwork.lab.errors import LabError
 from groundwork.lab.host import ensure_host
 from groundwork.lab.layout import LabNode, lab_state_dir, layout
@@ -68,10 +79,13 @@ def up(
 
     def ensure_mirror(cache_path: Path, progress: Progress) -> mirror.MirrorContent:
         # The components first: the mirror serves what they built.
-        recipes = build.lab_recipes(lab.kubernetes_version)
+        recipes = build.lab_recipes(lab.kubernetes_version, lab.network_plugin)
         built.update(build.build_all(recipes, progress=progress, cache=cache_path))
         served = mirror.served_builds(built, lab.kubernetes_version)
-        return mirror.ensure_content(cache_path, served, progress)
+        content = mirror.ensure_content(cache_path, served, progress)
+        if apt_signing.sign(content.apt_repo, apt_signing.ensure_key(cache_path)):
+            progress("mirror: signed the apt repository's index with the lab's key")
+        return content
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         image_future = pool.submit(locked(cache, "image", ensure_image), cache, progress)
@@ -150,7 +164,9 @@ def up(
         return nodes.wait_host_key(lab, node)
 
     host_keys = nodes.parallel(host_key, list(lab.nodes))
-    script = nodes.setup_script(lab, public_key, site.apt_source_line(lab.mirror_url))
+    script = nodes.setup_script(
+        lab, public_key, site.apt_source_line(lab.mirror_url), apt_signing.public_key(cache)
+    )
     nodes.parallel(lambda n: nodes.configure(lab, n, script), to_configure)
     changed = changed or bool(to_configure)
     nodes.parallel(lambda n: nodes.wait_booted(lab, n), [*new, *booting])

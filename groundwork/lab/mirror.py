@@ -34,6 +34,7 @@ from groundwork.lab.debs import store_plain
 from groundwork.lab.errors import LabError
 from groundwork.lab.packages import DEBIAN_SUITE, MIRROR_PACKAGES
 from groundwork.lab.proc import run
+from groundwork.paths import state_root
 from groundwork.progress import Progress
 
 # Bump when the build recipe changes what ends up in the cache.
@@ -241,14 +242,36 @@ def release_files(built: Mapping[str, Built]) -> dict[tuple[str, str], bytes]:
     return files
 
 
+# The built components release_files lays out: the release tree depends on
+# these only, so labs whose stacks build more (a network plugin's images)
+# share one tree.
+RELEASE_COMPONENTS = ("kubernetes", "etcd", "containerd", "runc", "cni-plugins", "cri-tools")
+
+
 def releases_cache_key(built: Mapping[str, Built]) -> str:
     """The release tree depends on the built files only (and this recipe)."""
     return _key(
         {
-            "built": {name: b.sha256 for name, b in sorted(built.items())},
+            "built": {
+                name: b.sha256 for name, b in sorted(built.items()) if name in RELEASE_COMPONENTS
+            },
             "recipe": MIRROR_RECIPE_VERSION,
         }
     )
+
+
+def in_use(base: Path, site_roots: Iterable[Path]) -> set[str]:
+    """The cache entries under `base` that a lab's served tree links to: labs
+    of several stacks share the cache, and one's stale entry may be another's
+    current one."""
+    used: set[str] = set()
+    for root in site_roots:
+        for link in root.rglob("*"):
+            if link.is_symlink():
+                target = Path(os.readlink(link))
+                if target.is_relative_to(base):
+                    used.add(target.relative_to(base).parts[0])
+    return used
 
 
 def build_releases(dest: Path, built: Mapping[str, Built], progress: Progress) -> None:
@@ -287,7 +310,10 @@ def ensure_content(cache: Path, built: Mapping[str, Built], progress: Progress) 
     releases = base / f"releases-{releases_cache_key(built)}"
     if not releases.exists():
         build_releases(releases, built, progress)
+    # Every lab's served tree: <state>/<stack>/lab/mirror (groundwork.lab.site).
+    site_roots = list(state_root().glob("*/lab/mirror"))
+    keep = {apt_repo.name, releases.name, *in_use(base, site_roots)}
     for old in base.iterdir():
-        if old not in (apt_repo, releases) and not old.name.startswith("."):
+        if old.name not in keep and not old.name.startswith("."):
             shutil.rmtree(old, ignore_errors=True)
     return MirrorContent(apt_repo, releases)

@@ -10,8 +10,10 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from groundwork.lab.apt_signing import KEYRING_ON_NODES
 from groundwork.lab.errors import LabError
 from groundwork.lab.host import RUNC
 from groundwork.lab.layout import LABEL, LabLayout, LabNode
@@ -272,8 +274,9 @@ def port_open(host: str, port: int) -> bool:
         return False
 
 
-def setup_script(lab: LabLayout, public_key: str, apt_source: str) -> str:
-    """Shell run on each new node: authorize our key, name the peers, use the mirror (pure)."""
+def setup_script(lab: LabLayout, public_key: str, apt_source: str, apt_key: str) -> str:
+    """Shell run on each new node: authorize our key, name the peers, use the
+    mirror, trusting its apt index through the lab's signing key (pure)."""
     hosts = "\n".join(f"{n.address} {n.name}" for n in lab.nodes)
     users = sorted({n.user for n in lab.nodes})
     lines = ["set -e", "umask 077"]
@@ -301,6 +304,8 @@ def setup_script(lab: LabLayout, public_key: str, apt_source: str) -> str:
         # The file the common role manages (one source line, not two): the
         # lab writes it only until the role takes it over.
         f"[ -e {APT_SOURCE_FILE} ] || printf '%s\\n' {shlex.quote(apt_source)} > {APT_SOURCE_FILE}",
+        f"mkdir -p {shlex.quote(str(Path(KEYRING_ON_NODES).parent))}",
+        f"[ -e {KEYRING_ON_NODES} ] || printf '%s' {shlex.quote(apt_key)} > {KEYRING_ON_NODES}",
     ]
     return "\n".join(lines) + "\n"
 

@@ -31,7 +31,7 @@ from groundwork.progress import Progress
 # Installed by the host's `docker-registry` package (groundwork/lab/host.py).
 REGISTRY_BINARY = "/usr/bin/docker-registry"
 # The upstream registries whose images the lab's registry holds.
-MIRRORED = ("registry.k8s.io", "docker.io")
+MIRRORED = ("registry.k8s.io", "docker.io", "ghcr.io")
 
 
 def config(lab: LabLayout, storage: Path) -> str:
@@ -56,7 +56,7 @@ def server(lab: LabLayout, storage: Path) -> Server:
 
 def images_key(built: Mapping[str, Built]) -> str:
     doc = {
-        "built": {name: built[name].sha256 for name in images.IMAGE_COMPONENTS},
+        "built": {name: built[name].sha256 for name in images.image_components(built)},
         # The images' recipe is the module that lays them out: any change to
         # it pushes them again.
         "recipe": sha256_file(Path(images.__file__)),
@@ -88,8 +88,8 @@ def ensure_registry(
         for number, image in enumerate(images, 1):
             progress(f"registry: pushing {image.reference} ({number} of {len(images)})")
             push(image, lab.registry_url)
-    for old in storage.glob(".pushed-*"):
-        old.unlink()
+    # Other stamps stay: labs of several stacks share this registry, each
+    # with its own set of images (a network plugin's among them).
     stamp.write_text("\n".join(i.reference for i in images) + "\n")
     return True
 

@@ -24,6 +24,7 @@ from typing import Any
 
 from groundwork import versions
 from groundwork.build.run import sha256_file
+from groundwork.lab import apt_signing
 from groundwork.lab.artifacts import SERVER_BINARIES, CheckedArtifact
 from groundwork.lab.errors import LabError
 from groundwork.lab.layout import LabLayout, lab_state_dir
@@ -43,7 +44,9 @@ class Entry:
 
 
 def apt_source_line(mirror_url: str) -> str:
-    return f"deb [trusted=yes] {mirror_url}/{APT_DIR} ./"
+    """The apt source of the mirror's repository: its index is signed by the
+    lab's key (groundwork/lab/apt_signing.py), which the nodes hold."""
+    return apt_signing.source_line(mirror_url, APT_DIR)
 
 
 def build_index(mirror_url: str, entries: Iterable[Entry]) -> dict[str, Any]:

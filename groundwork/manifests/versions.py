@@ -29,12 +29,17 @@ class Addon:
         return f"{ref}@{digest}" if digest else ref
 
 
+# Built here (components/flannel, components/flannel-cni). The CNI plugin is
+# the one of containernetworking/plugins v0.9.1, the last release carrying
+# it: upstream's newer flannel-cni-plugin (github.com/flannel-io/cni-plugin)
+# is not served by the module proxy, so the image is tagged with the release
+# it is built from.
 FLANNEL = Addon(
     "flannel",
-    "v0.27.4",
+    "v0.28.10",
     {
-        "flannel": "ghcr.io/flannel-io/flannel:v0.27.4",
-        "cni-plugin": "ghcr.io/flannel-io/flannel-cni-plugin:v1.8.0-flannel1",
+        "flannel": "ghcr.io/flannel-io/flannel:v0.28.10",
+        "cni-plugin": "ghcr.io/flannel-io/flannel-cni-plugin:v0.9.1",
     },
 )
 

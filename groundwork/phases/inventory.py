@@ -17,6 +17,8 @@ from groundwork.inventory import (
     write_inventory,
 )
 from groundwork.inventory.render import artifact_mirror
+from groundwork.lab import apt_signing
+from groundwork.paths import cache_dir
 from groundwork.phases.base import Context, Outcome, Phase
 from groundwork.pki import pki_dir
 from groundwork.plan import build_plan
@@ -33,6 +35,8 @@ def write(context: Context) -> Path:
     kube = (
         KubeArtifacts(*kube_offer(spec, mirror_index(mirror))) if mirror else KubeArtifacts({}, {})
     )
+    # A lab's mirror signs its apt index with the lab's key; nodes trust that key.
+    apt_key = apt_signing.public_key(cache_dir()) if spec.lab is not None else ""
     rendered = render_inventory(
         spec,
         plan,
@@ -41,6 +45,7 @@ def write(context: Context) -> Path:
         release_sha256=sha256,
         kube=kube,
         etcd_bootstrap=members.bootstrap,
+        apt_key=apt_key,
     )
     target = inventory_dir(spec.name)
     written = tuple(write_inventory(target, rendered))
@@ -59,6 +64,7 @@ def write(context: Context) -> Path:
             release_sha256=sha256,
             kube=kube,
             etcd_bootstrap=removal_bootstrap(members),
+            apt_key=apt_key,
         )
     context.inventory = target
     return target

@@ -62,11 +62,46 @@ class AppliedMember:
 
 
 @dataclass(frozen=True)
+class AppliedNetwork:
+    """The pod network a cluster was built with: none of it changes while it runs."""
+
+    plugin: str
+    backend: str
+    pod_cidr: str
+    service_cidr: str
+
+    # (stack field, value) in the order a message names them.
+    def fields(self) -> tuple[tuple[str, str], ...]:
+        return (
+            ("plugin", self.plugin),
+            ("backend", self.backend),
+            ("podCidr", self.pod_cidr),
+            ("serviceCidr", self.service_cidr),
+        )
+
+
+def applied_network(spec: ClusterSpec) -> AppliedNetwork:
+    net = spec.network
+
+    def cidrs(value: object) -> str:
+        # One range, or a dual-stack pair, as the stack file writes them.
+        if isinstance(value, tuple):
+            return ",".join(str(v) for v in value)
+        return str(value)
+
+    return AppliedNetwork(
+        net.plugin.value, net.resolved_backend().value, cidrs(net.pod_cidr), cidrs(net.service_cidr)
+    )
+
+
+@dataclass(frozen=True)
 class Applied:
     """The membership the last successful `up` applied."""
 
     nodes: tuple[AppliedNode, ...]
     members: tuple[AppliedMember, ...]
+    # None in a record written before the network was recorded.
+    network: AppliedNetwork | None = None
 
     def node(self, name: str) -> AppliedNode | None:
         return next((n for n in self.nodes if n.name == name), None)
@@ -97,6 +132,7 @@ class Applied:
                     for m in self.members
                 ]
             },
+            **({"network": dict(self.network.fields())} if self.network else {}),
         }
 
     @classmethod
@@ -126,11 +162,22 @@ class Applied:
                 )
                 for m in data["etcd"]["members"]
             )
+            net = data.get("network")
+            network = (
+                AppliedNetwork(
+                    str(net["plugin"]),
+                    str(net["backend"]),
+                    str(net["podCidr"]),
+                    str(net["serviceCidr"]),
+                )
+                if net is not None
+                else None
+            )
         except (KeyError, TypeError, ValueError) as err:
             if isinstance(err, RecordError):
                 raise
             raise RecordError(f"malformed record: {type(err).__name__}: {err}") from None
-        return cls(nodes, members)
+        return cls(nodes, members, network)
 
 
 def _state(value: Any) -> State:
@@ -155,7 +202,7 @@ def applied_after(spec: ClusterSpec, etcd: EtcdPlan, bootstrap: Mapping[str, Boo
         for n in spec.nodes
     )
     members = tuple(AppliedMember(m.name, str(m.address), bootstrap[m.name]) for m in etcd.members)
-    return Applied(nodes, members)
+    return Applied(nodes, members, applied_network(spec))
 
 
 def without(applied: Applied, names: Sequence[str]) -> Applied:
@@ -164,4 +211,5 @@ def without(applied: Applied, names: Sequence[str]) -> Applied:
     return Applied(
         tuple(n for n in applied.nodes if n.name not in gone),
         tuple(m for m in applied.members if m.name not in gone),
+        applied.network,
     )

@@ -29,7 +29,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from groundwork.plan.applied import Applied, AppliedMember, AppliedNode, Bootstrap
+from groundwork.plan.applied import (
+    Applied,
+    AppliedMember,
+    AppliedNode,
+    Bootstrap,
+    applied_network,
+)
 from groundwork.plan.etcd import EtcdMember, EtcdPlan
 from groundwork.spec import ClusterSpec, Node, Problem, Role
 
@@ -159,6 +165,27 @@ def fresh_bootstrap(etcd: EtcdPlan) -> dict[str, Bootstrap]:
     return {m.name: Bootstrap(etcd.initial_cluster, "new") for m in etcd.members}
 
 
+def network_problems(applied: Applied, spec: ClusterSpec) -> list[Problem]:
+    """A running cluster keeps its pod network: a changed plugin, backend or
+    range would strand every running pod's address and route halfway through
+    a run. Refused before any node is touched, with the way out."""
+    if applied.network is None:
+        return []
+    declared = dict(applied_network(spec).fields())
+    return [
+        Problem(
+            f"cluster.network.{name}",
+            f"the running cluster was built with {name} {was}; changing it to "
+            f"{declared[name]} in place is not supported (running pods would keep "
+            "addresses and routes of the old network): rebuild the cluster "
+            f"(`groundwork rebuild --stack {spec.name}`: destroy, then up), or put "
+            f"{was} back",
+        )
+        for name, was in applied.network.fields()
+        if declared[name] != was
+    ]
+
+
 def plan_membership(
     applied: Applied | None,
     spec: ClusterSpec,
@@ -226,6 +253,7 @@ def plan_membership(
             )
         )
     problems.extend(quorum_problems(current, leaving))
+    problems.extend(network_problems(applied, spec))
     staying = [m for m in applied.members if m.name not in leaving]
     bootstrap = {m.name: m.bootstrap for m in staying if m.name in declared}
     bootstrap |= join_bootstrap(

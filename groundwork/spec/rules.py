@@ -671,10 +671,28 @@ def vip_for_one_control_plane(spec: ClusterSpec) -> Iterator[Problem]:
         )
 
 
+# The plugins whose data plane the lab has carried packets through
+# (tests/network, tests/lab; docs/network.md). The others are rendered and
+# schema-checked only: their components cannot be built here.
+PROVEN_PLUGINS = frozenset({Plugin.BRIDGE, Plugin.FLANNEL})
+
+
+def unproven_plugin(spec: ClusterSpec) -> Iterator[Problem]:
+    plugin = spec.network.plugin
+    if plugin not in PROVEN_PLUGINS:
+        yield Problem(
+            path_of(("network", "plugin")),
+            f"{plugin.value}'s manifests are rendered and schema-checked, but it has never "
+            "carried a packet on Groundwork's lab (its components cannot be built there; "
+            "docs/network.md): prove it on a cluster of your own before relying on it",
+        )
+
+
 WARNINGS: tuple[Rule, ...] = (
     ipvs_deprecated,
     no_workers,
     vip_for_one_control_plane,
+    unproven_plugin,
 )
 
 

@@ -132,6 +132,9 @@ class KubeExpectation:
     min_certificate_days: int = MIN_CERTIFICATE_DAYS
     routes: tuple[RouteExpectation, ...] = ()
     gateway_service: GatewayService | None = None
+    # The plan's pod MTU (node MTU less the backend's encapsulation): a
+    # don't-fragment ping of exactly that size crosses between pods.
+    pod_mtu: int = 1500
 
 
 @dataclass(frozen=True)
@@ -289,6 +292,7 @@ def kube_expectation(spec: ClusterSpec, plan: ClusterPlan) -> KubeExpectation:
             if w.expose is not None
         ),
         gateway_service=_gateway_service(spec),
+        pod_mtu=plan.pod_mtu,
     )
 
 

@@ -20,7 +20,7 @@ from groundwork import preflight
 
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
-    _VALID_ARGS = frozenset(("address", "ssh_user", "etcd_member"))
+    _VALID_ARGS = frozenset(("address", "ssh_user", "etcd_member", "kernel_modules"))
 
     def run(self, tmp: Any = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
         task_vars = task_vars or {}
@@ -32,11 +32,14 @@ class ActionModule(ActionBase):
                 address=str(args["address"]),
                 ssh_user=str(args.get("ssh_user", "root")),
                 etcd_member=boolean(args.get("etcd_member", False), strict=True),
+                links=preflight.link_needs(list(args.get("kernel_modules") or [])),
             )
         except (KeyError, TypeError) as err:
             raise AnsibleActionFail(f"groundwork_preflight: bad arguments: {err}") from err
         commands = dict(preflight.PROBE_COMMANDS)
         commands["addresses"] = ["ip", "-o", "-4", "addr", "show", "to", expect.address]
+        for need in expect.links:
+            commands[f"link_{need.kind}"] = preflight.link_probe_command(need.kind)
         started = time.time()
         probe = self._execute_module(
             module_name="groundwork_probe", module_args={"commands": commands}, task_vars=task_vars
@@ -46,6 +49,10 @@ class ActionModule(ActionBase):
             result.update(failed=True, msg=f"pre-flight probe failed: {probe.get('msg', probe)}")
             return result
         out = {name: str(answer.get("stdout", "")) for name, answer in probe["commands"].items()}
+        links = {
+            need.kind: _refusal(probe["commands"].get(f"link_{need.kind}") or {})
+            for need in expect.links
+        }
         answers = preflight.Answers(
             addresses=out["addresses"],
             os_release=out["os_release"],
@@ -55,6 +62,7 @@ class ActionModule(ActionBase):
             uid=out["uid"],
             controller_time=(started + finished) / 2,
             round_trip=finished - started,
+            links=links,
         )
         found = preflight.problems(expect, answers)
         result["changed"] = False
@@ -63,3 +71,10 @@ class ActionModule(ActionBase):
             result["failed"] = True
             result["msg"] = "not ready: " + "; ".join(found)
         return result
+
+
+def _refusal(answer: dict[str, Any]) -> str:
+    """ "" when the probe command exited 0, else its error output."""
+    if answer.get("rc") == 0:
+        return ""
+    return str(answer.get("stderr") or answer.get("stdout") or f"exit {answer.get('rc')}").strip()

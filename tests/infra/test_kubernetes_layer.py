@@ -280,6 +280,56 @@ def test_service_and_dns(kube_cluster: KubeExpectation, stack: Stack, expect: Ex
     expect.done()
 
 
+# An IPv4 header and an ICMP echo header: a ping of `-s MTU-28` fills MTU bytes.
+ICMP_OVERHEAD = 28
+
+
+def _shell(stack: Stack, source: str, command: str) -> tuple[str, str]:
+    """Run a command in netcheck pod `source` (agnhost's /shell): its output
+    and its error ("" when it exited 0)."""
+    doc = json.loads(stack.kube().proxy(NAMESPACE, source, PORT, "/shell", {"cmd": command}))
+    return str(doc.get("output", "")), str(doc.get("error", ""))
+
+
+def test_pod_mtu(kube_cluster: KubeExpectation, stack: Stack, expect: Expect) -> None:
+    """The plan's pod MTU on the wire: from the netcheck pod on each node to
+    the one on the next node, a don't-fragment ping of exactly the pod MTU
+    crosses, and one of a byte more is refused for its size."""
+    stack.settle()
+    pods = _netcheck_pods(stack)
+    names = sorted(pods)
+    if len(names) < 2:
+        expect.differs("netcheck pods", "on two nodes or more", ", ".join(names) or "(none)")
+        expect.done()
+    mtu = kube_cluster.pod_mtu
+    pairs = [(source, names[(i + 1) % len(names)]) for i, source in enumerate(names)]
+
+    def ping(source: str, ip: str, size: int) -> tuple[str, str]:
+        return _shell(stack, pods[source][0], f"ping -M do -c 1 -W 2 -s {size} {ip}")
+
+    def one(pair: tuple[str, str]) -> str:
+        source, target = pair
+        ip = pods[target][1]
+        try:
+            out, err = ping(source, ip, mtu - ICMP_OVERHEAD)
+            if err:
+                return f"{mtu} bytes did not cross: {' '.join(out.split())[-160:]}"
+            out, err = ping(source, ip, mtu - ICMP_OVERHEAD + 1)
+        except (KubeError, ValueError) as error:
+            return str(error)
+        if not err:
+            return f"{mtu + 1} bytes crossed: the pod MTU is larger than planned"
+        if "message too long" not in out:
+            return f"{mtu + 1} bytes failed, but not for their size: {' '.join(out.split())[-160:]}"
+        return "ok"
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(one, pairs))
+    for (a, b), result in zip(pairs, results, strict=True):
+        expect.equal(f"pod MTU {mtu}: {a} -> {b} ({pods[b][1]})", "ok", result)
+    expect.done()
+
+
 def _route_accepted(stack: Stack, route: RouteExpectation) -> str:
     """ "ok", or what the gateway controller said of the HTTPRoute."""
     path = (

@@ -36,6 +36,7 @@ def make_lab(subnet: str = "10.77.0.0/24", port: int = 22) -> LabLayout:
         network="groundwork-lab",
         mirror_port=8080,
         registry_port=5000,
+        network_plugin="bridge",
         nodes=(
             LabNode(
                 "cp1",
@@ -307,11 +308,17 @@ def test_a_machine_that_is_off_is_powered_on_not_replaced() -> None:
 
 def test_setup_script_authorizes_the_key_and_points_apt_at_the_mirror() -> None:
     lab = make_lab()
-    script = nodes.setup_script(lab, KEY, site.apt_source_line(lab.mirror_url))
+    apt_key = "-----BEGIN PGP PUBLIC KEY BLOCK-----\n...\n-----END PGP PUBLIC KEY BLOCK-----\n"
+    script = nodes.setup_script(lab, KEY, site.apt_source_line(lab.mirror_url), apt_key)
     assert "/root/.ssh/authorized_keys" in script
     assert KEY in script
     assert "10.77.0.21 w1" in script
-    assert "deb [trusted=yes] http://10.77.0.1:8080/debian ./" in script
+    signed = (
+        "deb [signed-by=/etc/apt/keyrings/groundwork-mirror.asc] http://10.77.0.1:8080/debian ./"
+    )
+    assert signed in script and "trusted=yes" not in script
+    assert "-----BEGIN PGP PUBLIC KEY BLOCK-----" in script
+    assert "> /etc/apt/keyrings/groundwork-mirror.asc" in script
 
 
 # --- network --------------------------------------------------------------------
@@ -398,6 +405,24 @@ def test_mirror_cache_keys_change_with_packages_and_built_files() -> None:
 
     assert mirror.releases_cache_key(built("a")) == mirror.releases_cache_key(built("a"))
     assert mirror.releases_cache_key(built("a")) != mirror.releases_cache_key(built("b"))
+    # A network plugin's build is no release file: labs with and without it
+    # share one release tree.
+    flannel = Built("flannel", "0.28.10", Path("/f"), {"flanneld": "f"})
+    assert mirror.releases_cache_key({**built("a"), "flannel": flannel}) == (
+        mirror.releases_cache_key(built("a"))
+    )
+
+
+def test_a_cache_entry_another_lab_serves_is_in_use(tmp_path: Path) -> None:
+    base = tmp_path / "cache" / "mirror"
+    (base / "releases-new" / "etcd").mkdir(parents=True)
+    (base / "releases-old" / "etcd").mkdir(parents=True)
+    site = tmp_path / "state" / "other" / "lab" / "mirror" / "etcd"
+    site.mkdir(parents=True)
+    (site / "etcd.tar.gz").symlink_to(base / "releases-old" / "etcd" / "etcd.tar.gz")
+    (site.parent / "debian").symlink_to(base / "debian-1")
+    roots = [tmp_path / "state" / "other" / "lab" / "mirror"]
+    assert mirror.in_use(base, roots) == {"releases-old", "debian-1"}
 
 
 def test_debian_mirror_found_in_one_line_and_deb822_sources() -> None:
@@ -459,7 +484,9 @@ def test_index_names_every_artifact_and_what_kubernetes_lacks() -> None:
     )
     assert index["kubernetes"]["available"] is False
     assert "kube-apiserver" in index["kubernetes"]["missing"]
-    assert index["apt"]["source"] == "deb [trusted=yes] http://10.77.0.1:8080/debian ./"
+    assert index["apt"]["source"] == (
+        "deb [signed-by=/etc/apt/keyrings/groundwork-mirror.asc] http://10.77.0.1:8080/debian ./"
+    )
 
 
 # --- user artifacts ---------------------------------------------------------------

@@ -109,12 +109,18 @@ def test_the_kubernetes_staging_modules_are_pinned_to_the_matching_release(recip
 def test_a_lab_builds_the_kubernetes_release_its_stack_declares_and_no_other() -> None:
     releases = kubernetes_versions()
     assert sorted(releases) == ["1.36.3", "1.37.2"]
-    assert lab_recipes("1.36.3") == LAB_RECIPES
-    upgraded = lab_recipes("v1.37.2")
+    assert lab_recipes("1.36.3", "bridge") == LAB_RECIPES
+    upgraded = lab_recipes("v1.37.2", "bridge")
     # The upgrade's release beside everything else (agnhost comes from 1.36).
     assert upgraded == (*LAB_RECIPES, releases["1.37.2"])
     assert releases["1.37.2"] not in DEFAULT_RECIPES  # built on demand only
-    assert lab_recipes("1.35.0") == LAB_RECIPES  # validate refuses it first
+    assert lab_recipes("1.35.0", "bridge") == LAB_RECIPES  # validate refuses it first
+
+
+def test_a_lab_builds_its_network_plugin_and_no_other() -> None:
+    flannel = (BY_COMPONENT["flannel"], BY_COMPONENT["flannel-cni"])
+    assert lab_recipes("1.36.3", "flannel") == (*LAB_RECIPES, *flannel)
+    assert not set(flannel) & (set(LAB_RECIPES) | set(DEFAULT_RECIPES))
 
 
 def test_the_mirror_serves_the_declared_kubernetes_release(tmp_path: Path) -> None:
@@ -142,6 +148,14 @@ def test_the_lab_stack_and_the_version_table_name_what_is_built() -> None:
 
 
 INFO = ModuleInfo("k8s.io/kubernetes", "v1.36.3", "2026-07-22T18:07:38Z", Path("/m"))
+
+
+def test_flannel_images_are_the_versions_the_manifests_name() -> None:
+    flannel = pinned_version(BY_COMPONENT["flannel"])
+    cni = pinned_version(BY_COMPONENT["flannel-cni"])
+    assert addon_versions.FLANNEL.version == flannel
+    assert addon_versions.FLANNEL.image("flannel") == f"ghcr.io/flannel-io/flannel:{flannel}"
+    assert addon_versions.FLANNEL.image("cni-plugin").endswith(f":{cni}")
 
 
 def test_traefik_and_its_gateway_api_crds_are_the_versions_the_manifests_name() -> None:

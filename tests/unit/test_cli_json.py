@@ -78,7 +78,9 @@ def test_missing_stack_is_a_json_error(verb: list[str], capsys: pytest.CaptureFi
     out, err = capsys.readouterr()
     doc = json.loads(out)
     assert doc["error"].startswith("no stack named 'no-such-stack'")
-    assert "stacks: dev, lab, prod" in doc["hint"] and doc["problems"] == []
+    assert (
+        "stacks: dev, lab, lab-flannel, lab-hostgw, prod" in doc["hint"] and doc["problems"] == []
+    )
     assert "no stack named" in err  # and for a person, on stderr
 
 

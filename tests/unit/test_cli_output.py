@@ -128,7 +128,9 @@ def test_graph_output_file_named_json_is_not_json_mode(
 def test_a_missing_stack_suggests_the_near_name(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate", "--stack", "Prod"]) == 1
     err = capsys.readouterr().err
-    assert "did you mean 'prod'?" in err and "stacks: dev, lab, prod" in err
+    assert (
+        "did you mean 'prod'?" in err and "stacks: dev, lab, lab-flannel, lab-hostgw, prod" in err
+    )
 
 
 def test_stack_file_without_extension_is_a_path(

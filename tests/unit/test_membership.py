@@ -418,3 +418,40 @@ def test_replacing_with_another_membership_change_is_refused() -> None:
     assert not plan.ok
     (problem,) = [p for p in plan.problems if p.path == "--replace-member"]
     assert "add w2" in problem.message and "apply that change first" in problem.message
+
+
+# --- the pod network ----------------------------------------------------------
+
+
+def test_a_running_clusters_network_backend_cannot_change_in_place() -> None:
+    record = applied(BASE)
+    assert record.network is not None
+    flannel = parse_cluster(
+        {
+            **LAB,
+            "nodes": BASE,
+            "network": {**LAB["network"], "plugin": "flannel", "backend": "vxlan"},
+        }
+    )
+    plan = plan_membership(record, flannel, build_plan(flannel).etcd)
+    paths = {p.path: p.message for p in plan.problems}
+    assert set(paths) == {"cluster.network.plugin", "cluster.network.backend"}
+    assert "the running cluster was built with plugin bridge" in paths["cluster.network.plugin"]
+    assert "groundwork rebuild --stack lab" in paths["cluster.network.backend"]
+    # The same network again is no problem, and neither is an old record without one.
+    assert not diff(record, BASE).problems
+    old = Applied(record.nodes, record.members)
+    assert not plan_membership(old, flannel, build_plan(flannel).etcd).problems
+
+
+def test_the_record_keeps_the_network_through_json() -> None:
+    record = applied(BASE)
+    assert record.network is not None
+    assert dict(record.network.fields()) == {
+        "plugin": "bridge",
+        "backend": "static-routes",
+        "podCidr": "10.244.0.0/16",
+        "serviceCidr": "10.96.0.0/12",
+    }
+    assert Applied.from_dict(json.loads(json.dumps(record.to_dict()))) == record
+    assert without(record, ["w1"]).network == record.network

@@ -81,3 +81,33 @@ def test_unreadable_answers_are_problems_not_crashes() -> None:
     assert any("cannot read free disk space" in p for p in found)
     assert any("kernel ? is older" in p for p in found)
     assert any("runs ? " in p for p in found)
+
+
+def test_a_device_type_the_kernel_lacks_is_named_with_the_field_and_what_needs_it() -> None:
+    modules = [
+        {"name": "overlay", "reason": "containerd's overlayfs snapshotter"},
+        {"name": "bridge", "reason": "the CNI bridge (cni0) pods attach to"},
+        {"name": "wireguard", "reason": "flannel WireGuard tunnels"},
+    ]
+    needs = preflight.link_needs(modules)
+    assert [n.kind for n in needs] == ["bridge", "wireguard"]  # overlay is no device
+    expect = dataclasses.replace(EXPECT, links=needs)
+    answers = dataclasses.replace(
+        READY,
+        links={"bridge": "", "wireguard": "Error: Unknown device type."},
+    )
+    assert preflight.problems(expect, answers) == [
+        "the kernel cannot create a wireguard device (flannel WireGuard tunnels; "
+        "cluster.network.backend): Error: Unknown device type."
+    ]
+    # A probe that did not answer is a problem too, not a pass.
+    unprobed = preflight.problems(expect, dataclasses.replace(READY, links={"bridge": ""}))
+    assert len(unprobed) == 1 and "not probed" in unprobed[0]
+
+
+def test_the_link_probe_creates_the_device_and_deletes_it() -> None:
+    argv = preflight.link_probe_command("vxlan")
+    assert argv[:2] == ["sh", "-c"]
+    assert (
+        "ip link add gw-probe0 type vxlan id 4242 dstport 4789 && ip link del gw-probe0" in argv[2]
+    )

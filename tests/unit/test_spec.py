@@ -170,6 +170,19 @@ def test_the_lab_pins_upstream_current_versions_without_warnings() -> None:
     assert warnings(spec) == []
 
 
+def test_a_plugin_never_proven_on_the_lab_is_a_warning() -> None:
+    value = yaml.safe_load((CORPUS / "valid" / "corpus-base.yaml").read_text())
+    cluster = value["config"]["groundwork:cluster"]
+    proven = {"bridge", "flannel"}
+    for plugin in ("bridge", "flannel", "calico", "cilium", "kube-router"):
+        cluster["network"] = {**cluster["network"], "plugin": plugin}
+        cluster["network"].pop("backend", None)
+        found = [w for w in warnings(parse_cluster(cluster)) if w.path == "cluster.network.plugin"]
+        assert bool(found) == (plugin not in proven), plugin
+        if found:
+            assert "never carried a packet on Groundwork's lab" in found[0].message
+
+
 def test_missing_stack_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(StackFileMissing, match="no stack file"):
         load_stack(str(tmp_path / "Pulumi.nope.yaml"))

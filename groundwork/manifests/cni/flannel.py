@@ -1,4 +1,5 @@
-"""flannel: rendered in full (a DaemonSet, its RBAC and its net-conf).
+"""flannel: rendered in full (a DaemonSet, its RBAC and its net-conf), as
+upstream's Documentation/kube-flannel.yml of the pinned release lays it out.
 
 The pod MTU comes from the plan; flanneld sizes its own device the same way.
 """
@@ -26,6 +27,8 @@ from groundwork.plan import ClusterPlan
 from groundwork.spec.model import ClusterSpec, KubeProxyMode
 
 FLANNEL_NS = "kube-flannel"
+# flanneld's /healthz and /readyz, on the node's network (upstream's port).
+HEALTHZ_PORT = 8081
 
 
 def flannel_net_conf(plan: ClusterPlan) -> Obj:
@@ -78,12 +81,8 @@ def flannel(_spec: ClusterSpec, plan: ClusterPlan) -> list[Obj]:
             {
                 "name": "install-cni",
                 "image": image,
-                "command": ["cp"],
-                "args": [
-                    "-f",
-                    "/etc/kube-flannel/cni-conf.json",
-                    f"{CNI_CONF}/10-flannel.conflist",
-                ],
+                "command": ["/opt/bin/install-conf"],
+                "args": ["/etc/kube-flannel/cni-conf.json", f"{CNI_CONF}/10-flannel.conflist"],
                 "volumeMounts": [
                     mount("cni", CNI_CONF),
                     mount("flannel-cfg", "/etc/kube-flannel/"),
@@ -95,7 +94,26 @@ def flannel(_spec: ClusterSpec, plan: ClusterPlan) -> list[Obj]:
                 "name": "kube-flannel",
                 "image": image,
                 "command": ["/opt/bin/flanneld"],
-                "args": ["--ip-masq", "--kube-subnet-mgr"],
+                # The node's declared address picks flanneld's interface
+                # (upstream's default, the one of the default route, fails
+                # on a node network with no route out, such as the lab's).
+                "args": [
+                    "--ip-masq",
+                    "--kube-subnet-mgr",
+                    f"--healthz-port={HEALTHZ_PORT}",
+                    "--iface=$(HOST_IP)",
+                ],
+                "ports": [{"name": "healthz", "containerPort": HEALTHZ_PORT, "protocol": "TCP"}],
+                "livenessProbe": {
+                    "httpGet": {"path": "/healthz", "port": "healthz"},
+                    "initialDelaySeconds": 10,
+                    "periodSeconds": 30,
+                },
+                "readinessProbe": {
+                    "httpGet": {"path": "/readyz", "port": "healthz"},
+                    "initialDelaySeconds": 5,
+                    "periodSeconds": 10,
+                },
                 "resources": {"requests": {"cpu": "100m", "memory": "50Mi"}},
                 "securityContext": {
                     "privileged": False,
@@ -104,7 +122,9 @@ def flannel(_spec: ClusterSpec, plan: ClusterPlan) -> list[Obj]:
                 "env": [
                     env_field("POD_NAME", "metadata.name"),
                     env_field("POD_NAMESPACE", "metadata.namespace"),
+                    env_field("HOST_IP", "status.hostIP"),
                     env("EVENT_QUEUE_DEPTH", "5000"),
+                    env("CONT_WHEN_CACHE_NOT_READY", "false"),
                 ],
                 "volumeMounts": [
                     mount("run", "/run/flannel"),

@@ -1,0 +1,137 @@
+"""Each network backend on a lab of its own, brought up as a user would.
+
+`groundwork up --stack S` on a stack of stacks/ creates its three machines
+(beside the `lab` stack's), builds and serves the backend's components, runs
+the roles and the addons, then `verify`: pod-to-pod across every pair of
+nodes, a Service by ClusterIP and by DNS name from each node, and the plan's
+pod MTU on the wire (a don't-fragment ping of exactly that size crosses
+between nodes, one of a byte more is refused). Then this module checks, on
+each node, that the backend itself carries the packets: flannel's VXLAN
+device and routes through it, or host-gw's routes through the other nodes'
+addresses. Each lab is taken down at the end (its machines go; the cache
+stays).
+
+Before the first `up`, a copy of the VXLAN stack declaring WireGuard is
+refused by the pre-flight, naming the node, the stack field and the device
+type this kernel lacks, before any role has run.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from rich.console import Console
+
+from groundwork.paths import PROJECT_ROOT
+from groundwork.phases import UP, Context, Options, run
+from groundwork.progress import silent
+from groundwork.spec import ClusterSpec, load_stack
+from groundwork.spec.model import Backend
+
+pytestmark = pytest.mark.lab
+
+GROUNDWORK = str(Path(sys.executable).parent / "groundwork")
+
+
+def groundwork(*args: str, timeout: float = 1800) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [GROUNDWORK, *args], capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def on_node(stack: str, node: str, script: str) -> str:
+    done = groundwork("lab", "ssh", node, "--stack", stack, "--", script, timeout=60)
+    assert done.returncode == 0, f"{stack} {node}: {script}: {done.stdout}{done.stderr}"
+    return done.stdout
+
+
+def subnet_env(stack: str, node: str) -> dict[str, str]:
+    """flanneld's lease on the node (/run/flannel/subnet.env)."""
+    text = on_node(stack, node, "cat /run/flannel/subnet.env")
+    return dict(line.split("=", 1) for line in text.split() if "=" in line)
+
+
+def test_a_backend_the_kernel_cannot_serve_is_refused_before_any_role_runs(
+    tmp_path: Path,
+) -> None:
+    source = PROJECT_ROOT / "stacks" / "Pulumi.lab-flannel.yaml"
+    doc = yaml.safe_load(source.read_text())
+    doc["config"]["groundwork:cluster"]["network"]["backend"] = "wireguard"
+    copy = tmp_path / source.name
+    copy.write_text(yaml.safe_dump(doc))
+    done = groundwork("up", "--stack-file", str(copy), timeout=1800)
+    out = done.stdout + done.stderr
+    assert done.returncode != 0, out
+    for node in ("cp1", "w1", "w2"):
+        assert f"{node}" in out
+    assert "the kernel cannot create a wireguard device" in out, out
+    assert "cluster.network.backend" in out, out
+    # Refused at the pre-flight: no role ran, so no node has a kubelet unit.
+    for node in ("cp1", "w1", "w2"):
+        units = on_node("lab-flannel", node, "ls /etc/systemd/system")
+        assert "kubelet.service" not in units and "containerd.service" not in units
+
+
+@pytest.fixture(scope="module", params=["lab-flannel", "lab-hostgw"])
+def backend_lab(request: pytest.FixtureRequest) -> Iterator[ClusterSpec]:
+    stack = str(request.param)
+    spec = load_stack(stack)
+    try:
+        done = groundwork("up", "--stack", stack)
+        assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
+        yield spec
+    finally:
+        groundwork("lab", "down", "--stack", stack, timeout=300)
+
+
+def test_the_backend_carries_pod_traffic_between_every_pair_of_nodes(
+    backend_lab: ClusterSpec,
+) -> None:
+    spec = backend_lab
+    stack = spec.name
+    nodes = [n.name for n in spec.nodes]
+    address = {n.name: str(n.address) for n in spec.nodes}
+    leases = {node: subnet_env(stack, node) for node in nodes}
+    pod_cidr = spec.network.pod_cidr[0]
+    for node, lease in leases.items():
+        leased = ipaddress.ip_interface(lease["FLANNEL_SUBNET"]).network
+        assert leased.subnet_of(pod_cidr), f"{node}: {leased} outside {pod_cidr}"  # type: ignore[arg-type]
+    vxlan = spec.network.resolved_backend() is Backend.VXLAN
+    for node in nodes:
+        links = json.loads(on_node(stack, node, "ip -d -j link show"))
+        flannel_link = next((link for link in links if link["ifname"] == "flannel.1"), None)
+        if vxlan:
+            assert flannel_link is not None, f"{node}: no flannel.1 device"
+            assert flannel_link["linkinfo"]["info_kind"] == "vxlan"
+            assert flannel_link["mtu"] == spec.network.node_mtu - 50
+            assert leases[node]["FLANNEL_MTU"] == str(spec.network.node_mtu - 50)
+        else:
+            assert flannel_link is None, f"{node}: host-gw made a VXLAN device"
+            assert leases[node]["FLANNEL_MTU"] == str(spec.network.node_mtu)
+        for peer in nodes:
+            if peer == node:
+                continue
+            peer_subnet = ipaddress.ip_interface(leases[peer]["FLANNEL_SUBNET"]).network
+            route = on_node(stack, node, f"ip route show {peer_subnet}").strip()
+            if vxlan:
+                assert "dev flannel.1" in route, f"{node} -> {peer}: {route!r}"
+            else:
+                assert f"via {address[peer]}" in route, f"{node} -> {peer}: {route!r}"
+
+
+def test_a_no_change_up_changes_nothing(backend_lab: ClusterSpec) -> None:
+    spec = backend_lab
+    options = Options(live=False, lab=True, kubernetes=True, verify=False)
+    context = Context(spec, options, Console(width=160), silent)
+    result = run(UP, context)
+    summary = context.summary
+    assert summary is not None and summary.ok, result.describe_failure()
+    changed = {h.name: h.changed_tasks for h in summary.hosts if h.changed}
+    assert changed == {}, f"a no-change up changed something: {changed}"
