@@ -47,6 +47,7 @@ VERB_MODULES: tuple[str, ...] = (
     "kubeconfig",
     "verify",
     "etcd",
+    "certs",
     "conformance",
     "destroy",
     "rebuild",

@@ -17,6 +17,9 @@ from pathlib import Path
 import pytest
 from _lab import provision, show
 
+from groundwork import certs
+from groundwork.pki import pki_dir
+from groundwork.plan import build_plan
 from groundwork.spec import ClusterSpec, Role, load_stack
 from groundwork.verify import connect, verify
 from groundwork.verify.expect import expectations
@@ -71,6 +74,18 @@ def test_verify_passes_on_a_provisioned_lab(provisioned: ClusterSpec, tmp_path: 
         "containerd cgroup driver",
     ):
         assert expected in checks
+
+
+def test_certs_check_reads_every_certificate_each_node_serves(provisioned: ClusterSpec) -> None:
+    """`groundwork certs check`: the PKI, and what each apiserver, kubelet and
+    etcd member serves over TLS right now, all far from expiry."""
+    rows = certs.check(provisioned, build_plan(provisioned), pki_dir(provisioned.name))
+    now = certs.now()
+    served = [r for r in rows if r.where != "controller"]
+    assert not [r for r in rows if not r.ok(now, certs.MIN_CERTIFICATE_DAYS)], rows
+    expected = len(certs.endpoints(provisioned, build_plan(provisioned)))
+    assert len(served) == expected
+    assert {r.where for r in served} == {n.name for n in provisioned.nodes}
 
 
 @pytest.fixture
