@@ -38,7 +38,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from groundwork.manifests.netcheck import NAMESPACE, PORT  # noqa: E402
+from groundwork.manifests.netcheck import NAME, NAMESPACE, PORT  # noqa: E402
 from groundwork.paths import state_root  # noqa: E402
 from groundwork.phases.addons import kubectl  # noqa: E402
 from groundwork.pki import pki_dir  # noqa: E402
@@ -79,25 +79,25 @@ def pods(api: KubeApi) -> dict[str, tuple[str, str]]:
     return out
 
 
-def peer_manifest(node: str, image: str) -> str:
-    """A second agnhost netexec pod on `node`: the within-one-node target."""
+def peer_manifest(api: KubeApi, node: str) -> str:
+    """A second netcheck pod on `node`, the within-one-node target: the
+    DaemonSet's own pod template (its image, and the security settings the
+    namespace's `restricted` policy demands), pinned to the node."""
+    daemonset = api.get(f"/apis/apps/v1/namespaces/{NAMESPACE}/daemonsets/{NAME}")
+    template = daemonset["spec"]["template"]
     return json.dumps(
         {
             "apiVersion": "v1",
             "kind": "Pod",
             "metadata": {"name": PEER, "namespace": NAMESPACE},
-            "spec": {
-                "nodeName": node,
-                "containers": [
-                    {"name": "agnhost", "image": image, "args": ["netexec", f"--http-port={PORT}"]}
-                ],
-            },
+            "spec": {**template["spec"], "nodeName": node},
         }
     )
 
 
 def throughput_mbits(api: KubeApi, source: str, target: str, ip: str, seconds: int) -> float:
-    shell(api, target, "pgrep -x iperf >/dev/null || iperf -s -D >/dev/null 2>&1")
+    # In the background, its output to /dev/null: /shell returns at once.
+    shell(api, target, "ss -ltn | grep -q :5001 || (iperf -s >/dev/null 2>&1 &)")
     time.sleep(1)
     # CSV: the last field is bits per second.
     out = shell(api, source, f"iperf -c {ip} -t {seconds} -y C")
@@ -117,16 +117,9 @@ def measure(spec: ClusterSpec, seconds: int) -> dict[str, Any]:
     api = KubeApi(expect.endpoint_url, admin_credentials(pki_dir(spec.name)))
     workers = [n.name for n in spec.nodes if n.has(Role.WORKER)]
     here, there = workers[0], workers[1]
-    running = pods(api)
-    image = next(
-        c["image"]
-        for p in api.items(f"/api/v1/namespaces/{NAMESPACE}/pods")
-        if p["metadata"]["name"] == running[here][0]
-        for c in p["spec"]["containers"]
-    )
     kube = [kubectl(), "--kubeconfig", str(state_root() / spec.name / "secrets/admin.kubeconfig")]
     subprocess.run(
-        [*kube, "apply", "-f", "-"], input=peer_manifest(here, image), text=True, check=True
+        [*kube, "apply", "-f", "-"], input=peer_manifest(api, here), text=True, check=True
     )
     subprocess.run(
         [*kube, "-n", NAMESPACE, "wait", "--for=condition=Ready", f"pod/{PEER}", "--timeout=120s"],

@@ -7,6 +7,10 @@ it to dial the others (`/dial`): pod-to-pod across every pair of nodes, the
 Service by ClusterIP and by DNS name, from every node. The same idea as
 Kubespray's netchecker, with upstream's test server instead of a program
 of our own.
+
+Beside them, a Secret that holds nothing secret: verify reads its raw bytes
+from etcd to prove Secrets are encrypted at rest (the apiserver's
+EncryptionConfiguration), since a cluster may otherwise have no Secret at all.
 """
 
 from __future__ import annotations
@@ -21,6 +25,9 @@ NAME = "netcheck"
 PORT = 8080
 SERVICE_PORT = 80
 LABELS = {"app.kubernetes.io/name": NAME}
+# The encryption-at-rest canary: etcd must never hold this text in the clear.
+CANARY = "encryption-canary"
+CANARY_TEXT = "groundwork encryption-at-rest canary"
 
 
 def netcheck(_spec: ClusterSpec, _plan: ClusterPlan) -> list[Obj]:
@@ -34,6 +41,10 @@ def netcheck(_spec: ClusterSpec, _plan: ClusterPlan) -> list[Obj]:
     container: Obj = {
         "name": NAME,
         "image": versions.AGNHOST.image("agnhost"),
+        # The image the stack's registry serves now, even where a node holds
+        # an older build under the same tag (a lab's test images are rebuilt
+        # in place): the checks need its tools (ping for the pod MTU).
+        "imagePullPolicy": "Always",
         "args": ["netexec", f"--http-port={PORT}"],
         "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
         "readinessProbe": {"httpGet": {"path": "/healthz", "port": "http"}, "periodSeconds": 5},
@@ -81,4 +92,11 @@ def netcheck(_spec: ClusterSpec, _plan: ClusterPlan) -> list[Obj]:
             ],
         },
     }
-    return [ns, daemonset, service]
+    canary: Obj = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": meta(CANARY, NAMESPACE, **LABELS),
+        "type": "Opaque",
+        "stringData": {"canary": CANARY_TEXT},
+    }
+    return [ns, daemonset, service, canary]

@@ -111,6 +111,11 @@ def kube_group_vars(
         "gw_node_subnet_size": net.node_subnet_size,
         "gw_allocate_node_cidrs": net.plugin is not Plugin.BRIDGE,
         "gw_kubelet_protect_kernel_defaults": spec.lab is None,
+        # A lab's machines share one filesystem (the host's, or the lab's
+        # tmpfs): its fill level says nothing of one node, and a kubelet
+        # evicting pods for its neighbours' images helps nobody (kind
+        # turns disk-based eviction off the same way).
+        "gw_kubelet_disk_eviction": spec.lab is None,
         "gw_encryption_key_file": str(encryption_key_file(pki_dir)),
     }
 

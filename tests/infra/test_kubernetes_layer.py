@@ -9,11 +9,14 @@ and its DNS name. Not run by `verify --substrate-only`.
 
 from __future__ import annotations
 
+import base64
 import http.client
 import json
+import ssl
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import _facts as facts
 import yaml
@@ -21,11 +24,23 @@ from _live import check_service, tcp_connect, version_in
 from conftest import Stack, pod_settled
 
 from groundwork.manifests import render_addons
-from groundwork.manifests.netcheck import NAME, NAMESPACE, PORT, SERVICE_PORT
+from groundwork.manifests.netcheck import (
+    CANARY,
+    CANARY_TEXT,
+    NAME,
+    NAMESPACE,
+    PORT,
+    SERVICE_PORT,
+)
 from groundwork.pki import pki_dir
 from groundwork.plan import build_plan
 from groundwork.verify.drift import Expect
-from groundwork.verify.expect import KubeExpectation, NodeExpectation, RouteExpectation
+from groundwork.verify.expect import (
+    KUBELET_PORT,
+    KubeExpectation,
+    NodeExpectation,
+    RouteExpectation,
+)
 from groundwork.verify.kube import KubeError, describe, served_certificate
 
 # --- on each node -------------------------------------------------------------
@@ -327,6 +342,108 @@ def test_pod_mtu(kube_cluster: KubeExpectation, stack: Stack, expect: Expect) ->
         results = list(pool.map(one, pairs))
     for (a, b), result in zip(pairs, results, strict=True):
         expect.equal(f"pod MTU {mtu}: {a} -> {b} ({pods[b][1]})", "ok", result)
+    expect.done()
+
+
+def _status(host: str, port: int, path: str, pki: Path, identity: str | None) -> int:
+    """The HTTP status of a GET over TLS (the cluster CA checked) as one of the
+    PKI's client identities, or with no credentials at all (None)."""
+    context = ssl.create_default_context(cafile=str(pki / "ca.crt"))
+    context.check_hostname = False  # addresses; the CA is what is checked
+    if identity is not None:
+        context.load_cert_chain(pki / f"{identity}.crt", pki / f"{identity}.key")
+    conn = http.client.HTTPSConnection(host, port, context=context, timeout=10)
+    try:
+        conn.request("GET", path)
+        return conn.getresponse().status
+    except (OSError, http.client.HTTPException) as err:
+        raise KubeError(f"{host}:{port}{path}: {err}") from err
+    finally:
+        conn.close()
+
+
+def _kubelets(kube_cluster: KubeExpectation) -> list[Any]:
+    return [s for s in kube_cluster.served if s.port == KUBELET_PORT]
+
+
+def test_anonymous_requests_refused(
+    kube_cluster: KubeExpectation, stack: Stack, expect: Expect
+) -> None:
+    """No apiserver and no kubelet serves a request without credentials as
+    system:anonymous (--anonymous-auth=false; the kubelet's anonymous: false):
+    each answers 401."""
+    pki = pki_dir(stack.spec.name)
+    for node, url in kube_cluster.apiservers:
+        parts = urlsplit(url)
+        status = _status(parts.hostname or "", parts.port or 443, "/api", pki, None)
+        expect.equal(f"apiserver on {node}: GET /api without credentials", 401, status)
+    for kubelet in _kubelets(kube_cluster):
+        status = _status(kubelet.address, kubelet.port, "/pods", pki, None)
+        expect.equal(f"kubelet on {kubelet.node}: GET /pods without credentials", 401, status)
+    expect.done()
+
+
+def test_node_and_rbac_authorization(
+    kube_cluster: KubeExpectation, stack: Stack, expect: Expect
+) -> None:
+    """Node,RBAC on the apiservers: each kubelet's own identity reads its node
+    but may not list the cluster's Secrets."""
+    pki = pki_dir(stack.spec.name)
+    endpoint = urlsplit(kube_cluster.endpoint_url)
+    host, port = endpoint.hostname or "", endpoint.port or 443
+    for node in kube_cluster.kubelet_nodes:
+        identity = f"kubelet-{node}"
+        own = _status(host, port, f"/api/v1/nodes/{node}", pki, identity)
+        expect.equal(f"system:node:{node}: GET its own node", 200, own)
+        secrets = _status(host, port, "/api/v1/secrets", pki, identity)
+        expect.equal(f"system:node:{node}: list every Secret", 403, secrets)
+    expect.done()
+
+
+def test_kubelet_webhook_authorization(
+    kube_cluster: KubeExpectation, stack: Stack, expect: Expect
+) -> None:
+    """Each kubelet asks the apiserver who may do what (authorization mode
+    Webhook): kube-proxy's identity, authenticated but with no right to a
+    node's pods, is refused 403; the apiserver's kubelet client is served."""
+    pki = pki_dir(stack.spec.name)
+    for kubelet in _kubelets(kube_cluster):
+        where = f"kubelet on {kubelet.node}: GET /pods as"
+        refused = _status(kubelet.address, kubelet.port, "/pods", pki, "kube-proxy")
+        expect.equal(f"{where} system:kube-proxy", 403, refused)
+        served = _status(
+            kubelet.address, kubelet.port, "/pods", pki, "kube-apiserver-kubelet-client"
+        )
+        expect.equal(f"{where} kube-apiserver-kubelet-client", 200, served)
+    expect.done()
+
+
+def test_secrets_encrypted_at_rest(
+    kube_cluster: KubeExpectation, stack: Stack, expect: Expect
+) -> None:
+    """The canary Secret's raw value in etcd, read with etcdctl on a member:
+    the apiserver's encryption envelope (k8s:enc:secretbox:v1:), and never
+    the text itself."""
+    members = stack.expect.etcd_members
+    expect.true("etcd members", bool(members), "at least one", "(none)")
+    member = members[0]
+    key = f"/registry/secrets/{NAMESPACE}/{CANARY}"
+    out = stack.host(member.name).run(facts.etcdctl([member.client_url], "get", key))
+    if out.rc != 0:
+        expect.differs(f"etcdctl get {key} on {member.name}", "answers", out.stderr.strip()[:200])
+        expect.done()
+    kvs = json.loads(out.stdout).get("kvs") or []
+    if not kvs:
+        expect.differs(f"{key} in etcd", "present", "(absent: is the netcheck addon applied?)")
+        expect.done()
+    raw = base64.b64decode(kvs[0]["value"])
+    expect.true(
+        f"{key} in etcd",
+        raw.startswith(b"k8s:enc:secretbox:v1:"),
+        "k8s:enc:secretbox:v1:...",
+        raw[:32].decode(errors="replace"),
+    )
+    expect.true(f"{key} holds no plaintext", CANARY_TEXT.encode() not in raw, "none", "found")
     expect.done()
 
 
