@@ -22,6 +22,7 @@ import pytest
 
 from groundwork import lab
 from groundwork.lab import network, nodes, site, ssh, storage
+from groundwork.lab.apt_signing import KEYRING_ON_NODES
 from groundwork.lab.layout import LabLayout, LabNode, layout
 from groundwork.spec import ClusterSpec, load_stack
 
@@ -170,7 +171,9 @@ def test_a_node_installs_a_package_from_the_mirror(spec: ClusterSpec, the_lab: L
     node = the_lab.node("w1")
     sources = on_node(spec, node, "cat /etc/apt/sources.list /etc/apt/sources.list.d/*").stdout
     assert "deb.debian.org" not in sources
-    assert f"deb [trusted=yes] {the_lab.mirror_url}/debian ./" in sources
+    # Trusted through the lab's signing key only, never outright.
+    assert f"deb [signed-by={KEYRING_ON_NODES}] {the_lab.mirror_url}/debian ./" in sources
+    assert "trusted=yes" not in sources
     result = on_node(
         spec,
         node,
@@ -179,6 +182,17 @@ def test_a_node_installs_a_package_from_the_mirror(spec: ClusterSpec, the_lab: L
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert "socat version" in result.stdout
+    # apt checks the index's signature: against a keyring without the lab's
+    # key, the same index is refused (apt keeps the old lists and says why).
+    refused = on_node(
+        spec,
+        node,
+        f"echo 'deb [signed-by=/dev/null] {the_lab.mirror_url}/debian ./' > /tmp/unsigned.list"
+        " && apt-get update -q -o Dir::Etc::SourceList=/tmp/unsigned.list"
+        " -o Dir::Etc::SourceParts=/nonexistent",
+    )
+    said = refused.stdout + refused.stderr
+    assert "NO_PUBKEY" in said, said[-2000:]
 
 
 def test_no_node_has_a_route_out_of_the_lab(spec: ClusterSpec, the_lab: LabLayout) -> None:
