@@ -332,15 +332,15 @@ def test_the_ci_examples_run_as_written_on_the_lab(
 
 
 def resources_summary(output: str) -> list[str]:
-    """The kinds of change in the engine's closing "Resources:" block, e.g.
+    """The kinds of change in the engine's last "Resources:" block, e.g.
     ["unchanged"] or ["to update", "unchanged"] (the counts left out)."""
-    lines = output.split("Resources:", 1)[-1].strip().splitlines()
-    block: list[str] = []
-    for line in lines:
-        if not line.strip():
+    kinds: list[str] = []
+    for line in output.rsplit("Resources:", 1)[-1].splitlines()[1:]:
+        found = re.match(r"^\s+[~+\-]?\s*\d+ (.+)$", line)
+        if found is None:
             break
-        block.append(line.strip())
-    return [re.sub(r"^[~+\-]?\s*\d+\s+", "", line) for line in block]
+        kinds.append(found.group(1).strip())
+    return kinds
 
 
 def test_no_secret_in_plaintext_in_the_state_its_backups_or_the_logs(
