@@ -82,15 +82,12 @@ class AppliedNetwork:
 
 def applied_network(spec: ClusterSpec) -> AppliedNetwork:
     net = spec.network
-
-    def cidrs(value: object) -> str:
-        # One range, or a dual-stack pair, as the stack file writes them.
-        if isinstance(value, tuple):
-            return ",".join(str(v) for v in value)
-        return str(value)
-
+    # Each CIDR field is one range or a dual-stack pair: "a,b".
     return AppliedNetwork(
-        net.plugin.value, net.resolved_backend().value, cidrs(net.pod_cidr), cidrs(net.service_cidr)
+        net.plugin.value,
+        net.resolved_backend().value,
+        ",".join(map(str, net.pod_cidr)),
+        ",".join(map(str, net.service_cidr)),
     )
 
 

@@ -29,12 +29,20 @@ class KubeError(Exception):
 @dataclass(frozen=True)
 class Credentials:
     ca: Path
-    cert: Path
-    key: Path
+    cert: Path | None  # None: no client certificate (an anonymous request)
+    key: Path | None
+
+
+def client_credentials(pki: Path, identity: str | None) -> Credentials:
+    """The cluster CA and one of the PKI's client identities (`admin`,
+    `kube-proxy`...), or none at all."""
+    if identity is None:
+        return Credentials(pki / "ca.crt", None, None)
+    return Credentials(pki / "ca.crt", pki / f"{identity}.crt", pki / f"{identity}.key")
 
 
 def admin_credentials(pki: Path) -> Credentials:
-    return Credentials(pki / "ca.crt", pki / "admin.crt", pki / "admin.key")
+    return client_credentials(pki, "admin")
 
 
 class KubeApi:
@@ -45,7 +53,8 @@ class KubeApi:
         self.port = parts.port or 443
         self.timeout = timeout
         context = ssl.create_default_context(cafile=str(credentials.ca))
-        context.load_cert_chain(str(credentials.cert), str(credentials.key))
+        if credentials.cert is not None:
+            context.load_cert_chain(str(credentials.cert), str(credentials.key))
         self._context = context
 
     def request(self, path: str, timeout: float | None = None) -> tuple[int, str]:

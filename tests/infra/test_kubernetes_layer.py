@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import http.client
 import json
-import ssl
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -41,7 +40,13 @@ from groundwork.verify.expect import (
     NodeExpectation,
     RouteExpectation,
 )
-from groundwork.verify.kube import KubeError, describe, served_certificate
+from groundwork.verify.kube import (
+    KubeApi,
+    KubeError,
+    client_credentials,
+    describe,
+    served_certificate,
+)
 
 # --- on each node -------------------------------------------------------------
 
@@ -346,20 +351,10 @@ def test_pod_mtu(kube_cluster: KubeExpectation, stack: Stack, expect: Expect) ->
 
 
 def _status(host: str, port: int, path: str, pki: Path, identity: str | None) -> int:
-    """The HTTP status of a GET over TLS (the cluster CA checked) as one of the
-    PKI's client identities, or with no credentials at all (None)."""
-    context = ssl.create_default_context(cafile=str(pki / "ca.crt"))
-    context.check_hostname = False  # addresses; the CA is what is checked
-    if identity is not None:
-        context.load_cert_chain(pki / f"{identity}.crt", pki / f"{identity}.key")
-    conn = http.client.HTTPSConnection(host, port, context=context, timeout=10)
-    try:
-        conn.request("GET", path)
-        return conn.getresponse().status
-    except (OSError, http.client.HTTPException) as err:
-        raise KubeError(f"{host}:{port}{path}: {err}") from err
-    finally:
-        conn.close()
+    """The HTTP status of a GET as one of the PKI's client identities, or with
+    no credentials at all (None)."""
+    api = KubeApi(f"https://{host}:{port}", client_credentials(pki, identity))
+    return api.request(path)[0]
 
 
 def _kubelets(kube_cluster: KubeExpectation) -> list[Any]:
