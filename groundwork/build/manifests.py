@@ -45,4 +45,5 @@ def bundle_objects(bundle: Bundle) -> list[dict[str, Any]]:
             f"bundle {bundle.name} is {bundle.version}, but components/{recipe.component}/go.mod "
             f"pins {files.module} {info.version}: make them agree"
         )
-    return read_objects(listed_files(info.dir / files.kustomization))
+    path = info.dir / files.path
+    return read_objects(listed_files(path) if path.name == "kustomization.yaml" else [path])

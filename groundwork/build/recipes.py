@@ -411,6 +411,20 @@ RECIPES: tuple[Recipe, ...] = (
         on_demand=True,
         plugin="flannel",
     ),
+    # MetalLB (stacks with `loadBalancer.provider: metallb`): its two
+    # programs as upstream's images carry them (CGO off; the version is in
+    # its source). Its go.sum also pins the objects the cluster gets
+    # (config/manifests/metallb-native.yaml, groundwork.manifests.bundles).
+    # Built for a site's mirror when named: the lab declares no load balancer.
+    Recipe(
+        "metallb",
+        "go.universe.tf/metallb",
+        tuple(
+            Program(name, f"go.universe.tf/metallb/{name}") for name in ("controller", "speaker")
+        ),
+        lab=False,
+        on_demand=True,
+    ),
     Recipe(
         "local-path-provisioner",
         "github.com/rancher/local-path-provisioner",

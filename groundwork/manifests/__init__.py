@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from groundwork.manifests import versions
-from groundwork.manifests.bundles import Bundle
+from groundwork.manifests.bundles import Bundle, ModuleFiles
 from groundwork.manifests.cni import cni
 from groundwork.manifests.common import Obj
 from groundwork.manifests.coredns import coredns
@@ -80,7 +80,10 @@ def _cni_bundles(spec: ClusterSpec) -> list[Bundle]:
 def _lb_bundles(spec: ClusterSpec) -> list[Bundle]:
     if spec.load_balancer.provider != "metallb":
         return []
-    return [Bundle("metallb", versions.METALLB.bundles["native"], versions.METALLB.version)]
+    # Read from the module components/metallb pins, whose programs the
+    # images run: both doors install it with nothing fetched.
+    files = ModuleFiles("metallb", "go.universe.tf/metallb", "config/manifests/metallb-native.yaml")
+    return [Bundle("metallb", versions.METALLB.bundles["native"], versions.METALLB.version, files)]
 
 
 def render_addons(spec: ClusterSpec, plan: ClusterPlan) -> AddonSet:

@@ -19,11 +19,12 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class ModuleFiles:
-    """The files a kustomization in a pinned Go module lists."""
+    """Upstream's objects in a pinned Go module: the files a kustomization
+    lists (a path ending in kustomization.yaml), or one release file."""
 
     component: str  # components/<component>/go.mod pins the module
     module: str
-    kustomization: str  # its path inside the module
+    path: str  # inside the module
 
 
 @dataclass(frozen=True)

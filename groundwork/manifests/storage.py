@@ -9,36 +9,28 @@
 
 Exactly one class is the default (validation guarantees it; `storage()`
 checks it again because a cluster with two defaults picks at random).
+
+The objects are the templates under templates/addons/storage/:
+local-path-provisioner.yaml.j2, csi-driver-nfs.yaml.j2, storage-class.yaml.j2
+(one per class) and local-volumes.yaml.j2 (one per local-static class); this
+module gives them their values.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 from groundwork.manifests import versions
-from groundwork.manifests.common import (
-    CONTROL_PLANE_TOLERATIONS,
-    TOLERATE_ALL,
-    Obj,
-    config_map,
-    env_field,
-    host_path,
-    meta,
-    mount,
-    namespace,
-    rbac,
-    rule,
-    workload,
-)
+from groundwork.manifests.common import Obj
+from groundwork.manifests.templating import render_objects
 from groundwork.plan import ClusterPlan
-from groundwork.spec.model import ClusterSpec, StorageClass, StorageDriver
+from groundwork.spec.model import ClusterSpec, NfsParameters, StorageClass, StorageDriver
 
-DEFAULT_CLASS_ANNOTATION = "storageclass.kubernetes.io/is-default-class"
-LOCAL_PATH_NS = "local-path-storage"
+# The CSIDriver's name in csi-driver-nfs.yaml.j2 is NFS_PROVISIONER.
 LOCAL_PATH_PROVISIONER = "rancher.io/local-path"
 NFS_PROVISIONER = "nfs.csi.k8s.io"
 NO_PROVISIONER = "kubernetes.io/no-provisioner"
-NFS_NS = "kube-system"
 
 PROVISIONERS: dict[StorageDriver, str] = {
     StorageDriver.LOCAL_PATH: LOCAL_PATH_PROVISIONER,
@@ -46,6 +38,30 @@ PROVISIONERS: dict[StorageDriver, str] = {
     StorageDriver.LOCAL_STATIC: NO_PROVISIONER,
 }
 NODE_LOCAL = frozenset({StorageDriver.LOCAL_PATH, StorageDriver.LOCAL_STATIC})
+
+
+@dataclass(frozen=True)
+class StorageClassView:
+    """The values of storage-class.yaml.j2."""
+
+    name: str
+    is_default: str  # the annotation's value: "true" or "false"
+    provisioner: str
+    reclaim_policy: str
+    binding_mode: str
+    nfs: NfsParameters | None  # the export's parameters, nfs classes only
+
+
+@dataclass(frozen=True)
+class LocalVolumeView:
+    """One PersistentVolume of local-volumes.yaml.j2."""
+
+    name: str
+    node: str
+    path: str
+    capacity: str
+    reclaim_policy: str
+    storage_class: str
 
 
 def storage(spec: ClusterSpec, _plan: ClusterPlan) -> list[Obj]:
@@ -57,72 +73,64 @@ def storage(spec: ClusterSpec, _plan: ClusterPlan) -> list[Obj]:
     out: list[Obj] = []
     local_paths = [c for c in classes if c.driver is StorageDriver.LOCAL_PATH]
     if local_paths:
-        out += local_path_provisioner(local_paths)
+        out += render_objects(
+            "addons/storage/local-path-provisioner.yaml.j2",
+            provisioner_image=versions.LOCAL_PATH.image("provisioner"),
+            helper_image=versions.LOCAL_PATH.image("helper"),
+            config_json=json.dumps(_local_path_config(local_paths), indent=2),
+        )
     if StorageDriver.NFS in drivers:
-        out += csi_driver_nfs()
+        nfs = versions.CSI_NFS
+        out += render_objects(
+            "addons/storage/csi-driver-nfs.yaml.j2",
+            provisioner_image=nfs.image("provisioner"),
+            nfs_image=nfs.image("nfs"),
+            registrar_image=nfs.image("registrar"),
+        )
+    # Each class, then its static volumes: the order the objects always had.
     for cls in classes:
-        out.append(storage_class(cls))
+        out += render_objects(
+            "addons/storage/storage-class.yaml.j2", storage_class=_class_view(cls)
+        )
         if cls.driver is StorageDriver.LOCAL_STATIC:
-            out += local_volumes(cls)
+            out += render_objects(
+                "addons/storage/local-volumes.yaml.j2", volumes=_local_volumes(cls)
+            )
     return out
 
 
-def storage_class(cls: StorageClass) -> Obj:
-    obj: Obj = {
-        "apiVersion": "storage.k8s.io/v1",
-        "kind": "StorageClass",
-        "metadata": {
-            **meta(cls.name),
-            "annotations": {DEFAULT_CLASS_ANNOTATION: "true" if cls.default else "false"},
-        },
-        "provisioner": PROVISIONERS[cls.driver],
-        "reclaimPolicy": cls.reclaim_policy,
-        "volumeBindingMode": "WaitForFirstConsumer" if cls.driver in NODE_LOCAL else "Immediate",
-    }
-    if cls.driver is StorageDriver.NFS:
-        if cls.nfs is None:
-            raise ValueError(f"storage class {cls.name}: nfs needs server and share")
-        obj["parameters"] = {"server": cls.nfs.server, "share": cls.nfs.share}
-        obj["mountOptions"] = ["nfsvers=4.1"]
-    return obj
+def _class_view(cls: StorageClass) -> StorageClassView:
+    if cls.driver is StorageDriver.NFS and cls.nfs is None:
+        raise ValueError(f"storage class {cls.name}: nfs needs server and share")
+    return StorageClassView(
+        name=cls.name,
+        is_default="true" if cls.default else "false",
+        provisioner=PROVISIONERS[cls.driver],
+        reclaim_policy=cls.reclaim_policy,
+        binding_mode="WaitForFirstConsumer" if cls.driver in NODE_LOCAL else "Immediate",
+        # Only the nfs driver takes parameters (validation refuses nfs elsewhere).
+        nfs=cls.nfs if cls.driver is StorageDriver.NFS else None,
+    )
 
 
-def local_volumes(cls: StorageClass) -> list[Obj]:
+def _local_volumes(cls: StorageClass) -> list[LocalVolumeView]:
+    # The index keeps two volumes on one node apart.
     return [
-        {
-            "apiVersion": "v1",
-            "kind": "PersistentVolume",
-            "metadata": meta(f"{cls.name}-{vol.node}-{index}"),
-            "spec": {
-                "capacity": {"storage": vol.capacity},
-                "accessModes": ["ReadWriteOnce"],
-                "volumeMode": "Filesystem",
-                "persistentVolumeReclaimPolicy": cls.reclaim_policy,
-                "storageClassName": cls.name,
-                "local": {"path": vol.path},
-                "nodeAffinity": {
-                    "required": {
-                        "nodeSelectorTerms": [
-                            {
-                                "matchExpressions": [
-                                    {
-                                        "key": "kubernetes.io/hostname",
-                                        "operator": "In",
-                                        "values": [vol.node],
-                                    }
-                                ]
-                            }
-                        ]
-                    }
-                },
-            },
-        }
+        LocalVolumeView(
+            name=f"{cls.name}-{vol.node}-{index}",
+            node=vol.node,
+            path=vol.path,
+            capacity=vol.capacity,
+            reclaim_policy=cls.reclaim_policy,
+            storage_class=cls.name,
+        )
         for index, vol in enumerate(cls.volumes)
     ]
 
 
-def local_path_config(classes: list[StorageClass]) -> Obj:
-    """One provisioner serves every local-path class; each class has its directory."""
+def _local_path_config(classes: list[StorageClass]) -> Obj:
+    """The provisioner's config.json: one provisioner serves every local-path
+    class, each class has its directory (the default class's is the fallback)."""
 
     def path_map(path: str) -> list[Obj]:
         return [{"node": "DEFAULT_PATH_FOR_NON_LISTED_NODES", "paths": [path]}]
@@ -132,190 +140,3 @@ def local_path_config(classes: list[StorageClass]) -> Obj:
         "nodePathMap": path_map(first.local_path),
         "storageClassConfigs": {c.name: {"nodePathMap": path_map(c.local_path)} for c in classes},
     }
-
-
-_SETUP = """#!/bin/sh
-set -eu
-mkdir -m 0777 -p "$VOL_DIR"
-"""
-_TEARDOWN = """#!/bin/sh
-set -eu
-rm -rf "$VOL_DIR"
-"""
-_HELPER_POD = """apiVersion: v1
-kind: Pod
-metadata:
-  name: helper-pod
-spec:
-  priorityClassName: system-node-critical
-  tolerations:
-    - key: node.kubernetes.io/disk-pressure
-      operator: Exists
-      effect: NoSchedule
-  containers:
-    - name: helper-pod
-      image: %s
-      imagePullPolicy: IfNotPresent
-"""
-
-
-def local_path_provisioner(classes: list[StorageClass]) -> list[Obj]:
-    rules = [
-        rule(
-            [""],
-            ["nodes", "persistentvolumeclaims", "configmaps", "pods", "pods/log"],
-            ["get", "list", "watch"],
-        ),
-        rule(
-            [""],
-            ["persistentvolumes", "pods"],
-            ["get", "list", "watch", "create", "patch", "update", "delete"],
-        ),
-        rule([""], ["events"], ["create", "patch"]),
-        rule(["storage.k8s.io"], ["storageclasses"], ["get", "list", "watch"]),
-        rule(["coordination.k8s.io"], ["leases"], ["get", "create", "update"]),
-    ]
-    pod: Obj = {
-        "serviceAccountName": "local-path-provisioner-service-account",
-        "tolerations": CONTROL_PLANE_TOLERATIONS,
-        "containers": [
-            {
-                "name": "local-path-provisioner",
-                "image": versions.LOCAL_PATH.image("provisioner"),
-                "command": [
-                    "local-path-provisioner",
-                    "--debug",
-                    "start",
-                    "--config",
-                    "/etc/config/config.json",
-                ],
-                "env": [env_field("POD_NAMESPACE", "metadata.namespace")],
-                "volumeMounts": [mount("config-volume", "/etc/config/")],
-            }
-        ],
-        "volumes": [{"name": "config-volume", "configMap": {"name": "local-path-config"}}],
-    }
-    sa = "local-path-provisioner-service-account"
-    objs = rbac(sa, LOCAL_PATH_NS, rules)
-    return [
-        namespace(LOCAL_PATH_NS, **{"pod-security.kubernetes.io/enforce": "privileged"}),
-        *objs,
-        config_map(
-            "local-path-config",
-            LOCAL_PATH_NS,
-            {
-                "config.json": json.dumps(local_path_config(classes), indent=2),
-                "setup": _SETUP,
-                "teardown": _TEARDOWN,
-                "helperPod.yaml": _HELPER_POD % versions.LOCAL_PATH.image("helper"),
-            },
-        ),
-        workload("Deployment", "local-path-provisioner", LOCAL_PATH_NS, pod, replicas=1),
-    ]
-
-
-def csi_driver_nfs() -> list[Obj]:
-    nfs = versions.CSI_NFS
-    socket_dir = "/csi"
-    controller_rules = [
-        rule([""], ["persistentvolumes"], ["get", "list", "watch", "create", "delete"]),
-        rule([""], ["persistentvolumeclaims"], ["get", "list", "watch", "update"]),
-        rule(["storage.k8s.io"], ["storageclasses", "csinodes"], ["get", "list", "watch"]),
-        rule([""], ["events"], ["get", "list", "watch", "create", "update", "patch"]),
-        rule([""], ["nodes", "secrets"], ["get", "list", "watch"]),
-        rule(
-            ["coordination.k8s.io"],
-            ["leases"],
-            ["get", "list", "watch", "create", "update", "patch"],
-        ),
-    ]
-    node_args = ["-v=2", "--nodeid=$(NODE_ID)", "--endpoint=$(CSI_ENDPOINT)"]
-    nfs_env = [
-        env_field("NODE_ID", "spec.nodeName"),
-        {"name": "CSI_ENDPOINT", "value": f"unix://{socket_dir}/csi.sock"},
-    ]
-    # The NFS plugin container is the same in the controller and on every node.
-    nfs_container: Obj = {
-        "name": "nfs",
-        "image": nfs.image("nfs"),
-        "args": node_args,
-        "env": nfs_env,
-        "securityContext": {"privileged": True, "capabilities": {"add": ["SYS_ADMIN"]}},
-        "volumeMounts": [
-            mount("socket-dir", socket_dir),
-            {
-                **mount("pods-mount-dir", "/var/lib/kubelet/pods"),
-                "mountPropagation": "Bidirectional",
-            },
-        ],
-    }
-    controller_pod: Obj = {
-        "serviceAccountName": "csi-nfs-controller-sa",
-        "hostNetwork": True,
-        "priorityClassName": "system-cluster-critical",
-        "tolerations": CONTROL_PLANE_TOLERATIONS,
-        "containers": [
-            {
-                "name": "csi-provisioner",
-                "image": nfs.image("provisioner"),
-                "args": [
-                    "-v=2",
-                    "--csi-address=$(ADDRESS)",
-                    "--leader-election",
-                    "--extra-create-metadata=true",
-                ],
-                "env": [{"name": "ADDRESS", "value": f"{socket_dir}/csi.sock"}],
-                "volumeMounts": [mount("socket-dir", socket_dir)],
-            },
-            nfs_container,
-        ],
-        "volumes": [
-            {"name": "socket-dir", "emptyDir": {}},
-            host_path("pods-mount-dir", "/var/lib/kubelet/pods", "Directory"),
-        ],
-    }
-    plugin_dir = "/var/lib/kubelet/plugins/csi-nfsplugin"
-    node_pod: Obj = {
-        "serviceAccountName": "csi-nfs-node-sa",
-        "hostNetwork": True,
-        "dnsPolicy": "ClusterFirstWithHostNet",
-        "priorityClassName": "system-node-critical",
-        "tolerations": TOLERATE_ALL,
-        "containers": [
-            {
-                "name": "node-driver-registrar",
-                "image": nfs.image("registrar"),
-                "args": [
-                    "--v=2",
-                    f"--csi-address={socket_dir}/csi.sock",
-                    f"--kubelet-registration-path={plugin_dir}/csi.sock",
-                ],
-                "volumeMounts": [
-                    mount("socket-dir", socket_dir),
-                    mount("registration-dir", "/registration"),
-                ],
-            },
-            nfs_container,
-        ],
-        "volumes": [
-            host_path("socket-dir", plugin_dir, "DirectoryOrCreate"),
-            host_path("pods-mount-dir", "/var/lib/kubelet/pods", "Directory"),
-            host_path("registration-dir", "/var/lib/kubelet/plugins_registry", "Directory"),
-        ],
-    }
-    return [
-        {
-            "apiVersion": "storage.k8s.io/v1",
-            "kind": "CSIDriver",
-            "metadata": meta(NFS_PROVISIONER),
-            "spec": {
-                "attachRequired": False,
-                "volumeLifecycleModes": ["Persistent"],
-                "fsGroupPolicy": "File",
-            },
-        },
-        *rbac("csi-nfs-controller-sa", NFS_NS, controller_rules),
-        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta("csi-nfs-node-sa", NFS_NS)},
-        workload("Deployment", "csi-nfs-controller", NFS_NS, controller_pod, replicas=1),
-        workload("DaemonSet", "csi-nfs-node", NFS_NS, node_pod),
-    ]

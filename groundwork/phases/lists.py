@@ -16,6 +16,7 @@ from groundwork.phases.inventory import Inventory
 from groundwork.phases.kubernetes import Kubernetes
 from groundwork.phases.lab import Lab
 from groundwork.phases.membership import Membership
+from groundwork.phases.pinned_bundles import PinnedBundles
 from groundwork.phases.pki import Pki
 from groundwork.phases.release import Release
 from groundwork.phases.runner import Pipeline
@@ -28,6 +29,7 @@ UP = Pipeline(
     (
         FrontDoor(claims=True),  # before anything is touched
         ValidateMembership(),
+        PinnedBundles(),
         Lab(),
         Pki(),
         Inventory(),
@@ -41,8 +43,9 @@ UP = Pipeline(
 )
 DESTROY = Pipeline("destroy", (FrontDoor(claims=False), Destroy()))
 # Stops at the first failure, like every pipeline: nothing is brought up on
-# nodes that were not reset cleanly.
-REBUILD = Pipeline("rebuild", (*DESTROY.phases, *UP.phases))
+# nodes that were not reset cleanly, and nothing is destroyed for a stack
+# the CLI door could not bring up again.
+REBUILD = Pipeline("rebuild", (PinnedBundles(), *DESTROY.phases, *UP.phases))
 VERIFY = Pipeline("verify", (Verify(),))
 ETCD_SNAPSHOT = Pipeline("etcd snapshot", (Inventory(), EtcdSnapshot()))
 # The cluster's checks after it: the restored objects are served again.

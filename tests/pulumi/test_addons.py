@@ -233,12 +233,19 @@ def test_prod_and_dev_differ_where_the_stacks_do() -> None:
     dev, _ = run_stack("dev")
     prod_files = {r["name"] for r in prod.of_type(CONFIG_FILE).values()}
     dev_files = {r["name"] for r in dev.of_type(CONFIG_FILE).values()}
-    assert {
+    # Known only by their release URLs: calico's operator, Envoy Gateway.
+    assert prod_files == {
         "prod-cni-calico-crds",
         "prod-cni-tigera-operator",
-        "prod-load-balancer-metallb",
-    } <= prod_files
-    assert "prod-gateway-envoy-gateway" in prod_files
+        "prod-gateway-envoy-gateway",
+    }
+    # MetalLB's objects come from the module components/metallb pins.
+    metallb = next(
+        prod.resources[u].state["objs"]
+        for u, r in prod.of_type(CONFIG_GROUP).items()
+        if r["name"] == "prod-load-balancer-metallb"
+    )
+    assert {"CustomResourceDefinition", "DaemonSet", "Deployment"} <= {o["kind"] for o in metallb}
     # Traefik's Gateway API CRDs come from the module components/traefik pins.
     assert dev_files == set()
     crds = next(

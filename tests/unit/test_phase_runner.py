@@ -192,10 +192,12 @@ def test_the_run_writes_its_junit_when_asked(tmp_path: Path) -> None:
 
 
 def test_rebuild_is_destroy_then_every_phase_of_up() -> None:
-    assert [p.name for p in REBUILD.phases[:2]] == ["door", "destroy"]
-    assert REBUILD.phases[2:] == UP.phases
+    # What the CLI door could not bring up again is refused before the destroy.
+    assert [p.name for p in REBUILD.phases[:3]] == ["pinned-bundles", "door", "destroy"]
+    assert REBUILD.phases[3:] == UP.phases
     names = [p.name for p in UP.phases]
-    assert names[:2] == ["door", "validate-membership"]  # before anything is touched
+    # before anything is touched
+    assert names[:3] == ["door", "validate-membership", "pinned-bundles"]
     assert names[-1] == "verify"
     assert len(set(names)) == len(names)
 
@@ -211,10 +213,21 @@ def test_a_dry_run_names_the_phases_and_touches_nothing(
 
     for writer in ("inventory.write_inventory", "base.run_playbook", "destroy.run_playbook"):
         monkeypatch.setattr(f"groundwork.phases.{writer}", touched)
-    # prod is real machines: a dry run needs no --yes, as it changes nothing.
-    assert main([verb, "--stack", "prod", "--dry-run"]) == 0
+    # dev is real machines: a dry run needs no --yes, as it changes nothing.
+    assert main([verb, "--stack", "dev", "--dry-run"]) == 0
     out = capsys.readouterr().out
-    assert "would run" in out and "nothing on the nodes of prod was changed" in out
+    assert "would run" in out and "nothing on the nodes of dev was changed" in out
+    assert not (tmp_path / "dev" / "pki").exists()
+
+
+def test_a_dry_run_of_a_stack_the_cli_door_cannot_install_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("GROUNDWORK_STATE_DIR", str(tmp_path))
+    # prod's calico operator and Envoy Gateway are known only by their URL.
+    assert main(["up", "--stack", "prod", "--dry-run"]) != 0
+    out = "".join(capsys.readouterr())
+    assert "cluster.network.plugin" in out and "cluster.gateway.controller" in out
     assert not (tmp_path / "prod" / "pki").exists()
 
 

@@ -2,12 +2,17 @@
 
 The operator and the calico CRDs come from the pinned upstream bundles
 (`versions.CALICO.bundles`, installed by the cni layer first); this module
-renders the `Installation` and the BGP configuration from the spec.
+renders the `Installation` (templates/addons/calico/installation.yaml.j2)
+and, when calico routes over BGP, the BGP configuration and one BGPPeer per
+declared router (templates/addons/calico/bgp.yaml.j2).
 """
 
 from __future__ import annotations
 
-from groundwork.manifests.common import Obj, meta
+from dataclasses import dataclass
+
+from groundwork.manifests.common import Obj
+from groundwork.manifests.templating import render_objects
 from groundwork.plan import ClusterPlan
 from groundwork.spec.model import IPIP_BACKENDS, Backend, ClusterSpec, KubeProxyMode
 
@@ -20,6 +25,17 @@ CALICO_ENCAPSULATION: dict[Backend, str] = {
 }
 # Calico accepts IPv4 block sizes from /20 to /32.
 CALICO_BLOCK_SIZES = range(20, 33)
+# The cluster's AS when the spec declares no network.bgp (the spec's default).
+DEFAULT_ASN = 64512
+
+
+@dataclass(frozen=True)
+class PeerView:
+    """One calico BGPPeer: a router of network.bgp."""
+
+    name: str
+    address: str
+    asn: int
 
 
 def calico_bgp_enabled(spec: ClusterSpec, backend: Backend) -> bool:
@@ -34,55 +50,26 @@ def calico(spec: ClusterSpec, plan: ClusterPlan) -> list[Obj]:
         raise ValueError(
             f"calico block size must be /20../32; nodeSubnetSize is /{net.node_subnet_size}"
         )
-    bgp = calico_bgp_enabled(spec, net.backend)
-    installation: Obj = {
-        "apiVersion": "operator.tigera.io/v1",
-        "kind": "Installation",
-        "metadata": meta("default"),
-        "spec": {
-            "variant": "Calico",
-            "cni": {"type": "Calico", "ipam": {"type": "Calico"}},
-            "calicoNetwork": {
-                "bgp": "Enabled" if bgp else "Disabled",
-                "mtu": plan.pod_mtu,
-                "linuxDataplane": "Nftables"
-                if net.kube_proxy is KubeProxyMode.NFTABLES
-                else "Iptables",
-                "ipPools": [
-                    {
-                        "name": "default-ipv4-ippool",
-                        "cidr": str(net.pod_cidr),
-                        "encapsulation": CALICO_ENCAPSULATION[net.backend],
-                        "natOutgoing": "Enabled",
-                        "blockSize": net.node_subnet_size,
-                        "nodeSelector": "all()",
-                    }
-                ],
-            },
-        },
-    }
-    out = [installation]
-    if bgp:
-        asn = spec.network.bgp.asn if spec.network.bgp else 64512
-        out.append(
-            {
-                "apiVersion": "crd.projectcalico.org/v1",
-                "kind": "BGPConfiguration",
-                "metadata": meta("default"),
-                "spec": {
-                    "asNumber": asn,
-                    "nodeToNodeMeshEnabled": True,
-                    "logSeverityScreen": "Info",
-                },
-            }
+    bgp_enabled = calico_bgp_enabled(spec, net.backend)
+    out = render_objects(
+        "addons/calico/installation.yaml.j2",
+        bgp="Enabled" if bgp_enabled else "Disabled",
+        mtu=plan.pod_mtu,
+        linux_dataplane="Nftables" if net.kube_proxy is KubeProxyMode.NFTABLES else "Iptables",
+        pod_cidr=str(net.pod_cidr),
+        encapsulation=CALICO_ENCAPSULATION[net.backend],
+        block_size=net.node_subnet_size,
+    )
+    if bgp_enabled:
+        bgp = spec.network.bgp
+        # A peer's object is named after its address: peer-10-30-0-1.
+        peers = [
+            PeerView("peer-" + str(p.address).replace(".", "-"), str(p.address), p.asn)
+            for p in (bgp.peers if bgp else [])
+        ]
+        out += render_objects(
+            "addons/calico/bgp.yaml.j2",
+            asn=bgp.asn if bgp else DEFAULT_ASN,
+            peers=peers,
         )
-        for peer in spec.network.bgp.peers if spec.network.bgp else []:
-            out.append(
-                {
-                    "apiVersion": "crd.projectcalico.org/v1",
-                    "kind": "BGPPeer",
-                    "metadata": meta("peer-" + str(peer.address).replace(".", "-")),
-                    "spec": {"peerIP": str(peer.address), "asNumber": peer.asn},
-                }
-            )
     return out

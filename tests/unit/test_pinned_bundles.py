@@ -1,0 +1,40 @@
+"""The CLI door refuses a stack whose addons need an unpinned upstream bundle
+before anything is touched, naming the field that chose it."""
+
+from __future__ import annotations
+
+from groundwork.phases.base import Context, Options
+from groundwork.phases.lists import REBUILD, UP
+from groundwork.phases.pinned_bundles import PinnedBundles
+from groundwork.spec import load_stack
+
+
+def test_a_stack_whose_bundles_are_all_pinned_passes() -> None:
+    outcome = PinnedBundles().run(Context(load_stack("lab"), Options(live=False)))
+    assert outcome.ok, outcome
+
+
+def test_unpinned_bundles_are_refused_naming_each_field_and_metallb_is_pinned() -> None:
+    # prod: calico's operator and Envoy Gateway are known only by URL;
+    # MetalLB's objects come from the module components/metallb pins.
+    outcome = PinnedBundles().run(Context(load_stack("prod"), Options(live=False)))
+    assert not outcome.ok
+    assert "nothing was touched" in outcome.message
+    lines = outcome.output.splitlines()
+    assert [line.split(":")[0] for line in lines] == [
+        "cluster.network.plugin",
+        "cluster.gateway.controller",
+    ]
+    assert "tigera-operator" in lines[0] and "https://" in lines[0]
+    assert "metallb" not in outcome.output
+
+
+def test_the_pulumi_door_which_applies_addons_itself_skips_the_check() -> None:
+    context = Context(load_stack("prod"), Options(live=False, addons=False))
+    assert not PinnedBundles().should_run(context).run
+
+
+def test_it_comes_before_any_phase_that_touches_a_machine() -> None:
+    up = [phase.name for phase in UP.phases]
+    assert up.index("pinned-bundles") < up.index("lab")
+    assert next(phase.name for phase in REBUILD.phases) == "pinned-bundles"
