@@ -36,6 +36,7 @@ from groundwork.spec import SpecError, StackFileError
 # Verb modules, in the order `--help` lists them. A module that is not
 # written yet is simply absent from this tuple.
 VERB_MODULES: tuple[str, ...] = (
+    "init",
     "plan",
     "graph",
     "schema",
