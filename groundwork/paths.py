@@ -12,8 +12,20 @@ import os
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-STACKS_DIR = PROJECT_ROOT / "stacks"
+STACKS_DIR = PROJECT_ROOT / "stacks"  # the checkout's own examples
 INVENTORIES_DIR = PROJECT_ROOT / "inventories"
+
+
+def stacks_dir() -> Path:
+    """Where `--stack NAME` finds stacks/Pulumi.NAME.yaml: `--stacks-dir`
+    (which sets GROUNDWORK_STACKS_DIR, so the Pulumi program the CLI starts
+    reads the same folder), else ./stacks in the current folder, else the
+    checkout's stacks/."""
+    given = os.environ.get("GROUNDWORK_STACKS_DIR")
+    if given:
+        return Path(given)
+    here = Path.cwd() / "stacks"
+    return here if here.is_dir() else STACKS_DIR
 
 
 def state_root() -> Path:

@@ -122,14 +122,23 @@ class HelpFormatter(argparse.HelpFormatter):
 def stack_file(args: argparse.Namespace) -> Path:
     """The stack file the user named: --stack-file (a path, whatever its name)
     wins over --stack (a name, or a path)."""
+    use_stacks_dir(args)
     if getattr(args, "stack_file", None):
         return Path(args.stack_file)
     return stack_path(str(args.stack))
 
 
+def use_stacks_dir(args: argparse.Namespace) -> None:
+    """--stacks-dir, through the environment: the Pulumi program a verb
+    starts reads the same folder."""
+    if getattr(args, "stacks_dir", None):
+        os.environ["GROUNDWORK_STACKS_DIR"] = str(Path(args.stacks_dir).resolve())
+
+
 def load_spec_from_args(args: argparse.Namespace, show_warnings: bool = True) -> ClusterSpec:
     """Load and validate the stack; raises SpecError (main() exits 2) or
     StackFileError (exit 1)."""
+    use_stacks_dir(args)
     if getattr(args, "stack_file", None):
         spec = load_stack_file(Path(args.stack_file))
     else:
@@ -187,10 +196,18 @@ def add_stack_options(parser: argparse.ArgumentParser, default: str = "lab") -> 
         "--stack",
         "-s",
         default=default,
-        help=f"stack name: reads stacks/Pulumi.<NAME>.yaml (default: {default})",
+        help=f"stack name: reads <stacks dir>/Pulumi.<NAME>.yaml (default: {default})",
     )
     group.add_argument(
         "--stack-file", type=str, default=None, help="path to a stack file instead of a name"
+    )
+    parser.add_argument(
+        "--stacks-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="where stack names are found (default: ./stacks in the current folder when it "
+        "exists, else the checkout's stacks/; also GROUNDWORK_STACKS_DIR)",
     )
 
 

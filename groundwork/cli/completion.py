@@ -62,12 +62,13 @@ def commands(parser: argparse.ArgumentParser, path: str = "") -> Iterator[Comman
         yield from commands(subparser, f"{path} {name}".strip())
 
 
-# The stacks of the directory the user is in, when they press Tab.
+# The stacks of the directory the user is in (or GROUNDWORK_STACKS_DIR's),
+# when they press Tab.
 STACKS_FUNCTION = f"""{FUNCTION}_stacks() {{
-    local file names=()
-    for file in stacks/Pulumi.*.yaml; do
+    local file names=() dir=${{GROUNDWORK_STACKS_DIR:-stacks}}
+    for file in "$dir"/Pulumi.*.yaml; do
         [[ -e $file ]] || continue  # no match: the pattern itself
-        file=${{file#stacks/Pulumi.}}
+        file=${{file#"$dir"/Pulumi.}}
         names+=("${{file%.yaml}}")
     done
     echo "${{names[*]}}"

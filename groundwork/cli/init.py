@@ -76,7 +76,7 @@ def register(subparsers: Subparsers) -> None:
         "--no-scan", action="store_true", help="write the stack only; pin host keys yourself"
     )
     parser.add_argument(
-        "--stack-file", type=Path, help="where to write it (default stacks/Pulumi.NAME.yaml)"
+        "--stack-file", type=Path, help="where to write it (default: <stacks dir>/Pulumi.NAME.yaml)"
     )
 
 
@@ -131,7 +131,7 @@ def run_init(args: argparse.Namespace) -> int:
         for node in document["nodes"]:
             node["ssh"]["port"] = args.ssh_port
     parse_cluster(document, "the answers")  # every problem, exit 2, nothing written
-    target = args.stack_file or paths.STACKS_DIR / f"Pulumi.{answers.name}.yaml"
+    target = args.stack_file or paths.stacks_dir() / f"Pulumi.{answers.name}.yaml"
     if target.exists():
         return fail(f"{target} exists: nothing was written", "choose another name or --stack-file")
     keys = [] if args.no_scan else _scan(answers, args.ssh_port)

@@ -53,7 +53,7 @@ def stack_path(name_or_path: str, stacks_dir: Path | None = None) -> Path:
     candidate = Path(name_or_path)
     if _looks_like_a_path(name_or_path):
         return candidate
-    return (stacks_dir or paths.STACKS_DIR) / f"Pulumi.{name_or_path}.yaml"
+    return (stacks_dir or paths.stacks_dir()) / f"Pulumi.{name_or_path}.yaml"
 
 
 def _looks_like_a_path(name_or_path: str) -> bool:
@@ -62,7 +62,7 @@ def _looks_like_a_path(name_or_path: str) -> bool:
 
 def stack_names(stacks_dir: Path | None = None) -> list[str]:
     """The stacks in stacks/: the NAME of each Pulumi.NAME.yaml, sorted."""
-    directory = stacks_dir or paths.STACKS_DIR
+    directory = stacks_dir or paths.stacks_dir()
     return sorted(
         p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in _stacks_in(directory)
     )

@@ -70,7 +70,7 @@ def test_the_verbs_after_groundwork(project: Path) -> None:
 
 def test_an_option_by_its_start(project: Path) -> None:
     got = _candidates(project / "groundwork.bash", "up", "--st", cwd=project)
-    assert got == ["--stack", "--stack-file"]
+    assert got == ["--stack", "--stack-file", "--stacks-dir"]
 
 
 def test_subverbs_and_positional_choices(project: Path) -> None:
