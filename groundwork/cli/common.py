@@ -24,6 +24,7 @@ from groundwork.spec import (
     stack_path,
     warnings,
 )
+from groundwork.spec.load import did_you_mean
 
 # What `register(subparsers)` receives (argparse's own type is generic only
 # for type checkers).
@@ -147,6 +148,29 @@ def load_spec_from_args(args: argparse.Namespace, show_warnings: bool = True) ->
         for warning in warnings(spec):
             err_console.print(f"[yellow]warning[/yellow] {warning}")
     return spec
+
+
+def add_limit_option(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument(
+        "--limit",
+        default="",
+        metavar="NODES",
+        help=f"{what} only these nodes (names, comma-separated); the others are not contacted",
+    )
+
+
+def limit_of(args: argparse.Namespace, spec: ClusterSpec) -> tuple[str, ...]:
+    """The --limit nodes, each a node of the stack (else fail, naming it)."""
+    names = tuple(n for n in str(getattr(args, "limit", "")).split(",") if n)
+    known = [node.name for node in spec.nodes]
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        hints = [f"{n!r}{did_you_mean(n, known)}" for n in unknown]
+        fail(
+            f"--limit: no node {', '.join(hints)} in stack {spec.name}",
+            f"its nodes: {', '.join(known)}",
+        )
+    return names
 
 
 def wants_json(args: argparse.Namespace) -> bool:

@@ -84,8 +84,14 @@ def run_validate(args: argparse.Namespace) -> int:
 
 
 def plan_document(spec: ClusterSpec, plan: ClusterPlan) -> dict[str, Any]:
-    """`plan --output json`: the plan, and the stack's warnings (as validate's)."""
-    return {**plan.to_dict(), "warnings": problems_json(warnings(spec))}
+    """`plan --output json`: the plan, how each node is reached over SSH (so a
+    CI job can put its key where the stack says, without importing
+    Groundwork), and the stack's warnings (as validate's)."""
+    ssh = [
+        {"node": n.name, "user": n.ssh.user, "port": n.ssh.port, "key": n.ssh.key}
+        for n in spec.nodes
+    ]
+    return {**plan.to_dict(), "ssh": ssh, "warnings": problems_json(warnings(spec))}
 
 
 def run_plan(args: argparse.Namespace) -> int:

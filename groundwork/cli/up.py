@@ -7,9 +7,11 @@ import time
 
 from groundwork.cli.common import (
     Subparsers,
+    add_limit_option,
     add_verb,
     console,
     is_tty,
+    limit_of,
     load_spec_from_args,
     timed_progress,
     verbosity,
@@ -45,6 +47,7 @@ def register(subparsers: Subparsers) -> None:
             "  groundwork up --stack-file next/Pulumi.prod.yaml   # kubernetes.version 1.37.2: "
             "an upgrade\n"
             "  groundwork up --stack prod --dry-run\n"
+            "  groundwork up --stack prod --limit w3   # that node only (no membership change)\n"
             "\nExit codes: 0 roles and verification passed, 1 a step failed (or, outside a lab, "
             "Kubernetes could not be installed: NOT INSTALLED), 2 invalid stack or a refused "
             "membership change (e.g. one that would lose etcd quorum); a refused upgrade exits 1."
@@ -66,6 +69,7 @@ def register(subparsers: Subparsers) -> None:
     add_run_options(
         parser, "write the run as JUnit XML: one test case per phase, then every node check"
     )
+    add_limit_option(parser, "converge and check")
     parser.add_argument(
         "--replace-member",
         dest="replace_members",
@@ -96,6 +100,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         junit=args.junit,
         dry_run=args.dry_run,
         verbosity=verbosity(args),
+        limit=limit_of(args, spec),
     )
     context = Context(spec, options, console, progress)
     # A membership change that would risk etcd raises ScaleRefused before any

@@ -7,9 +7,11 @@ from pathlib import Path
 
 from groundwork.cli.common import (
     Subparsers,
+    add_limit_option,
     add_verb,
     console,
     err_console,
+    limit_of,
     load_spec_from_args,
     print_json,
 )
@@ -45,6 +47,7 @@ def register(subparsers: Subparsers) -> None:
             "  groundwork verify --stack lab\n"
             "  groundwork verify --stack prod --failures-only --junit reports/verify.xml\n"
             "  groundwork verify --stack prod --output json | jq '.failed'\n"
+            "  groundwork verify --stack prod --limit w3,w4   # those nodes, and the cluster\n"
             "\nExit codes: 0 every check passed, 1 a check failed or could not run, "
             "2 invalid stack. `groundwork up` repairs drift."
         ),
@@ -72,6 +75,7 @@ def register(subparsers: Subparsers) -> None:
         action="store_true",
         help="check the nodes' substrate only (after `up --substrate-only`), not Kubernetes",
     )
+    add_limit_option(parser, "check")
     parser.add_argument(
         "--failures-only",
         action="store_true",
@@ -81,10 +85,16 @@ def register(subparsers: Subparsers) -> None:
 
 def run_verify(args: argparse.Namespace) -> int:
     spec = load_spec_from_args(args, show_warnings=args.output != "json")
+    limit = limit_of(args, spec)
     if args.output != "json":
-        err_console.print(f"verifying {len(spec.nodes)} node(s) of stack {spec.name} ...")
+        count = len(limit or spec.nodes)
+        err_console.print(f"verifying {count} node(s) of stack {spec.name} ...")
     report = verify(
-        spec, junit=args.junit, workers=args.workers, kubernetes=not args.substrate_only
+        spec,
+        junit=args.junit,
+        workers=args.workers,
+        kubernetes=not args.substrate_only,
+        limit=limit,
     )
     if args.output == "json":
         print_json(report.to_dict())

@@ -91,6 +91,8 @@ class Addons(Phase):
             return skip("not asked for (--substrate-only, or Pulumi applies them)")
         if context.not_installed:
             return skip("Kubernetes is not installed")
+        if context.options.limit:
+            return skip("--limit: the cluster's objects are not the named nodes'")
         return RUN
 
     def run(self, context: Context) -> Outcome:

@@ -113,6 +113,8 @@ class Options:
     snapshot_file: Path | None = None
     # The front door running (groundwork/door.py): a stack is driven by one.
     door: Door = "groundwork"
+    # `up --limit`: converge and check only these nodes (membership unchanged).
+    limit: tuple[str, ...] = ()
 
 
 @dataclass(eq=False)
@@ -158,10 +160,12 @@ class Context:
         self._members = None
 
     def run_options(self) -> RunOptions:
+        limit = self.options.limit
         return RunOptions(
-            host_count=len(self.spec.nodes),
+            host_count=len(limit or self.spec.nodes),
             live=self.options.live,
             verbosity=self.options.verbosity,
+            limit=",".join(limit) or None,
         )
 
     def run_playbook(self, playbook: str, extra_vars: dict[str, Any] | None = None) -> RunSummary:

@@ -71,6 +71,12 @@ class Release(Phase):
                 f"kubernetes.version is {declared}",
                 "\n".join(problems),
             )
+        if context.options.limit:
+            return Outcome(
+                False,
+                f"refused before any change: an upgrade ({apiserver} -> {declared}) moves every "
+                "node in turn; run it without --limit",
+            )
         context.upgrade_from = apiserver
         behind = sorted(
             n for n, v in kubelets.items() if parse_version(v) != parse_version(declared)

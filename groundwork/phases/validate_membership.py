@@ -16,6 +16,12 @@ class ValidateMembership(Phase):
         if members.problems:
             raise ScaleRefused(members.problems)
         changes = members.describe()
+        if changes and context.options.limit:
+            return Outcome(
+                False,
+                "--limit converges nodes the cluster already has; this run changes the "
+                f"membership ({'; '.join(changes)}): run it without --limit. Nothing was touched",
+            )
         for line in changes:
             context.progress(f"scale: {line}")
         return Outcome(True, "; ".join(changes) or "no membership change")

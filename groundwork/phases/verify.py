@@ -32,7 +32,7 @@ class Verify(Phase):
             # which the addon layers wait for.
             options = context.options
             kubernetes = options.kubernetes and options.addons
-            report = verify(context.spec, junit=junit, kubernetes=kubernetes)
+            report = verify(context.spec, junit=junit, kubernetes=kubernetes, limit=options.limit)
             context.verify_junit = junit.read_bytes() if junit.exists() else None
         context.report = report
         if report.ok:

@@ -31,6 +31,8 @@ INFRA_DIR = PROJECT_ROOT / "tests" / "infra"
 STACK_ENV = "GROUNDWORK_VERIFY_STACK"
 SSH_CONFIG_ENV = "GROUNDWORK_VERIFY_SSH_CONFIG"
 KUBERNETES_ENV = "GROUNDWORK_VERIFY_KUBERNETES"
+# The nodes whose checks run (`--limit`), comma-separated; all when unset.
+LIMIT_ENV = "GROUNDWORK_VERIFY_NODES"
 
 
 def stack_document(spec: ClusterSpec) -> dict[str, object]:
@@ -82,8 +84,13 @@ def pytest_argv(
     ]
 
 
-def pytest_env(stack_file: Path, ssh_config: Path, kubernetes: bool = True) -> dict[str, str]:
+def pytest_env(
+    stack_file: Path, ssh_config: Path, kubernetes: bool = True, limit: tuple[str, ...] = ()
+) -> dict[str, str]:
     env = dict(os.environ)
+    env.pop(LIMIT_ENV, None)
+    if limit:
+        env[LIMIT_ENV] = ",".join(limit)
     env.update(
         {
             "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
@@ -97,11 +104,16 @@ def pytest_env(stack_file: Path, ssh_config: Path, kubernetes: bool = True) -> d
 
 
 def verify(
-    spec: ClusterSpec, junit: Path | None = None, workers: int = 0, kubernetes: bool = True
+    spec: ClusterSpec,
+    junit: Path | None = None,
+    workers: int = 0,
+    kubernetes: bool = True,
+    limit: tuple[str, ...] = (),
 ) -> VerifyReport:
     """Check every node of the stack against its plan, and with `kubernetes`
     the Kubernetes layer (units, API, nodes, pods, pod network, Service and
-    DNS, claims, certificates); never raises on a failed check."""
+    DNS, claims, certificates); never raises on a failed check. `limit`: only
+    these nodes' checks, and the cluster's."""
     work = state_dir(spec.name) / "verify"
     work.mkdir(mode=0o700, parents=True, exist_ok=True)
     stack_file = write_stack_file(spec, work)
@@ -122,7 +134,7 @@ def verify(
     with log.open("wb") as out:
         proc = subprocess.run(
             argv,
-            env=pytest_env(stack_file, ssh_config, kubernetes),
+            env=pytest_env(stack_file, ssh_config, kubernetes, limit),
             stdout=out,
             stderr=subprocess.STDOUT,
             cwd=PROJECT_ROOT,

@@ -61,6 +61,7 @@ SSH_CONFIG_ENV = "GROUNDWORK_VERIFY_SSH_CONFIG"
 RUN_ID_ENV = "GROUNDWORK_VERIFY_RUN_ID"
 # "0": the substrate only (`up --substrate-only` installs no Kubernetes).
 KUBERNETES_ENV = "GROUNDWORK_VERIFY_KUBERNETES"
+LIMIT_ENV = "GROUNDWORK_VERIFY_NODES"  # `verify --limit`: these nodes' checks only
 
 HERE = Path(__file__).resolve().parent
 NODE_ARGS = ("node", "etcd_node", "lb_node", "vip_node", "pod_node", "kube_node")
@@ -294,9 +295,12 @@ _IRRELEVANT: set[str] = set()
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     values: list[Any] = []
+    limit = {name for name in os.environ.get(LIMIT_ENV, "").split(",") if name}
     for arg in NODE_ARGS:
         if arg in metafunc.fixturenames:
             values = stack_of(metafunc.config).nodes_for(arg)
+            if limit:
+                values = [n for n in values if n.name in limit]
             metafunc.parametrize(arg, values, ids=[n.name for n in values])
             break
     else:

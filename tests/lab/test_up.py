@@ -64,3 +64,29 @@ def test_second_up_changes_nothing(spec: ClusterSpec, first_up: RunSummary) -> N
     changed = {h.name: h.changed_tasks for h in second.hosts if h.changed}
     assert changed == {}, f"a no-change up changed something: {changed}"
     assert second.changed_by_host() == {n.name: 0 for n in spec.nodes}
+
+
+def test_limit_converges_and_checks_only_the_named_node(
+    spec: ClusterSpec, first_up: RunSummary
+) -> None:
+    """`up --limit w1` repairs w1's drift and contacts no other node; `verify
+    --limit w1` checks w1 (and the cluster)."""
+    from groundwork.cli import main
+    from groundwork.phases import UP, Context, Options, run
+    from groundwork.verify import verify
+    from groundwork.verify.expect import CNI_CONFIG
+
+    assert first_up.ok
+    argv = ssh.target(spec, "w1").argv([f"echo drifted > {CNI_CONFIG}"])
+    subprocess.run(argv, check=True, timeout=60)
+    context = Context(spec, Options(live=False, verify=False, limit=("w1",)))
+    result = run(UP, context)
+    summary = context.summary
+    assert result.ok and summary is not None, result.describe_failure()
+    assert [h.name for h in summary.hosts] == ["w1"]
+    assert summary.changed_by_host()["w1"] > 0
+    report = verify(spec, limit=("w1",))
+    assert report.ok, report.summary()
+    assert {r.node for r in report.results} == {"w1", "(cluster)"}
+    # A node the stack does not have is named before anything runs.
+    assert main(["up", "--stack", STACK, "--limit", "w9", "--no-lab"]) == 1

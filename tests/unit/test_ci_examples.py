@@ -48,3 +48,54 @@ def test_every_path_filter_names_something_that_exists(name: str) -> None:
 def test_every_deploy_input_is_filtered_on(name: str) -> None:
     listed = {p.removesuffix("/**") for p in path_filters(name)}
     assert set(DEPLOY_INPUTS) <= listed, sorted(set(DEPLOY_INPUTS) - listed)
+
+
+GITLAB = ROOT / "docs" / "ci" / "gitlab" / ".gitlab-ci.yml"
+
+
+def _gitlab_jobs() -> dict[str, dict[str, object]]:
+    document = yaml.safe_load(GITLAB.read_text())
+    return {k: v for k, v in document.items() if isinstance(v, dict) and "script" in v}
+
+
+def _lines(script: object) -> list[str]:
+    """A job's script as GitLab runs it: nested lists (YAML anchors) flattened."""
+    if isinstance(script, list):
+        return [line for item in script for line in _lines(item)]
+    return [str(script)]
+
+
+def test_the_gitlab_example_has_its_jobs_in_declared_stages_and_its_change_filter() -> None:
+    document = yaml.safe_load(GITLAB.read_text())
+    jobs = _gitlab_jobs()
+    assert set(jobs) == {"validate", "preview", "deploy", "rebuild"}
+    for name, job in jobs.items():
+        assert job["stage"] in document["stages"], name
+    changes = {str(p).removesuffix("/**/*") for p in document[".deploy-inputs"]}
+    assert changes == set(DEPLOY_INPUTS)
+    for path in changes:
+        assert (ROOT / path).exists(), path
+
+
+def test_every_groundwork_command_of_the_gitlab_example_parses() -> None:
+    import re
+    import shlex
+
+    from groundwork.cli import build_parser
+
+    values = {
+        "${PULUMI_ORG:+$PULUMI_ORG/}$STACK": "prod",
+        '"$STACK"': "prod",
+        '"$file"': "stacks/Pulumi.prod.yaml",
+        '"reports/rebuild-$STACK.xml"': "reports/rebuild-prod.xml",
+    }
+    commands = []
+    for job in _gitlab_jobs().values():
+        for line in _lines(job["script"]):
+            commands += re.findall(r"\.venv/bin/groundwork ([^;|\n]*)", line)
+    assert len(commands) >= 8
+    for command in commands:
+        for variable, value in values.items():
+            command = command.replace(variable, value)
+        assert "$" not in command, command
+        build_parser().parse_args(shlex.split(command))  # a usage error exits 64

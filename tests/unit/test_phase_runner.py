@@ -276,3 +276,18 @@ def test_the_lock_dies_with_its_holder(tmp_path: Path) -> None:
     holder.send_signal(signal.SIGKILL)
     holder.wait()
     assert run(Pipeline("up", (Fake("a"),)), _context()).ok
+
+
+def test_limit_reaches_the_playbooks_and_leaves_the_cluster_objects_alone() -> None:
+    from groundwork.phases.addons import Addons
+
+    context = Context(load_stack("lab"), Options(live=False, limit=("cp2", "w1")))
+    assert context.run_options().limit == "cp2,w1"
+    assert context.run_options().host_count == 2
+    assert not Addons().should_run(context).run
+
+
+def test_limit_names_only_nodes_of_the_stack(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["verify", "--stack", "lab", "--limit", "cp1,cp4"]) == 1
+    out = "".join(capsys.readouterr())
+    assert "--limit: no node 'cp4'; did you mean" in out and "its nodes: cp1, cp2" in out
