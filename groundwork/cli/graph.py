@@ -18,17 +18,22 @@ def register(subparsers: Subparsers) -> None:
         summary="draw the stack's topology as an SVG picture (no host is contacted)",
         description=(
             "Validate a stack and draw it as a standalone SVG: the control plane endpoint "
-            "(VIP, load balancer or DNS name) on top, then the control-plane, etcd-only and "
+            "(VIP, load balancer or DNS name) on top; the control-plane, etcd-only and "
             "worker machines with their address, roles, pod subnet and etcd membership, "
-            "and panels for the network plugin and backend, the ports each role must "
-            "open, etcd members, storage classes, the gateway and the load balancer. The "
-            "same stack always gives the same bytes, so the picture can be committed and "
-            "reviewed. Needs no graphviz and no browser."
+            "framed by zone (their topology.kubernetes.io/zone label); the workloads with "
+            "the gateway and hostname that expose them and the storage classes their "
+            "volumes come from; beside the cluster, the machines that serve it (BGP "
+            "routers, NFS servers, the artifact mirror and image registry), with lines from "
+            "the nodes that use them; and panels for the network, the endpoint and etcd. "
+            "--ports adds the ports each role must open (as `groundwork plan` lists them). "
+            "The same stack always gives the same bytes, so the picture can be committed "
+            "and reviewed. Needs no graphviz and no browser."
         ),
         epilog=(
             "Examples:\n"
             "  groundwork graph --stack prod                  # writes ./prod.svg\n"
             "  groundwork graph --stack lab --output docs/lab.svg\n"
+            "  groundwork graph --stack prod --ports          # with the port tables\n"
             "  groundwork graph --stack dev --output - | rsvg-convert -o dev.png\n"
             "\nExit codes: 0 written, 1 the file could not be written, 2 invalid stack."
         ),
@@ -43,6 +48,12 @@ def register(subparsers: Subparsers) -> None:
         help="where to write the SVG (default: <stack name>.svg in the current directory; "
         "`-` writes it to stdout and nothing else)",
     )
+    parser.add_argument(
+        "--ports",
+        action="store_true",
+        help="also draw the tables of the ports each role must open (what `groundwork plan` "
+        "lists); left out by default",
+    )
 
 
 def default_path(stack_name: str) -> Path:
@@ -51,7 +62,7 @@ def default_path(stack_name: str) -> Path:
 
 def run_graph(args: argparse.Namespace) -> int:
     spec = load_spec_from_args(args)
-    svg = render_svg(spec, build_plan(spec))
+    svg = render_svg(spec, build_plan(spec), ports=args.ports)
     if args.output == "-":
         sys.stdout.write(svg)
         return 0

@@ -1,4 +1,5 @@
-"""A picture of one stack: machines, endpoint, pod subnets, ports, as SVG.
+"""A picture of one stack as SVG: machines by zone, endpoint, workloads and
+their hostnames, and the machines outside the cluster that serve it.
 
 `render_svg(spec, plan)` is pure (no I/O, same input gives the same bytes);
 `groundwork graph` writes its result to a file.

@@ -1,4 +1,9 @@
-"""The text beside the picture: network, endpoint, etcd, ports per role, storage.
+"""The text under the picture: legend, network, endpoint, etcd, and (asked
+for) the ports per role.
+
+Only what the picture does not show: the BGP routers, storage classes, NFS
+servers and the gateway are drawn, so they have no panel. The port tables
+repeat `groundwork plan` and are drawn only on request.
 
 Pure: spec + plan in, rows of (key, value) out. The SVG module only draws
 them, so what the picture says is tested without parsing any geometry.
@@ -6,26 +11,27 @@ them, so what the picture says is tested without parsing any geometry.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
-from groundwork.plan import ClusterPlan, NodePlan
-from groundwork.plan.ports import CONTROL_PLANE, ETCD, WORKER
+from groundwork.graph.scene import (
+    BGP,
+    CLASS,
+    GATEWAY,
+    MIRROR,
+    NFS,
+    REGISTRY,
+    TIER_TITLES,
+    TIERS,
+    WORKLOAD,
+    Scene,
+    tier,
+)
+from groundwork.graph.style import COLOURS, LINE_GREY
+from groundwork.plan import ClusterPlan
+from groundwork.plan.ports import ETCD
 from groundwork.spec.model import ClusterSpec, VipEndpoint
 
-# One colour per tier of the picture; the legend panel names them.
-COLOURS: dict[str, str] = {
-    CONTROL_PLANE: "#2b6cb0",
-    WORKER: "#2f855a",
-    ETCD: "#c05621",
-}
-
-# Where a node is drawn: its most important role decides.
-TIER_TITLES: dict[str, str] = {
-    CONTROL_PLANE: "control plane",
-    ETCD: "etcd only (no kubelet)",
-    WORKER: "workers",
-}
+BOX, LINE, DOT = "box", "line", "dot"  # what a legend row's swatch looks like
 
 
 @dataclass(frozen=True)
@@ -33,6 +39,7 @@ class Row:
     key: str
     value: str
     swatch: str = ""  # a colour drawn before the key (legend rows)
+    mark: str = BOX
 
 
 @dataclass(frozen=True)
@@ -41,25 +48,34 @@ class Panel:
     rows: tuple[Row, ...]
 
 
-def tier(node: NodePlan) -> str:
-    """control-plane beats worker beats etcd: a worker that is also an etcd
-    member runs a kubelet, so it belongs with the workers."""
-    if CONTROL_PLANE in node.roles:
-        return CONTROL_PLANE
-    if WORKER in node.roles:
-        return WORKER
-    return ETCD
+# What each kind of card is, and what the lines into it mean.
+CARD_MEANING: dict[str, tuple[str, str]] = {
+    GATEWAY: ("gateway", "routes each hostname to a workload"),
+    WORKLOAD: ("workload", "a StatefulSet; line: its volumes' class"),
+    CLASS: ("storage class", "where the volumes come from"),
+    BGP: ("BGP router", "line: the nodes' BGP sessions"),
+    MIRROR: ("mirror", "line: nodes fetch binaries, packages"),
+    REGISTRY: ("registry", "line: kubelets pull images"),
+    NFS: ("NFS server", "lines: nodes mount it, classes on it"),
+}
 
 
-def legend(plan: ClusterPlan) -> Panel:
+def legend(plan: ClusterPlan, scene: Scene) -> Panel:
     tiers = {tier(n) for n in plan.nodes}
     rows = [
         Row(TIER_TITLES[t], f"{sum(tier(n) == t for n in plan.nodes)} node(s)", COLOURS[t])
-        for t in (CONTROL_PLANE, ETCD, WORKER)
+        for t in TIERS
         if t in tiers
     ]
     rows.append(Row("etcd badge", "an etcd member", COLOURS[ETCD]))
-    rows.append(Row("line", "API endpoint to a kube-apiserver"))
+    cards = [*scene.outside, *scene.workloads, *scene.classes]
+    if scene.gateway is not None:
+        cards.append(scene.gateway)
+    kinds = {c.kind for c in cards}
+    rows += [Row(*CARD_MEANING[k], COLOURS[k]) for k in CARD_MEANING if k in kinds]
+    rows.append(Row("line", "API endpoint to a kube-apiserver", LINE_GREY, LINE))
+    if scene.node_kinds():
+        rows.append(Row("dot", "lines join there (not a crossing)", LINE_GREY, DOT))
     return Panel("Legend", tuple(rows))
 
 
@@ -76,8 +92,8 @@ def network(spec: ClusterSpec, plan: ClusterPlan) -> Panel:
     ]
     bgp = spec.network.bgp
     if bgp is not None:
-        rows.append(Row("BGP", f"AS {bgp.asn}"))
-        rows += [Row("BGP peer", f"{p.address} AS {p.asn}") for p in bgp.peers]
+        # The peers are drawn beside the cluster; the nodes' own AS is said here.
+        rows.append(Row("BGP", f"nodes AS {bgp.asn}, {len(bgp.peers)} peer(s)"))
     return Panel("Network", tuple(rows))
 
 
@@ -85,7 +101,6 @@ def endpoint(spec: ClusterSpec, plan: ClusterPlan) -> Panel:
     ep = plan.endpoint
     rows = [
         Row("kind", endpoint_kind(plan)),
-        Row("URL", ep.url),
         Row("kube-apiserver", f":{ep.apiserver_port} on each control-plane node"),
     ]
     declared = spec.control_plane.endpoint
@@ -104,6 +119,9 @@ def endpoint_kind(plan: ClusterPlan) -> str:
 
 def etcd(spec: ClusterSpec, plan: ClusterPlan) -> Panel:
     rows = [Row(m.name, m.peer_url) for m in plan.etcd.members]
+    snapshots = spec.etcd.snapshots
+    if snapshots is not None:
+        rows.append(Row("snapshots", f"{snapshots.schedule}, keep {snapshots.keep}"))
     title = (
         f"etcd {plan.etcd.version}, {spec.etcd.topology.value}: {len(plan.etcd.members)} member(s)"
     )
@@ -119,39 +137,16 @@ def ports(plan: ClusterPlan, role: str) -> Panel:
     return Panel(f"Ports open on {role} nodes", rows)
 
 
-def storage(spec: ClusterSpec) -> Panel:
-    rows: list[Row] = []
-    for sc in spec.storage.classes:
-        details = [sc.driver.value, *(["default"] if sc.default else []), sc.reclaim_policy]
-        rows.append(Row(sc.name, ", ".join(details)))
-        if sc.nfs is not None:
-            # Its own row: a server and share rarely fit beside the class.
-            rows.append(Row("", f"{sc.nfs.server}:{sc.nfs.share}"))
-    return Panel("Storage classes", tuple(rows) or (Row("none", "no storage class"),))
-
-
-def gateway(spec: ClusterSpec) -> Panel:
-    gw, lb = spec.gateway, spec.load_balancer
-    rows = [Row("gateway", gw.controller)]
-    if gw.ingress_class:
-        rows.append(Row("ingress class", gw.ingress_class))
-    lb_text = lb.provider if lb.provider == "none" else f"{lb.provider} ({lb.mode})"
-    rows.append(Row("load balancer", lb_text))
-    rows += [Row(f"pool {p.name}", ", ".join(p.addresses)) for p in lb.pools]
-    return Panel("Gateway and load balancer", tuple(rows))
-
-
-def panels(spec: ClusterSpec, plan: ClusterPlan) -> tuple[Panel, ...]:
-    """Every panel in reading order; port panels only for roles some node has."""
-    roles: Sequence[str] = [
-        r for r in (CONTROL_PLANE, ETCD, WORKER) if any(r in n.roles for n in plan.nodes)
-    ]
+def panels(
+    spec: ClusterSpec, plan: ClusterPlan, scene: Scene, with_ports: bool = False
+) -> tuple[Panel, ...]:
+    """Every panel in reading order; port panels only when asked for, and only
+    for roles some node has."""
+    roles = [r for r in TIERS if any(r in n.roles for n in plan.nodes)] if with_ports else []
     return (
-        legend(plan),
+        legend(plan, scene),
         network(spec, plan),
         endpoint(spec, plan),
         etcd(spec, plan),
         *(ports(plan, r) for r in roles),
-        storage(spec),
-        gateway(spec),
     )
