@@ -149,7 +149,9 @@ def test_verify_json_only_json_on_stdout(
         ],
         seconds=1.5,
     )
-    monkeypatch.setattr(verify_cli, "verify", lambda spec, junit, workers, kubernetes: report)
+    monkeypatch.setattr(
+        verify_cli, "verify", lambda spec, junit, workers, kubernetes, limit: report
+    )
     assert main(["verify", "--stack", "lab", "-o", "json"]) == 1
     out, err = capsys.readouterr()
     doc = json.loads(out)
