@@ -10,12 +10,13 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = ("deploy.yml", "pull-request.yml")
-# What changes a deploy: the stacks, the code, the roles and playbooks and
+# What changes a deploy: the stacks, the code and its templates, the roles and playbooks and
 # their plugins and config, the inventories, the pinned components, the node
 # checks that gate it, and the Pulumi project.
 DEPLOY_INPUTS = (
     "stacks",
     "groundwork",
+    "templates",
     "roles",
     "playbooks",
     "plugins",
