@@ -5,17 +5,20 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from rich.markup import escape
 from rich.table import Table
 
 from groundwork.cli.common import (
     Subparsers,
     add_verb,
     console,
+    err_console,
     load_spec_from_args,
     print_json,
     problems_json,
     stack_file,
 )
+from groundwork.phases.pinned_bundles import unpinned_bundles
 from groundwork.plan import ClusterPlan, build_plan
 from groundwork.spec import ClusterSpec, warnings
 
@@ -64,13 +67,15 @@ def register(subparsers: Subparsers) -> None:
 
 def valid_document(spec: ClusterSpec, source: str) -> dict[str, Any]:
     """`validate --output json` for a valid stack (warnings included: they are
-    legal but questionable, and a script may want to fail on them)."""
+    legal but questionable, and a script may want to fail on them), and what
+    only the Pulumi door installs."""
     return {
         "valid": True,
         "source": source,
         "stack": spec.name,
         "nodes": len(spec.nodes),
         "warnings": problems_json(warnings(spec)),
+        "pulumi_door_only": unpinned_bundles(spec, build_plan(spec)),
     }
 
 
@@ -79,6 +84,11 @@ def run_validate(args: argparse.Namespace) -> int:
     if args.output == "json":
         print_json(valid_document(spec, str(stack_file(args))))
     else:
+        for line in unpinned_bundles(spec, build_plan(spec)):
+            err_console.print(
+                f"[yellow]note[/yellow] {escape(line)}: `groundwork up` refuses it before "
+                "touching anything; `groundwork pulumi up` fetches it at install time"
+            )
         console.print(f"stack {spec.name} is valid ({len(spec.nodes)} nodes)")
     return 0
 

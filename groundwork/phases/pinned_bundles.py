@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from groundwork.manifests import render_addons
 from groundwork.phases.base import RUN, Context, Decision, Outcome, Phase, skip
+from groundwork.plan import ClusterPlan
+from groundwork.spec.model import ClusterSpec
 from groundwork.spec.problems import path_of
 
 # The stack field that chose each layer's bundles.
@@ -17,10 +19,11 @@ LAYER_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 
-def unpinned_bundles(context: Context) -> list[str]:
-    """One line per layer whose bundles have no pinned files (pure)."""
+def unpinned_bundles(spec: ClusterSpec, plan: ClusterPlan) -> list[str]:
+    """One line per layer whose bundles have no pinned files (pure): what
+    `validate` says too, so a user learns it before `up`."""
     lines = []
-    for layer in render_addons(context.spec, context.plan).layers():
+    for layer in render_addons(spec, plan).layers():
         unpinned = [b for b in layer.bundles if b.files is None]
         if unpinned:
             field = path_of(LAYER_FIELDS.get(layer.name, (layer.name,)))
@@ -39,7 +42,7 @@ class PinnedBundles(Phase):
         return RUN
 
     def run(self, context: Context) -> Outcome:
-        lines = unpinned_bundles(context)
+        lines = unpinned_bundles(context.spec, context.plan)
         if lines:
             return Outcome(
                 False,

@@ -3,6 +3,10 @@ before anything is touched, naming the field that chose it."""
 
 from __future__ import annotations
 
+import json
+
+import pytest
+
 from groundwork.phases.base import Context, Options
 from groundwork.phases.lists import REBUILD, UP
 from groundwork.phases.pinned_bundles import PinnedBundles
@@ -38,3 +42,19 @@ def test_it_comes_before_any_phase_that_touches_a_machine() -> None:
     up = [phase.name for phase in UP.phases]
     assert up.index("pinned-bundles") < up.index("lab")
     assert next(phase.name for phase in REBUILD.phases) == "pinned-bundles"
+
+
+def test_validate_says_which_fields_only_the_pulumi_door_installs(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from groundwork.cli import main
+
+    assert main(["validate", "--stack", "prod"]) == 0
+    err = capsys.readouterr().err
+    assert "note cluster.network.plugin: needs calico-crds" in err
+    assert "note cluster.gateway.controller: needs envoy-gateway" in err
+    assert main(["validate", "--stack", "prod", "-o", "json"]) == 0
+    fields = [
+        line.split(":")[0] for line in json.loads(capsys.readouterr().out)["pulumi_door_only"]
+    ]
+    assert fields == ["cluster.network.plugin", "cluster.gateway.controller"]
