@@ -53,6 +53,7 @@ class Answers:
     node_cidr: str | None = None
     ssh_user: str = "root"
     ssh_key: str | None = None
+    ssh_port: int = 22
 
 
 def parse_node(text: str) -> NodeAnswer:
@@ -99,6 +100,8 @@ def stack_document(answers: Answers, versions: dict[str, str]) -> dict[str, Any]
     ssh: dict[str, Any] = {"user": answers.ssh_user}
     if answers.ssh_key:
         ssh["key"] = answers.ssh_key
+    if answers.ssh_port != 22:
+        ssh["port"] = answers.ssh_port
     if (answers.endpoint_vip is None) == (answers.endpoint_dns is None):
         raise InitError("give the control plane endpoint: --endpoint-vip IP or --endpoint-dns NAME")
     endpoint = (

@@ -118,6 +118,7 @@ def answers_from(args: argparse.Namespace) -> Answers:
         node_cidr=args.node_cidr,
         ssh_user=args.ssh_user,
         ssh_key=args.ssh_key,
+        ssh_port=args.ssh_port,
     )
 
 
@@ -127,14 +128,11 @@ def run_init(args: argparse.Namespace) -> int:
         document = stack_document(answers, built_versions())
     except InitError as err:
         return fail(str(err))
-    if args.ssh_port != 22:
-        for node in document["nodes"]:
-            node["ssh"]["port"] = args.ssh_port
     parse_cluster(document, "the answers")  # every problem, exit 2, nothing written
     target = args.stack_file or paths.stacks_dir() / f"Pulumi.{answers.name}.yaml"
     if target.exists():
         return fail(f"{target} exists: nothing was written", "choose another name or --stack-file")
-    keys = [] if args.no_scan else _scan(answers, args.ssh_port)
+    keys = [] if args.no_scan else _scan(answers)
     if keys and not _accepted(keys, args.yes):
         return fail("fingerprints not accepted: nothing was written")
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -151,12 +149,12 @@ def run_init(args: argparse.Namespace) -> int:
     return 0
 
 
-def _scan(answers: Answers, port: int) -> list[HostKey]:
+def _scan(answers: Answers) -> list[HostKey]:
     keys: list[HostKey] = []
     problems: list[str] = []
     for node in answers.nodes:
         try:
-            keys += scan_host_keys(node.address, port)
+            keys += scan_host_keys(node.address, answers.ssh_port)
         except InitError as err:
             problems.append(str(err))
     if problems:

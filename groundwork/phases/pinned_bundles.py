@@ -1,7 +1,8 @@
 """Refuse, before anything is touched, a stack whose addons need an upstream
 bundle the CLI door cannot install: one known only by its release URL (no
-pinned module holds its files). The addons phase would refuse it anyway, but
-only after the nodes were converged and Kubernetes installed."""
+pinned module holds its files). This is the CLI door's only check of it: the
+addons phase, which runs after the nodes were converged and Kubernetes
+installed, trusts it."""
 
 from __future__ import annotations
 

@@ -103,3 +103,15 @@ def test_missing_answers_off_a_terminal_are_named(
 ) -> None:
     assert main(["init", "site", "--stack-file", str(tmp_path / "s.yaml")]) == 1
     assert "missing: --node, --mirror" in "".join(capsys.readouterr())
+
+
+def test_a_non_default_ssh_port_is_declared_on_every_node() -> None:
+    answers = Answers(
+        "site",
+        (parse_node("cp1=10.20.0.11:cp"),),
+        "http://mirror.site.internal/groundwork",
+        endpoint_dns="api.site.internal",
+        ssh_port=2222,
+    )
+    spec = parse_cluster(stack_document(answers, built_versions()))
+    assert [n.ssh.port for n in spec.nodes] == [2222]
