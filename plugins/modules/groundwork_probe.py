@@ -147,6 +147,13 @@ fstab_swap:
   description: True when /etc/fstab has an uncommented swap entry.
   type: bool
   returned: always
+dpkg_interrupted:
+  description: >-
+    True when dpkg's journal (/var/lib/dpkg/updates) holds an entry: a dpkg run
+    ended mid-way (the node lost power or was killed), and apt refuses every
+    install until C(dpkg --configure -a) replays it.
+  type: bool
+  returned: always
 missing_packages:
   description: The given packages that are not installed (dpkg status other than "ii").
   type: list
@@ -317,6 +324,17 @@ def missing_packages(module, packages):
     return [name for name in packages if name not in installed]
 
 
+DPKG_UPDATES = "/var/lib/dpkg/updates"
+
+
+def dpkg_interrupted(updates=DPKG_UPDATES):
+    """apt's own test (debSystem::CheckUpdates): an entry named by digits only."""
+    try:
+        return any(name.isdigit() for name in os.listdir(updates))
+    except OSError:
+        return False
+
+
 def routes(module, proto):
     if proto is None:
         return []
@@ -442,6 +460,7 @@ def main():
             "running": (read("/proc/sys/kernel/hostname") or "").strip(),
             "static": (read("/etc/hostname") or "").strip(),
         },
+        dpkg_interrupted=dpkg_interrupted(),
         missing_packages=missing_packages(module, module.params["packages"]),
         routes=routes(module, module.params["routes_proto"]),
         units=units,

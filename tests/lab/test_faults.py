@@ -13,6 +13,8 @@ brings it back.
 - a worker killed while `up` runs, with its conmon (as when every process
   of the host's session dies): `up` fails naming it; `lab up` powers it on
   with its disk, and `up` converges;
+- a node that died inside dpkg (its journal left, a package unpacked but not
+  configured): the next `up` replays the journal and converges;
 - an etcd member's machine replaced (`lab replace`, an empty disk): `up`
   asks for --replace-member, which brings it back;
 - managed config files corrupted: verify flags them on their nodes, `up`
@@ -419,6 +421,31 @@ def test_node_killed_during_up_fails_clearly_and_rerun_converges(healthy: Cluste
     record(spec, "killed_node_back_up_converge_seconds", round(time.monotonic() - started, 1))
     assert_verified(spec)
     _state["healthy"] = True
+
+
+def test_a_node_that_died_inside_dpkg_is_finished_by_the_next_up(healthy: ClusterSpec) -> None:
+    """What a power cut inside an install leaves, made on purpose (the kill
+    above lands inside dpkg only by its timing): a package unpacked but not
+    configured, and dpkg's journal holding its state, so apt refuses every
+    install ("dpkg was interrupted") until the journal is replayed."""
+    spec = healthy
+    victim = spec.nodes_with(Role.WORKER)[0].name
+    must(
+        spec,
+        victim,
+        "set -e; cd /tmp; apt-get download -qq socat; dpkg --unpack socat_*.deb >/dev/null;"
+        " rm socat_*.deb; dpkg-query -s socat >/var/lib/dpkg/updates/0000",
+    )
+    refused = on_node(spec, victim, "apt-get check")
+    assert refused.returncode != 0 and "dpkg was interrupted" in refused.stderr, refused
+    assert_converged(up(spec))
+    status = must(
+        spec, victim, "dpkg-query -W -f='${db:Status-Abbrev}' socat; ls /var/lib/dpkg/updates"
+    )
+    assert status.split() == ["ii"], status
+    # The repair's service-start policy is gone with it.
+    must(spec, victim, "test ! -e /usr/sbin/policy-rc.d")
+    assert_verified(spec)
 
 
 def test_replaced_etcd_member_rejoins_empty_and_syncs(healthy: ClusterSpec) -> None:
