@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from groundwork import versions
-from groundwork.paths import PROJECT_ROOT
+from groundwork.paths import data_dir
 
-COMPONENTS_DIR = PROJECT_ROOT / "components"
+COMPONENTS_DIR = data_dir() / "components"
 
 # Bump when the way a component is built changes what ends up in the cache.
 RECIPE_VERSION = "1"

@@ -231,7 +231,7 @@ def add_stack_options(parser: argparse.ArgumentParser, default: str = "lab") -> 
         default=None,
         metavar="DIR",
         help="where stack names are found (default: ./stacks in the current folder when it "
-        "exists, else the checkout's stacks/; also GROUNDWORK_STACKS_DIR)",
+        "exists, else, run from a checkout, its stacks/; also GROUNDWORK_STACKS_DIR)",
     )
 
 

@@ -10,9 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from groundwork import door
+from groundwork import door, paths
 from groundwork.cli.common import Subparsers, add_verb, fail
-from groundwork.paths import PROJECT_ROOT
 from groundwork.pulumi import workspace
 from groundwork.spec.load import stack_path
 
@@ -21,7 +20,7 @@ def _run_quiet(command: list[str], env: dict[str, str]) -> subprocess.CompletedP
     return subprocess.run(
         command,
         env=env,
-        cwd=PROJECT_ROOT,
+        cwd=paths.data_dir(),
         capture_output=True,
         text=True,
         check=False,
@@ -29,11 +28,18 @@ def _run_quiet(command: list[str], env: dict[str, str]) -> subprocess.CompletedP
     )
 
 
+def project_stack_file(stack: str) -> Path:
+    """The file `pulumi stack init` writes the salt into: the Pulumi project's
+    stackConfigDir (stacks/ beside Pulumi.yaml), which is the repository's
+    stack file only when the stacks are the checkout's own."""
+    return paths.data_dir() / "stacks" / f"Pulumi.{stack}.yaml"
+
+
 def ensure_stack(reference: str, env: dict[str, str]) -> None:
     """Create the stack in its backend on first use (passphrase secrets,
     unless the environment names another provider's key), keeping the
-    repository's stack file as it was: the salt the CLI writes there moves
-    to the stack's config copy (workspace.config_file)."""
+    project's stack files as they were: the salt the CLI writes moves to the
+    stack's config copy (workspace.config_file)."""
     stack = workspace.stack_name(reference)
     listed = _run_quiet(["pulumi", "stack", "ls", "--all", "--json"], env)
     if listed.returncode != 0:
@@ -42,7 +48,10 @@ def ensure_stack(reference: str, env: dict[str, str]) -> None:
     if reference in names or any(workspace.stack_name(n) == stack for n in names):
         return
     repository = stack_path(stack)
-    before = repository.read_text()
+    written = project_stack_file(stack)
+    folder_existed = written.parent.is_dir()
+    existed = written.is_file()
+    before = written.read_text() if existed else ""
     made = _run_quiet(
         [
             "pulumi",
@@ -55,10 +64,17 @@ def ensure_stack(reference: str, env: dict[str, str]) -> None:
         ],
         env,
     )
-    after = repository.read_text()
+    after = written.read_text() if written.is_file() else before
     if after != before:
-        repository.write_text(before)
-        workspace.config_copy(stack).write_text(workspace.merged_config(before, after))
+        if existed:
+            written.write_text(before)
+        else:  # a file the CLI made in an installed Groundwork's project
+            written.unlink()
+            if not folder_existed:
+                written.parent.rmdir()
+        workspace.config_copy(stack).write_text(
+            workspace.merged_config(repository.read_text(), after)
+        )
     if made.returncode != 0:
         fail(f"pulumi stack init {stack} failed: {made.stderr.strip()}")
 
@@ -87,9 +103,12 @@ def _run(args: argparse.Namespace) -> int:
     # The language host and the dynamic-provider launcher are in the venv.
     venv = Path(sys.prefix) / "bin"
     env = workspace.environment(stack, os.environ, [*directories, venv])
+    # The program runs in the project's folder (below), where ./stacks is not
+    # the user's: it gets the folder this command read the stack from.
+    env["GROUNDWORK_STACKS_DIR"] = str(paths.stacks_dir().absolute())
     ensure_stack(reference, env)
     command = workspace.argv(stack, passed, workspace.config_file(stack))
-    os.chdir(PROJECT_ROOT)
+    os.chdir(paths.data_dir())
     os.execvpe(command[0], command, env)
 
 

@@ -25,15 +25,15 @@ from pathlib import Path
 
 from groundwork.inventory.artifacts import substrate_artifacts
 from groundwork.inventory.render import Connection, render_inventory
-from groundwork.paths import PROJECT_ROOT
+from groundwork.paths import data_dir
 from groundwork.plan import ClusterPlan, build_plan
 from groundwork.spec import ClusterSpec
 
 # The trees whose files Ansible runs; a change in any of them re-provisions.
 CODE_ROOTS: tuple[Path, ...] = (
-    PROJECT_ROOT / "playbooks",
-    PROJECT_ROOT / "roles",
-    PROJECT_ROOT / "plugins",  # groundwork_files, groundwork_probe, groundwork_preflight
+    data_dir() / "playbooks",
+    data_dir() / "roles",
+    data_dir() / "plugins",  # groundwork_files, groundwork_probe, groundwork_preflight
 )
 # Stand-in for the controller's per-stack state directory in the rendered inventory.
 PLACEHOLDER_STATE = Path("/groundwork-state")

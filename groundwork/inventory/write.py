@@ -1,4 +1,5 @@
-"""Write a rendered inventory to inventories/<stack>/, touching only changed files."""
+"""Write a rendered inventory to inventories/<stack>/ (beside the stacks folder),
+touching only changed files."""
 
 from __future__ import annotations
 
@@ -7,11 +8,11 @@ import tempfile
 from pathlib import Path
 
 from groundwork.inventory.render import RenderedInventory
-from groundwork.paths import INVENTORIES_DIR
+from groundwork.paths import inventories_dir
 
 
 def inventory_dir(stack: str, base: Path | None = None) -> Path:
-    return (base or INVENTORIES_DIR) / stack
+    return (base or inventories_dir()) / stack
 
 
 def write_inventory(directory: Path, rendered: RenderedInventory) -> list[str]:

@@ -22,12 +22,12 @@ from pathlib import Path
 
 import yaml
 
-from groundwork.paths import PROJECT_ROOT, state_dir
+from groundwork.paths import data_dir, state_dir
 from groundwork.spec import ClusterSpec
 from groundwork.verify import connect
 from groundwork.verify.report import VerifyReport, parse_junit_file
 
-INFRA_DIR = PROJECT_ROOT / "tests" / "infra"
+INFRA_DIR = data_dir() / "tests" / "infra"
 STACK_ENV = "GROUNDWORK_VERIFY_STACK"
 SSH_CONFIG_ENV = "GROUNDWORK_VERIFY_SSH_CONFIG"
 KUBERNETES_ENV = "GROUNDWORK_VERIFY_KUBERNETES"
@@ -137,7 +137,7 @@ def verify(
             env=pytest_env(stack_file, ssh_config, kubernetes, limit),
             stdout=out,
             stderr=subprocess.STDOUT,
-            cwd=PROJECT_ROOT,
+            cwd=data_dir(),
             check=False,
         )
     seconds = time.monotonic() - started

@@ -313,6 +313,9 @@ def test_the_ci_examples_run_as_written_on_the_lab(
         if source.is_file():
             (checkout / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, checkout / name)
+    # The workflows install the Groundwork a user's requirements.txt pins
+    # (docs/ci/requirements.txt): here, a wheel of this very copy.
+    (checkout / "requirements.txt").write_text(f"groundwork @ {checkout.as_uri()}\n")
     _, known_hosts = ssh.key_paths(STACK)
     values = {
         "matrix.stack": STACK,

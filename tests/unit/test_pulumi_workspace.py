@@ -78,3 +78,42 @@ def test_the_language_host_reads_the_engine_address_after_its_flags() -> None:
     assert engine_address(["-root", "/p", "127.0.0.1:1234"]) == "127.0.0.1:1234"
     assert engine_address(["--tracing=file:/t", "127.0.0.1:9"]) == "127.0.0.1:9"
     assert engine_address([]) == ""
+
+
+# Stands in for the Pulumi CLI: no stacks yet, and `stack init` salts the
+# project's stacks/Pulumi.<stack>.yaml (Pulumi.yaml's stackConfigDir) as the
+# real one does, in the folder it runs in.
+FAKE_PULUMI = f"""#!/bin/sh
+case "$1 $2" in
+  "stack ls") echo "[]" ;;
+  "stack init") mkdir -p stacks && printf '%s\\n' '{SALT}' >>"stacks/Pulumi.$3.yaml" ;;
+esac
+"""
+
+
+@pytest.mark.parametrize("installed", [False, True], ids=["checkout", "installed"])
+def test_stack_init_leaves_the_project_and_the_users_stack_file_as_they_were(
+    installed: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The salt `pulumi stack init` writes goes to the stack's config copy. In
+    a checkout the project's stacks/ holds the user's file; installed, the
+    project is the package's folder, and the user's stacks are elsewhere."""
+    from groundwork import paths
+    from groundwork.cli.pulumi import ensure_stack
+
+    project = tmp_path / "project"
+    project.mkdir()
+    stacks = project / "stacks" if not installed else tmp_path / "repo" / "stacks"
+    stacks.mkdir(parents=True)
+    (stacks / "Pulumi.site.yaml").write_text(REPO)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "pulumi").write_text(FAKE_PULUMI)
+    (bin_dir / "pulumi").chmod(0o755)
+    monkeypatch.setattr(paths, "data_dir", lambda: project)
+    monkeypatch.setenv("GROUNDWORK_STACKS_DIR", str(stacks))
+    monkeypatch.setenv("GROUNDWORK_STATE_DIR", str(tmp_path / "state"))
+    ensure_stack("site", {"PATH": f"{bin_dir}:/usr/bin:/bin"})
+    assert (stacks / "Pulumi.site.yaml").read_text() == REPO
+    assert (project / "stacks").exists() is not installed  # nothing left in the package
+    assert workspace.config_copy("site").read_text() == f"{REPO}{SALT}\n"
