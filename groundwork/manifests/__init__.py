@@ -4,7 +4,11 @@ Pure functions: `render_addons(spec, plan)` returns every object as a plain
 dict, grouped by layer in dependency order (cni, coredns, storage,
 load_balancer, gateway, workloads, and netcheck: the pods verify's cluster
 checks ask), with the pinned upstream bundles a
-layer installs before its own objects. The Pulumi layer
+layer installs before its own objects: release files (CRDs, operators) as
+upstream ships them, and upstream's install files of flannel, the
+local-path provisioner and CoreDNS with Groundwork's patches
+(groundwork.manifests.patches), read from their pinned modules when a door
+installs them (groundwork.build.manifests). The Pulumi layer
 (`groundwork.pulumi.addons`) turns each layer into one component.
 """
 
@@ -16,13 +20,14 @@ from dataclasses import dataclass, field
 from groundwork.manifests import versions
 from groundwork.manifests.bundles import Bundle, ModuleFiles
 from groundwork.manifests.cni import cni
+from groundwork.manifests.cni.flannel import flannel_bundle
 from groundwork.manifests.common import Obj
-from groundwork.manifests.coredns import coredns
+from groundwork.manifests.coredns import coredns, coredns_bundle
 from groundwork.manifests.gateway import bundles as gateway_bundles
 from groundwork.manifests.gateway import gateway
 from groundwork.manifests.loadbalancer import load_balancer
 from groundwork.manifests.netcheck import netcheck
-from groundwork.manifests.storage import storage
+from groundwork.manifests.storage import storage, storage_bundles
 from groundwork.manifests.workloads import workloads
 from groundwork.plan import ClusterPlan
 from groundwork.spec.model import ClusterSpec, Plugin
@@ -67,7 +72,9 @@ class AddonSet:
             yield from layer.objects
 
 
-def _cni_bundles(spec: ClusterSpec) -> list[Bundle]:
+def _cni_bundles(spec: ClusterSpec, plan: ClusterPlan) -> list[Bundle]:
+    if spec.network.plugin is Plugin.FLANNEL:
+        return [flannel_bundle(plan)]
     if spec.network.plugin is not Plugin.CALICO:
         return []
     c = versions.CALICO
@@ -88,9 +95,9 @@ def _lb_bundles(spec: ClusterSpec) -> list[Bundle]:
 
 def render_addons(spec: ClusterSpec, plan: ClusterPlan) -> AddonSet:
     return AddonSet(
-        cni=Layer("cni", cni(spec, plan), _cni_bundles(spec)),
-        coredns=Layer("coredns", coredns(spec, plan)),
-        storage=Layer("storage", storage(spec, plan)),
+        cni=Layer("cni", cni(spec, plan), _cni_bundles(spec, plan)),
+        coredns=Layer("coredns", coredns(spec, plan), [coredns_bundle(plan)]),
+        storage=Layer("storage", storage(spec, plan), storage_bundles(spec)),
         load_balancer=Layer("load_balancer", load_balancer(spec, plan), _lb_bundles(spec)),
         gateway=Layer("gateway", gateway(spec, plan), gateway_bundles(spec)),
         workloads=Layer("workloads", workloads(spec, plan)),

@@ -2,6 +2,10 @@
 
 - local-path: rancher's local-path-provisioner, the node directory from the
   class (`localPath`), WaitForFirstConsumer (the volume lives on one node).
+  Its objects are upstream's deploy/local-path-storage.yaml, read from the
+  module components/local-path-provisioner pins (`storage_bundles`), with
+  Groundwork's patches (local-path-provisioner-patches.yaml.j2): the images,
+  each class's node directory, the namespace's pod security.
 - nfs: csi-driver-nfs (CSIDriver, controller Deployment, node DaemonSet),
   Immediate binding, `server`/`share` parameters.
 - local-static: no provisioner; one PersistentVolume per declared volume
@@ -10,18 +14,18 @@
 Exactly one class is the default (validation guarantees it; `storage()`
 checks it again because a cluster with two defaults picks at random).
 
-The objects are the templates under templates/addons/storage/:
-local-path-provisioner.yaml.j2, csi-driver-nfs.yaml.j2, storage-class.yaml.j2
-(one per class) and local-volumes.yaml.j2 (one per local-static class); this
-module gives them their values.
+Groundwork's own objects are the templates under templates/addons/storage/:
+csi-driver-nfs.yaml.j2, storage-class.yaml.j2 (one per class) and
+local-volumes.yaml.j2 (one per local-static class); this module gives them
+their values.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 from groundwork.manifests import versions
+from groundwork.manifests.bundles import Bundle, ModuleFiles, render_patches
 from groundwork.manifests.common import Obj
 from groundwork.manifests.templating import render_objects
 from groundwork.plan import ClusterPlan
@@ -38,6 +42,12 @@ PROVISIONERS: dict[StorageDriver, str] = {
     StorageDriver.LOCAL_STATIC: NO_PROVISIONER,
 }
 NODE_LOCAL = frozenset({StorageDriver.LOCAL_PATH, StorageDriver.LOCAL_STATIC})
+
+LOCAL_PATH_FILES = ModuleFiles(
+    "local-path-provisioner",
+    "github.com/rancher/local-path-provisioner",
+    "deploy/local-path-storage.yaml",
+)
 
 
 @dataclass(frozen=True)
@@ -71,14 +81,6 @@ def storage(spec: ClusterSpec, _plan: ClusterPlan) -> list[Obj]:
         raise ValueError(f"exactly one default StorageClass is required, got {defaults}")
     drivers = {c.driver for c in classes}
     out: list[Obj] = []
-    local_paths = [c for c in classes if c.driver is StorageDriver.LOCAL_PATH]
-    if local_paths:
-        out += render_objects(
-            "addons/storage/local-path-provisioner.yaml.j2",
-            provisioner_image=versions.LOCAL_PATH.image("provisioner"),
-            helper_image=versions.LOCAL_PATH.image("helper"),
-            config_json=json.dumps(_local_path_config(local_paths), indent=2),
-        )
     if StorageDriver.NFS in drivers:
         nfs = versions.CSI_NFS
         out += render_objects(
@@ -97,6 +99,26 @@ def storage(spec: ClusterSpec, _plan: ClusterPlan) -> list[Obj]:
                 "addons/storage/local-volumes.yaml.j2", volumes=_local_volumes(cls)
             )
     return out
+
+
+def storage_bundles(spec: ClusterSpec) -> list[Bundle]:
+    """Upstream's local-path provisioner, patched, when a class uses it: one
+    provisioner serves every local-path class."""
+    local_paths = [c for c in spec.storage.classes if c.driver is StorageDriver.LOCAL_PATH]
+    if not local_paths:
+        return []
+    patches = render_patches(
+        "addons/storage/local-path-provisioner-patches.yaml.j2",
+        provisioner_image=versions.LOCAL_PATH.image("provisioner"),
+        helper_image=versions.LOCAL_PATH.image("helper"),
+        config=_local_path_config(local_paths),
+    )
+    lp = versions.LOCAL_PATH
+    return [
+        Bundle(
+            "local-path-provisioner", lp.bundles["install"], lp.version, LOCAL_PATH_FILES, patches
+        )
+    ]
 
 
 def _class_view(cls: StorageClass) -> StorageClassView:

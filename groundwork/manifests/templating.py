@@ -3,7 +3,8 @@
 Python computes the values (the plan, and a small view per addon); a template
 under templates/addons/<addon>/ only places them, with loops and conditionals
 over those values and nothing else. Upstream objects are never templated:
-they come from pinned release files (groundwork.manifests.bundles).
+they come from pinned release files (groundwork.manifests.bundles), and a
+template holds only Groundwork's patches to them (groundwork.manifests.patches).
 
 Rendering is strict: an undefined name is an error, not an empty string.
 Autoescaping is off (this is YAML, not HTML). A value that is not a fixed

@@ -41,6 +41,10 @@ FLANNEL = Addon(
         "flannel": "ghcr.io/flannel-io/flannel:v0.28.10",
         "cni-plugin": "ghcr.io/flannel-io/flannel-cni-plugin:v0.9.1",
     },
+    bundles={
+        # Read from the module components/flannel pins, patched (groundwork.manifests.cni.flannel).
+        "install": "https://raw.githubusercontent.com/flannel-io/flannel/v0.28.10/Documentation/kube-flannel.yml",
+    },
 )
 
 CALICO = Addon(
@@ -77,6 +81,11 @@ LOCAL_PATH = Addon(
     {
         "provisioner": "docker.io/rancher/local-path-provisioner:v0.0.30",
         "helper": "docker.io/library/busybox:1.37",
+    },
+    bundles={
+        # Read from the module components/local-path-provisioner pins, patched
+        # (groundwork.manifests.storage).
+        "install": "https://raw.githubusercontent.com/rancher/local-path-provisioner/v0.0.30/deploy/local-path-storage.yaml",
     },
 )
 
@@ -139,6 +148,18 @@ TRAEFIK = Addon("traefik", "v3.6.12", {"traefik": "docker.io/library/traefik:v3.
 
 COREDNS = Addon("coredns", "v1.14.7", {"coredns": "registry.k8s.io/coredns/coredns:v1.14.7"})
 
+# CoreDNS's objects are Kubernetes' own DNS addon file, in the kubernetes
+# module components/kubernetes pins (its version, not CoreDNS's), patched
+# (groundwork.manifests.coredns).
+KUBERNETES_DNS = Addon(
+    "kubernetes-dns",
+    "v1.36.3",
+    {},
+    bundles={
+        "coredns": "https://raw.githubusercontent.com/kubernetes/kubernetes/v1.36.3/cluster/addons/dns/coredns/coredns.yaml.base",
+    },
+)
+
 # Kubernetes' e2e test server, built from the kubernetes module: the tag is
 # that module's test/images/agnhost/VERSION (the lab's registry serves it).
 AGNHOST = Addon("agnhost", "2.63.0", {"agnhost": "registry.k8s.io/e2e-test-images/agnhost:2.63.0"})
@@ -156,5 +177,6 @@ ALL: tuple[Addon, ...] = (
     ENVOY_GATEWAY,
     TRAEFIK,
     COREDNS,
+    KUBERNETES_DNS,
     AGNHOST,
 )

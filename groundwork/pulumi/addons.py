@@ -79,7 +79,10 @@ class AddonLayer(pulumi.ComponentResource):
     ) -> None:
         super().__init__(type_, name, None, opts)
         child = pulumi.ResourceOptions(parent=self, provider=provider)
-        self.bundles = [_bundle(f"{name}-{bundle.name}", bundle, child) for bundle in layer.bundles]
+        self.bundles = [
+            _bundle(f"{name}-{bundle.name}", bundle, child, f"{name}-objects")
+            for bundle in layer.bundles
+        ]
         self.objects = None
         if layer.objects:
             self.objects = kubernetes.yaml.v2.ConfigGroup(
@@ -130,9 +133,19 @@ def add_addons(
     return Addons(**made)
 
 
-def _bundle(name: str, bundle: Bundle, opts: pulumi.ResourceOptions) -> pulumi.Resource:
+def _bundle(
+    name: str, bundle: Bundle, opts: pulumi.ResourceOptions, objects_name: str
+) -> pulumi.Resource:
     """A bundle from its pinned module's files (nothing fetched at install
     time), else from its release URL."""
+    if bundle.patches is not None:
+        # A patched bundle's objects (flannel, local-path, CoreDNS) were the
+        # layer's own objects before: named as the objects group names its
+        # children, a stack that has them keeps them in place (a new name
+        # would create each anew and delete the old resource, the object too).
+        return kubernetes.yaml.v2.ConfigGroup(
+            name, objs=bundle_objects(bundle), resource_prefix=objects_name, opts=opts
+        )
     if bundle.files is not None:
         return kubernetes.yaml.v2.ConfigGroup(name, objs=bundle_objects(bundle), opts=opts)
     return kubernetes.yaml.v2.ConfigFile(name, file=bundle.url, opts=opts)

@@ -23,6 +23,7 @@ import yaml
 from _live import check_service, tcp_connect, version_in
 from conftest import Stack, pod_settled
 
+from groundwork.build.manifests import groundwork_objects
 from groundwork.manifests import render_addons
 from groundwork.manifests.netcheck import (
     CANARY,
@@ -203,9 +204,10 @@ _READY_FIELDS = {
 def test_addons_ready(kube_cluster: KubeExpectation, stack: Stack, expect: Expect) -> None:
     """Each Deployment, StatefulSet and DaemonSet Groundwork applies: present, at
     the declared replicas, every replica ready (a controller scaled to zero by
-    hand is drift)."""
+    hand is drift). Upstream's objects Groundwork patches (flannel, the
+    local-path provisioner, CoreDNS) are its own as much."""
     stack.settle()
-    for obj in render_addons(stack.spec, build_plan(stack.spec)).objects():
+    for obj in groundwork_objects(render_addons(stack.spec, build_plan(stack.spec))):
         kind = obj.get("kind")
         if kind not in _READY_FIELDS:
             continue

@@ -254,10 +254,14 @@ def test_prod_and_dev_differ_where_the_stacks_do() -> None:
         if r["name"] == "dev-gateway-gateway-api-crds"
     )
     assert {o["kind"] for o in crds} == {"CustomResourceDefinition"}
-    cni = next(
-        dev.resources[u].state["objs"]
+    # flannel is upstream's file from the module components/flannel pins, patched;
+    # its objects keep the names they had as the layer's own objects.
+    flannel = next(
+        dev.resources[u].state
         for u, r in dev.of_type(CONFIG_GROUP).items()
-        if r["name"] == "dev-cni-objects"
+        if r["name"] == "dev-cni-flannel"
     )
+    assert flannel["resourcePrefix"] == "dev-cni-objects"
+    cni = flannel["objs"]
     net = next(o for o in cni if o["kind"] == "ConfigMap")["data"]["net-conf.json"]
     assert json.loads(net)["Backend"]["Type"] == "vxlan"

@@ -3,7 +3,10 @@
 Each case renders every addon layer of one stack (the checked-in stacks, and
 the lab stack with each plugin and backend it can take) and compares them,
 as canonical YAML (keys sorted, no anchors: what the API server stores does
-not depend on either), with the case's file in golden/addons/. A change meant to alter what a cluster
+not depend on either), with the case's file in golden/addons/. A layer's
+patched bundles (upstream's install files with Groundwork's patches, read
+from the pinned modules in Go's module cache) are there too: their objects
+are Groundwork's doing. A change meant to alter what a cluster
 receives rewrites them (`python tests/unit/test_addon_golden.py --write`)
 and names the change; a change that did not mean to fails here.
 """
@@ -17,7 +20,8 @@ from typing import Any
 import pytest
 import yaml
 
-from groundwork.manifests import render_addons
+from groundwork.build.manifests import bundle_objects
+from groundwork.manifests import AddonSet, render_addons
 from groundwork.plan import build_plan
 from groundwork.spec import SpecError, load_stack, parse_cluster
 from groundwork.spec.load import stack_path
@@ -48,18 +52,28 @@ class _Canonical(yaml.SafeDumper):
         return True
 
 
+def _addons(case: str) -> AddonSet:
+    spec = load_stack(case) if case in STACKS else parse_cluster(_variants()[case])
+    return render_addons(spec, build_plan(spec))
+
+
 def rendered(case: str) -> str:
     """The case's layers as canonical YAML, with their bundles: every
     layer of a stack, the pod network's layer of a lab variant (its others are
-    the lab's)."""
-    spec = load_stack(case) if case in STACKS else parse_cluster(_variants()[case])
-    addons = render_addons(spec, build_plan(spec))
+    the lab's). A patched bundle's objects come before the layer's own, in
+    install order."""
     out: list[str] = []
-    for layer in addons.layers():
+    for layer in _addons(case).layers():
         if case not in STACKS and layer.name != "cni":
             continue
         bundles = [(b.name, b.url, b.version) for b in layer.bundles]
         out.append(f"# layer {layer.name}, bundles {bundles}\n")
+        patched = [(b, b.patches) for b in layer.bundles if b.patches is not None]
+        for bundle, patches in patched:
+            out.append(f"# bundle {bundle.name}, patched by templates/{patches.template}\n")
+            out.append(yaml.dump_all(bundle_objects(bundle), Dumper=_Canonical, sort_keys=True))
+        if patched:
+            out.append(f"# layer {layer.name}, its own objects\n")
         out.append(yaml.dump_all(layer.objects, Dumper=_Canonical, sort_keys=True))
     return "".join(out)
 
@@ -68,7 +82,7 @@ def cases() -> list[str]:
     valid = []
     for case in [*STACKS, *_variants()]:
         try:
-            rendered(case)
+            _addons(case)
         except SpecError:
             continue  # a plugin/backend pair the lab's nodes or kernel refuse
         valid.append(case)

@@ -10,8 +10,10 @@ from typing import Any
 import jsonschema
 import kubernetes_validate
 import pytest
+import yaml
 
-from groundwork.manifests import AddonSet, render_addons, versions
+from groundwork.build.manifests import bundle_objects, groundwork_objects
+from groundwork.manifests import AddonSet, Layer, render_addons, versions
 from groundwork.manifests.common import Obj
 from groundwork.manifests.kubeconfig import admin_kubeconfig
 from groundwork.plan import ClusterPlan, build_plan
@@ -30,6 +32,12 @@ def render(stack: str) -> tuple[ClusterPlan, AddonSet]:
 
 def find(objs: Any, kind: str, name: str | None = None) -> list[Obj]:
     return [o for o in objs if o["kind"] == kind and name in (None, o["metadata"]["name"])]
+
+
+def patched(layer: Layer) -> list[Obj]:
+    """The layer's upstream objects with Groundwork's patches (read from the
+    pinned modules in Go's module cache)."""
+    return [o for b in layer.bundles if b.patches is not None for o in bundle_objects(b)]
 
 
 def one(objs: Any, kind: str, name: str | None = None) -> Obj:
@@ -275,7 +283,8 @@ def validate(obj: Obj, version: str) -> str:
 def test_every_object_validates(stack: str) -> None:
     plan, addons = render(stack)
     seen: set[tuple[str, str, str | None, str]] = set()
-    for obj in addons.objects():
+    # Upstream's objects Groundwork patches are held to the schema too.
+    for obj in groundwork_objects(addons):
         validate(obj, plan.kubernetes_version)
         key = (
             obj["kind"],
@@ -290,7 +299,7 @@ def test_every_object_validates(stack: str) -> None:
 def test_validation_rejects_bad_objects() -> None:
     """The schema check above is real: wrong fields and unknown kinds fail."""
     plan, addons = render("prod")
-    svc = json.loads(json.dumps(one(addons.coredns.objects, "Service", "kube-dns")))
+    svc = json.loads(json.dumps(one(patched(addons.coredns), "Service", "kube-dns")))
     svc["spec"]["clusterIp"] = "10.96.0.10"  # wrong case: strict rejects the unknown field
     with pytest.raises(kubernetes_validate.ValidationError):
         validate(svc, plan.kubernetes_version)
@@ -350,16 +359,41 @@ def test_the_lab_gateway_is_traefik_on_node_ports_with_crds_from_a_pinned_module
 
 def test_dev_flannel_vxlan_with_the_plan_mtu() -> None:
     plan, addons = render("dev")
-    cm = one(addons.cni.objects, "ConfigMap", "kube-flannel-cfg")
+    assert addons.cni.objects == []  # every flannel object is upstream's, patched
+    (bundle,) = addons.cni.bundles
+    assert bundle.files is not None and bundle.files.path == "Documentation/kube-flannel.yml"
+    objects = patched(addons.cni)
+    cm = one(objects, "ConfigMap", "kube-flannel-cfg")
     assert cm["metadata"]["namespace"] == "kube-flannel"
     net = json.loads(cm["data"]["net-conf.json"])
     assert net["Network"] == "10.244.0.0/16"
+    assert net["SubnetLen"] == 24
+    assert net["EnableNFTables"] is True
     assert net["Backend"] == {"Type": "vxlan"}
     cni = json.loads(cm["data"]["cni-conf.json"])
+    assert cni["cniVersion"] == "0.3.1"  # what the CNI plugin built here speaks
     assert cni["plugins"][0]["delegate"]["mtu"] == plan.pod_mtu == 1450
-    ds = one(addons.cni.objects, "DaemonSet", "kube-flannel-ds")
-    assert ds["spec"]["template"]["spec"]["hostNetwork"] is True
-    assert "--kube-subnet-mgr" in ds["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert [p["type"] for p in cni["plugins"]] == ["flannel", "portmap"]
+    ds = one(objects, "DaemonSet", "kube-flannel-ds")
+    pod = ds["spec"]["template"]["spec"]
+    assert pod["hostNetwork"] is True
+    assert pod["tolerations"] == [{"operator": "Exists"}]
+    (flanneld,) = pod["containers"]
+    assert "--kube-subnet-mgr" in flanneld["args"]
+    assert flanneld["image"] == versions.FLANNEL.image("flannel")
+    iface = {"name": "FLANNELD_IFACE", "valueFrom": {"fieldRef": {"fieldPath": "status.hostIP"}}}
+    assert iface in flanneld["env"]
+    images = {c["name"]: c["image"] for c in pod["initContainers"]}
+    assert images == {
+        "install-cni-plugin": versions.FLANNEL.image("cni-plugin"),
+        "install-cni": versions.FLANNEL.image("flannel"),
+    }
+    # The selector of the clusters Groundwork installed before (immutable).
+    assert ds["spec"]["selector"]["matchLabels"] == {"app": "kube-flannel-ds"}
+    for obj in objects:
+        assert obj["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "groundwork"
+    namespace = one(objects, "Namespace", "kube-flannel")
+    assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "privileged"
 
 
 def test_prod_calico_bgp_without_encapsulation() -> None:
@@ -477,10 +511,39 @@ def test_prod_storage_classes() -> None:
     one(addons.storage.objects, "CSIDriver", "nfs.csi.k8s.io")
     one(addons.storage.objects, "DaemonSet", "csi-nfs-node")
     one(addons.storage.objects, "Deployment", "csi-nfs-controller")
-    config = json.loads(
-        one(addons.storage.objects, "ConfigMap", "local-path-config")["data"]["config.json"]
-    )
+    upstream = patched(addons.storage)
+    data = one(upstream, "ConfigMap", "local-path-config")["data"]
+    config = json.loads(data["config.json"])
     assert config["nodePathMap"][0]["paths"] == ["/var/lib/groundwork/local-path"]
+    assert set(config["storageClassConfigs"]) == {"local-path"}
+    helper = yaml.safe_load(data["helperPod.yaml"])
+    assert helper["spec"]["containers"][0]["image"] == versions.LOCAL_PATH.image("helper")
+    deployment = one(upstream, "Deployment", "local-path-provisioner")
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == versions.LOCAL_PATH.image("provisioner")
+    namespace = one(upstream, "Namespace", "local-path-storage")
+    assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "privileged"
+    # Upstream's example class is left out: the stack's classes are Groundwork's.
+    assert not find(upstream, "StorageClass")
+
+
+def test_coredns_is_kubernetes_own_dns_addon_patched() -> None:
+    _, addons = render("dev")
+    (bundle,) = addons.coredns.bundles
+    assert bundle.files is not None and bundle.files.module == "k8s.io/kubernetes"
+    upstream = patched(addons.coredns)
+    assert "__DNS__" not in json.dumps(upstream)  # every placeholder filled in
+    deployment = one(upstream, "Deployment", "coredns")
+    # The selector of the clusters Groundwork installed before (immutable).
+    assert deployment["spec"]["selector"]["matchLabels"] == {
+        "k8s-app": "kube-dns",
+        "app": "coredns",
+    }
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == versions.COREDNS.image("coredns")
+    assert container["resources"]["limits"] == {"memory": "170Mi"}
+    # Groundwork's own object: the disruption budget.
+    assert [o["kind"] for o in addons.coredns.objects] == ["PodDisruptionBudget"]
 
 
 def test_static_local_volumes() -> None:
@@ -585,11 +648,12 @@ def test_ingress_class_gives_ingress_objects() -> None:
 @pytest.mark.parametrize("stack", STACKS)
 def test_coredns_at_the_plan_dns_ip(stack: str) -> None:
     plan, addons = render(stack)
-    svc = one(addons.coredns.objects, "Service", "kube-dns")
+    upstream = patched(addons.coredns)
+    svc = one(upstream, "Service", "kube-dns")
     assert svc["metadata"]["namespace"] == "kube-system"
     assert svc["spec"]["clusterIP"] == str(plan.network.cluster_dns_ip) == "10.96.0.10"
-    assert one(addons.coredns.objects, "Deployment", "coredns")["spec"]["replicas"] == 2
-    corefile = one(addons.coredns.objects, "ConfigMap", "coredns")["data"]["Corefile"]
+    assert one(upstream, "Deployment", "coredns")["spec"]["replicas"] == 2
+    corefile = one(upstream, "ConfigMap", "coredns")["data"]["Corefile"]
     assert "kubernetes cluster.local in-addr.arpa ip6.arpa" in corefile
 
 
@@ -666,19 +730,17 @@ def test_every_image_comes_from_the_version_table() -> None:
         spec = load_stack(stack)
         _, addons = render(stack)
         own = {w.image for w in spec.workloads}
+        for obj in groundwork_objects(addons):
+            pod = obj.get("spec", {}).get("template", {}).get("spec", {})
+            for c in pod.get("containers", []) + pod.get("initContainers", []):
+                assert c["image"] in pinned | own, c["image"]
         for layer in addons.layers():
-            for obj in layer.objects:
-                pod = obj.get("spec", {}).get("template", {}).get("spec", {})
-                for c in pod.get("containers", []) + pod.get("initContainers", []):
-                    assert c["image"] in pinned | own, c["image"]
             for bundle in layer.bundles:
                 assert bundle.version in bundle.url
 
 
 def test_admin_kubeconfig() -> None:
     import base64
-
-    import yaml
 
     text = admin_kubeconfig("dev", "https://api.dev.example.internal:6443", "CA", "CERT", "KEY")
     config = yaml.safe_load(text)

@@ -19,18 +19,24 @@ ALLOWED_FILTERS = {"json"}
 
 
 def test_a_missing_value_is_an_error_not_an_empty_string() -> None:
-    with pytest.raises(jinja2.UndefinedError, match="cluster_dns_ip"):
-        render_objects("addons/coredns/coredns.yaml.j2", image="x", cluster_domain="cluster.local")
+    with pytest.raises(jinja2.UndefinedError, match="subnet_len"):
+        render_objects(
+            "addons/flannel/flannel-patches.yaml.j2",
+            image="x",
+            cni_image="y",
+            cni_version="0.3.1",
+            pod_mtu=1450,
+            pod_cidr="10.244.0.0/16",
+            nftables=True,
+            backend="vxlan",
+        )
 
 
 def test_every_value_lands_quoted_exactly() -> None:
     (service,) = [
         o
         for o in render_objects(
-            "addons/coredns/coredns.yaml.j2",
-            image="registry.example/a: b # not a comment",
-            cluster_domain="cluster.local",
-            cluster_dns_ip="10.96.0.10",
+            "addons/coredns/coredns-patches.yaml.j2", image="registry.example/a: b # not a comment"
         )
         if o["kind"] == "Deployment"
     ]
