@@ -14,6 +14,7 @@ from groundwork.cli.common import (
     load_spec_from_args,
     print_json,
 )
+from groundwork.cli.pipeline import add_run_options
 
 # verify's floor (groundwork.verify.expect.MIN_CERTIFICATE_DAYS; a test holds
 # them equal), not imported: `groundwork --help` loads every verb's module.
@@ -71,13 +72,22 @@ def _check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _renew(args: argparse.Namespace) -> int:
+    from groundwork.cli.up import cmd_up
+
+    return cmd_up(args)
+
+
 def register(subparsers: Subparsers) -> None:
     parser = add_verb(
         subparsers,
         "certs",
-        summary="show every certificate's days to expiry",
+        summary="show every certificate's days to expiry, or renew them all",
         description="The stack's certificates: the PKI and what the nodes serve.",
-        epilog="Example:\n  groundwork certs check --stack lab\n\nEach subverb has its own --help.",
+        epilog=(
+            "Examples:\n  groundwork certs check --stack lab\n  groundwork certs renew --stack lab\n"
+            "\nEach subverb has its own --help."
+        ),
         stack=False,
     )
     verbs = parser.add_subparsers(dest="certs_verb", metavar="SUBVERB", required=True)
@@ -109,4 +119,36 @@ def register(subparsers: Subparsers) -> None:
         default=MIN_CERTIFICATE_DAYS,
         metavar="DAYS",
         help=f"the fewest days left that pass (default: {MIN_CERTIFICATE_DAYS}, as verify)",
+    )
+    renew = add_verb(
+        verbs,
+        "renew",
+        summary="issue every leaf certificate anew and roll it out with no API downtime",
+        description=(
+            "Issue every leaf certificate of the stack's PKI anew, keeping its key (the CAs "
+            "and the service-account key stay), then run `up`: the new files reach the "
+            "nodes and each component that reads one restarts, one node at a time: etcd "
+            "members one by one, each waited for until healthy; each control-plane node's "
+            "kube-apiserver, controller-manager and scheduler, the next node only once "
+            "this node's apiserver answers /readyz, while the endpoint's load balancer "
+            "sends clients to the others; then the kubelets and kube-proxies. A client of "
+            "the API through the control plane endpoint sees no failed request (measured "
+            "in tests/lab/test_kubernetes.py). CA rotation is manual: docs/operations.md."
+        ),
+        epilog=(
+            "Examples:\n"
+            "  groundwork certs renew --stack lab\n"
+            "  groundwork certs renew --stack prod --dry-run   # which certificates, which nodes\n"
+            "\nExit codes: as `groundwork up`."
+        ),
+        run=_renew,
+    )
+    add_run_options(renew, "write the run as JUnit XML: one test case per phase, then every check")
+    renew.set_defaults(
+        renew_certificates=True,
+        no_lab=False,
+        no_verify=False,
+        substrate_only=False,
+        replace_members=[],
+        limit="",
     )

@@ -26,7 +26,12 @@ def add_run_options(parser: argparse.ArgumentParser, junit_help: str) -> None:
     parser.add_argument(
         "--dry-run",
         action="store_true",
-        help="say which phases would run and why the others would not; change nothing",
+        help=(
+            "preview, changing nothing: per host, the tasks, files and services that would "
+            "change (the playbooks in Ansible's check mode); etcd membership changes; the "
+            "cluster objects that would change (the API server's dry run); which phases "
+            "would run and why the others would not"
+        ),
     )
 
 
@@ -41,10 +46,18 @@ def phases_table(result: RunResult) -> Table:
 
 
 def report_dry_run(result: RunResult) -> int:
+    """The phases, then each preview's findings (per host, per object)."""
+    from groundwork.phases.runner import Status
+
     console.print(phases_table(result))
+    for phase in result.phases:
+        if phase.status is Status.PREVIEWED and phase.output:
+            console.print(f"\n[bold]{phase.name}[/bold]: {phase.message}", soft_wrap=True)
+            for line in phase.output.splitlines():
+                console.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
     if not result.ok:
         return fail(result.describe_failure())
-    console.print(f"dry run: nothing on the nodes of {result.stack} was changed")
+    console.print(f"\ndry run: nothing on the nodes of {result.stack} was changed")
     return 0
 
 

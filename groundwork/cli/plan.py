@@ -51,7 +51,8 @@ def register(subparsers: Subparsers) -> None:
             "Validate a stack, then print its plan: nodes with roles, addresses and pod "
             "subnets; the network (plugin, backend, pod MTU, CIDRs); the control plane "
             "endpoint; the ports to open between node roles; etcd members; kernel modules "
-            "and sysctls. No host is contacted."
+            "and sysctls. No host is contacted. To see what `up` would change on each "
+            "host instead, run `groundwork up --dry-run`."
         ),
         epilog=(
             "Examples:\n"

@@ -101,6 +101,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         dry_run=args.dry_run,
         verbosity=verbosity(args),
         limit=limit_of(args, spec),
+        renew_certificates=getattr(args, "renew_certificates", False),
     )
     context = Context(spec, options, console, progress)
     # A membership change that would risk etcd raises ScaleRefused before any
@@ -115,6 +116,9 @@ def cmd_up(args: argparse.Namespace) -> int:
     summary = context.summary
     if not result.ok:
         return report_failure(result, summary, time.monotonic() - start)
+    if options.renew_certificates:
+        issued = next(p.message for p in result.phases if p.name == "pki")
+        console.print(f"certificates renewed: {issued}, rolled out one restart at a time")
     changed, seconds = (summary.changed, summary.seconds) if summary else (0, 0.0)
     roles_line = f"roles: {changed} change(s) in {seconds:.1f} s"
     if context.report is None:

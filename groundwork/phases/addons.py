@@ -19,6 +19,7 @@ from pathlib import Path
 
 import yaml
 
+from groundwork.applied import read_applied
 from groundwork.build import BY_COMPONENT, BuildError, build
 from groundwork.build.manifests import bundle_objects
 from groundwork.kubeconfig import KubeconfigError, write_admin
@@ -83,6 +84,39 @@ class AddonError(Exception):
     """kubectl refused an object (its own message)."""
 
 
+def diff(kubeconfig: Path, objects: list[dict[str, object]], timeout: float = 300) -> list[str]:
+    """The objects a server-side apply would change (kubectl diff: the API
+    server dry-runs the apply), as kubectl names them: group.version.Kind.namespace.name."""
+    args = [
+        "diff",
+        "--server-side",
+        "--force-conflicts",
+        f"--field-manager={FIELD_MANAGER}",
+        "--filename=-",
+    ]
+    result = subprocess.run(
+        [kubectl(), f"--kubeconfig={kubeconfig}", *args],
+        input=yaml.safe_dump_all(objects, sort_keys=False),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    # kubectl diff exits 1 when something differs, above 1 on an error.
+    if result.returncode > 1:
+        raise AddonError(result.stderr.strip() or result.stdout.strip())
+    return changed_objects(result.stdout)
+
+
+def changed_objects(diff_text: str) -> list[str]:
+    """The objects a `kubectl diff` output names (its `diff -u -N LIVE MERGED` headers), pure."""
+    names = []
+    for line in diff_text.splitlines():
+        if line.startswith("diff ") and "/LIVE-" in line:
+            names.append(line.split()[-2].rsplit("/", 1)[-1])
+    return names
+
+
 class Addons(Phase):
     name = "addons"
 
@@ -94,6 +128,30 @@ class Addons(Phase):
         if context.options.limit:
             return skip("--limit: the cluster's objects are not the named nodes'")
         return RUN
+
+    def preview(self, context: Context) -> Outcome | None:
+        if context.would_change and read_applied(context.spec.name) is None:
+            return None  # no cluster to ask yet
+        try:
+            kubeconfig = write_admin(context.spec, context.plan)
+            layers = render_addons(context.spec, context.plan).layers()
+            objects = [
+                obj
+                for layer in layers
+                for obj in (
+                    *(o for bundle in layer.bundles for o in bundle_objects(bundle)),
+                    *layer.objects,
+                )
+            ]
+            changed = diff(kubeconfig, objects)
+        except (KubeconfigError, BuildError, AddonError, subprocess.TimeoutExpired) as err:
+            if any(mark in str(err) for mark in UNSERVED_KIND):
+                return Outcome(True, "a first install: every object would be created", changes=True)
+            return Outcome(False, f"the API server could not dry-run the apply: {err}")
+        if not changed:
+            return Outcome(True, f"none of the {len(objects)} object(s) would change")
+        message = f"{len(changed)} of {len(objects)} object(s) would change"
+        return Outcome(True, message, "\n".join(changed), changes=True)
 
     def run(self, context: Context) -> Outcome:
         try:

@@ -69,6 +69,8 @@ class Outcome:
     ok: bool
     message: str = ""
     output: str = ""
+    # A preview's verdict (dry run): running the phase would change something.
+    changes: bool = False
 
 
 def combined(runs: Sequence[RunSummary]) -> RunSummary:
@@ -115,6 +117,9 @@ class Options:
     door: Door = "groundwork"
     # `up --limit`: converge and check only these nodes (membership unchanged).
     limit: tuple[str, ...] = ()
+    # `certs renew`: issue every leaf certificate anew (keys kept); the run
+    # then rolls them out like any changed file, one restart at a time.
+    renew_certificates: bool = False
 
 
 @dataclass(eq=False)
@@ -139,6 +144,8 @@ class Context:
     not_installed: str = field(default="", init=False)
     report: VerifyReport | None = field(default=None, init=False)
     verify_junit: bytes | None = field(default=None, init=False)
+    # A dry run's phases that found something to change, in order.
+    would_change: list[str] = field(default_factory=list, init=False)
     _members: MembershipPlan | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -166,6 +173,9 @@ class Context:
             live=self.options.live,
             verbosity=self.options.verbosity,
             limit=",".join(limit) or None,
+            # A dry run's playbooks run in Ansible's check mode: the roles'
+            # probes read, every change is only reported.
+            check=self.options.dry_run,
         )
 
     def run_playbook(self, playbook: str, extra_vars: dict[str, Any] | None = None) -> RunSummary:
@@ -206,3 +216,9 @@ class Phase(Protocol):
         return RUN
 
     def run(self, context: Context) -> Outcome: ...
+
+    def preview(self, context: Context) -> Outcome | None:
+        """A dry run's answer: what `run` would change, found without changing
+        anything on the nodes. None when the phase cannot tell: the dry run
+        reports it as planned, and the checks after it as planned too."""
+        return None

@@ -4,6 +4,7 @@ removal playbooks run against (the declared nodes plus the leaving ones)."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from groundwork.inventory import (
@@ -18,11 +19,18 @@ from groundwork.inventory import (
 )
 from groundwork.inventory.render import artifact_mirror
 from groundwork.lab import apt_signing
-from groundwork.paths import cache_dir
+from groundwork.paths import cache_dir, state_dir
 from groundwork.phases.base import Context, Outcome, Phase
 from groundwork.pki import pki_dir
 from groundwork.plan import build_plan
 from groundwork.plan.membership import removal_bootstrap, with_removed
+
+# Under the stack's state directory: the inventory a dry run's playbooks read.
+DRY_RUN_INVENTORY = "dry-run-inventory"
+
+
+def same(path: Path, text: str) -> bool:
+    return path.is_file() and path.read_bytes() == text.encode()
 
 
 def write(context: Context) -> Path:
@@ -48,8 +56,16 @@ def write(context: Context) -> Path:
         apt_key=apt_key,
     )
     target = inventory_dir(spec.name)
+    if context.options.dry_run:
+        # A dry run's playbooks read a copy in the stack's state: the
+        # inventory the run would write is left as it is.
+        stale = [r for r, text in rendered.files().items() if not same(target / r, text)]
+        if stale:
+            context.progress(f"inventory: would write {', '.join(stale)} in {target}")
+        target = state_dir(spec.name) / DRY_RUN_INVENTORY
+        shutil.rmtree(target, ignore_errors=True)
     written = tuple(write_inventory(target, rendered))
-    if written:
+    if written and not context.options.dry_run:
         context.progress(f"inventory: wrote {', '.join(written)} in {target}")
     binaries = rendered.group_vars["gw_kube_binaries"]
     context.kube_missing = tuple(name for name, entry in binaries.items() if not entry["sha256"])
@@ -72,6 +88,9 @@ def write(context: Context) -> Path:
 
 class Inventory(Phase):
     name = "inventory"
+
+    def preview(self, context: Context) -> Outcome | None:
+        return Outcome(True, str(write(context)))
 
     def run(self, context: Context) -> Outcome:
         return Outcome(True, str(write(context)))

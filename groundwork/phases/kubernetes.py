@@ -6,8 +6,9 @@ the cluster at another release (each node drained and upgraded in turn)."""
 
 from __future__ import annotations
 
+from groundwork.applied import read_applied
 from groundwork.phases.base import RUN, Context, Decision, Outcome, Phase, skip
-from groundwork.phases.site import run_and_record
+from groundwork.phases.site import preview_playbook, run_and_record
 from groundwork.plan.kube_binaries import missing_message
 
 KUBERNETES_PLAYBOOK = "kubernetes.yml"
@@ -25,6 +26,13 @@ class Kubernetes(Phase):
             context.not_installed = missing_message(missing, context.spec.kubernetes.version)
             return skip(f"NOT INSTALLED {context.not_installed}")
         return RUN
+
+    def preview(self, context: Context) -> Outcome | None:
+        if "lab" in context.would_change or context.upgrade_from is not None:
+            return None  # machines not up yet; an upgrade drains node by node
+        if "site" in context.would_change and read_applied(context.spec.name) is None:
+            return None  # nothing of the substrate it runs on exists yet
+        return preview_playbook(context, KUBERNETES_PLAYBOOK)
 
     def run(self, context: Context) -> Outcome:
         if context.upgrade_from is not None:

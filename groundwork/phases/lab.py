@@ -16,6 +16,24 @@ class Lab(Phase):
             return skip("asked not to (--no-lab)")
         return RUN
 
+    def preview(self, context: Context) -> Outcome | None:
+        from groundwork import lab
+
+        state = lab.status(with_removed(context.spec, context.members()))
+        if state.up:
+            return Outcome(True, "the machines are up")
+        down = [
+            f"{n.name} ({n.state})" for n in state.nodes if n.state not in ("running", "degraded")
+        ]
+        parts = [
+            *([] if state.network_present else ["the lab network"]),
+            *([] if state.mirror_running else ["the mirror"]),
+            *down,
+        ]
+        return Outcome(
+            True, f"would bring up {', '.join(parts) or 'unreachable machines'}", changes=True
+        )
+
     def run(self, context: Context) -> Outcome:
         from groundwork import lab  # podman and the mirror: only for lab stacks
 

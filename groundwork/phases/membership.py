@@ -143,6 +143,10 @@ class Membership(Phase):
             return skip("no node removed, no etcd member joining or replaced")
         return RUN
 
+    def preview(self, context: Context) -> Outcome | None:
+        lines = context.members().describe()
+        return Outcome(True, f"{len(lines)} membership change(s)", "\n".join(lines), changes=True)
+
     def run(self, context: Context) -> Outcome:
         members = context.members()
         runs: list[RunSummary] = []

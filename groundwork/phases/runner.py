@@ -34,7 +34,8 @@ class Status(Enum):
     FAILED = "FAILED"
     SKIPPED = "skipped"  # its own decision: nothing to do this time
     NOT_RUN = "not run"  # an earlier phase failed
-    PLANNED = "would run"  # dry run
+    PLANNED = "would run"  # dry run: the phase cannot preview itself
+    PREVIEWED = "previewed"  # dry run: what it would change was found
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,13 @@ def _run(phase: Phase, context: Context) -> Outcome:
         return Outcome(False, str(err))
 
 
+def _preview(phase: Phase, context: Context) -> Outcome | None:
+    try:
+        return phase.preview(context)
+    except STEP_ERRORS as err:
+        return Outcome(False, str(err))
+
+
 def run(pipeline: Pipeline, context: Context) -> RunResult:
     """Run the pipeline's phases in order, holding the stack's run lock
     unless it is a dry run; write its JUnit if the options ask."""
@@ -123,6 +131,9 @@ def _run_phases(pipeline: Pipeline, context: Context) -> list[PhaseResult]:
     # In a dry run, a check after a phase that would have changed something
     # would check the state before that change: it is planned, not run.
     planned_change = False
+    # ...and a preview after a phase that cannot preview itself (a rebuild's
+    # destroy) would preview the state before it: planned too.
+    blind = False
     for index, phase in enumerate(pipeline.phases):
         started = time.monotonic()
         decided = _decide(phase, context)
@@ -130,17 +141,27 @@ def _run_phases(pipeline: Pipeline, context: Context) -> list[PhaseResult]:
             context.progress(f"{pipeline.verb}: {phase.name} skipped: {decided.reason}")
             done.append(PhaseResult(phase.name, Status.SKIPPED, message=decided.reason))
             continue
+        previewed = False
         if isinstance(decided, Decision):
             if context.options.dry_run and (planned_change or not phase.changes_nothing):
-                planned_change = True
-                done.append(PhaseResult(phase.name, Status.PLANNED))
-                continue
-            context.progress(f"{pipeline.verb}: {phase.name}")
-            outcome = _run(phase, context)
+                preview = None if phase.changes_nothing or blind else _preview(phase, context)
+                if preview is None:
+                    planned_change = True
+                    blind = blind or not phase.changes_nothing
+                    done.append(PhaseResult(phase.name, Status.PLANNED))
+                    continue
+                if preview.changes:
+                    planned_change = True
+                    context.would_change.append(phase.name)
+                outcome, previewed = preview, True
+            else:
+                context.progress(f"{pipeline.verb}: {phase.name}")
+                outcome = _run(phase, context)
         else:
             outcome = decided
         seconds = time.monotonic() - started
-        status = Status.PASSED if outcome.ok else Status.FAILED
+        passed = Status.PREVIEWED if previewed else Status.PASSED
+        status = passed if outcome.ok else Status.FAILED
         done.append(PhaseResult(phase.name, status, seconds, outcome.message, outcome.output))
         if not outcome.ok:
             later = [p.name for p in pipeline.phases[index + 1 :]]

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from groundwork.applied import write_applied
+from groundwork.applied import read_applied, write_applied
 from groundwork.phases.base import Context, Outcome, Phase, combined, summary_outcome
 from groundwork.plan.applied import applied_after
+from groundwork.runner import RunSummary
 
 SITE_PLAYBOOK = "site.yml"
 
@@ -23,8 +24,47 @@ def run_and_record(
     return summary_outcome(combined([summary]))
 
 
+def preview_lines(summary: RunSummary) -> list[str]:
+    """What a check-mode run found, one line per change per host (pure)."""
+    lines = []
+    for host in summary.hosts:
+        lines += [f"{host.name}: {task}" for task in host.changed_tasks]
+        lines += [f"{host.name}:   writes {path}" for path in host.changed_paths]
+    for failure in summary.failures:
+        if not failure.unreachable:
+            # Check mode simulates a change; a task that needs its result
+            # (a binary installed above, a service restarted) cannot be told.
+            lines.append(f"{failure.describe()} (the preview of this node ends here)")
+    return lines
+
+
+def preview_playbook(
+    context: Context, playbook: str, extra_vars: dict[str, Any] | None = None
+) -> Outcome:
+    """The playbook in check mode (the dry run's run options): on each node
+    the tasks and files it would change, nothing changed."""
+    summary = context.run_playbook(playbook, extra_vars)
+    lost = [f.describe() for f in summary.failures if f.unreachable]
+    if lost:
+        return Outcome(False, "a node did not answer the preview", "\n".join(lost))
+    hosts = [h.name for h in summary.hosts if h.changed_tasks]
+    stopped = sorted({f.host for f in summary.failures} - set(hosts))
+    changing = [*hosts, *stopped]
+    message = f"would change {', '.join(changing)}" if changing else "no node would change"
+    return Outcome(True, message, "\n".join(preview_lines(summary)), changes=bool(changing))
+
+
 class Site(Phase):
     name = "site"
+
+    def preview(self, context: Context) -> Outcome | None:
+        if "lab" in context.would_change:
+            return None  # the machines it would converge are not up yet
+        if read_applied(context.spec.name) is None:
+            return Outcome(
+                True, "never converged: every role would run on every node", changes=True
+            )
+        return preview_playbook(context, SITE_PLAYBOOK)
 
     def run(self, context: Context) -> Outcome:
         outcome = run_and_record(context, SITE_PLAYBOOK)

@@ -20,6 +20,9 @@ def failure_lines(report: VerifyReport) -> list[str]:
 
 class Verify(Phase):
     name = "verify"
+    # It reads the nodes and the cluster: a dry run runs it when nothing
+    # before it would change.
+    changes_nothing = True
 
     def should_run(self, context: Context) -> Decision:
         return RUN if context.options.verify else skip("not asked for (--no-verify)")

@@ -60,6 +60,10 @@ class Ensured:
     reasons: Mapping[str, str]  # stem -> why it was (re)created
 
 
+# The reason given for a leaf that still fitted and was renewed on request.
+RENEWED = "renewed on request"
+
+
 def check_requests(requests: Iterable[CertificateRequest]) -> list[CertificateRequest]:
     """Requests as a list, refusing two that would land on one file."""
     out: list[CertificateRequest] = []
@@ -76,11 +80,14 @@ def ensure_bundle(
     existing: PkiBundle,
     requests: Iterable[CertificateRequest],
     now: datetime | None = None,
+    renew: bool = False,
 ) -> Ensured:
     """The bundle for `requests`: existing material kept wherever it still fits.
 
     Leaves present in `existing` but no longer requested are dropped from the
-    result (the store leaves their files alone; Pulumi forgets them).
+    result (the store leaves their files alone; Pulumi forgets them). With
+    `renew`, every leaf is issued anew with its key kept (`certs renew`); the
+    CAs and the service-account key never are.
     """
     wanted = check_requests(requests)
     now = now or xu.utcnow()
@@ -138,10 +145,10 @@ def ensure_bundle(
                 if current is not None
                 else "unreadable certificate"
             )
-            if found is None:
+            if found is None and not renew:
                 certs[stem], keys[stem] = existing.pair(stem)
                 continue
-            reason = found
+            reason = found or RENEWED
         # Re-issuing keeps a readable existing key: only the certificate changes.
         key = reusable or xu.new_key()
         certs[stem] = xu.cert_pem(xu.issue(request, key, ca_cert, ca_key, now))

@@ -52,13 +52,16 @@ def load_bundle(directory: Path) -> PkiBundle:
     return PkiBundle(certs, keys, sa_pub.read_text() if sa_pub.is_file() else "")
 
 
-def ensure_pki(directory: Path, requests: Iterable[CertificateRequest]) -> Ensured:
-    """Create what is missing under `directory`, re-issue leaves that no longer match.
+def ensure_pki(
+    directory: Path, requests: Iterable[CertificateRequest], renew: bool = False
+) -> Ensured:
+    """Create what is missing under `directory`, re-issue leaves that no longer
+    match (every leaf, with `renew`).
 
     Returns what changed and why; an empty `changed` means no file was touched.
     Raises PkiError if an existing CA cannot be used (it is never replaced).
     """
-    ensured = ensure_bundle(load_bundle(directory), requests)
+    ensured = ensure_bundle(load_bundle(directory), requests, renew=renew)
     write_bundle(directory, ensured.bundle)
     return ensured
 

@@ -14,6 +14,8 @@ _MESSAGE_KEYS = ("msg", "stderr", "reason", "stdout", "module_stderr", "module_s
 _MAX_MESSAGE = 600
 # ansible.builtin.command's msg for any non-zero exit.
 _COMMAND_FAILED = "non-zero return code"
+# ...and for a command it skipped in check mode: a change it would make.
+COMMAND_WOULD_RUN = "Command would have run if not in check mode"
 
 
 @dataclass
@@ -99,6 +101,8 @@ class RunState:
                 host.ok += 1
         elif kind == "runner_on_skipped":
             host.skipped += 1
+            if result.get("msg") == COMMAND_WOULD_RUN:
+                host.changed_tasks.append(f"{role}: {task}" if role else task)
         elif kind == "runner_on_failed" and not data.get("ignore_errors"):
             host.failed += 1
             if lost_connection(result):

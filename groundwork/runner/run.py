@@ -24,13 +24,14 @@ import ansible_runner
 from rich.console import Console
 from rich.live import Live
 
-from groundwork.paths import PROJECT_ROOT
+from groundwork.paths import data_dir
 from groundwork.runner.display import live_table, print_summary
 from groundwork.runner.events import RunState, RunSummary
 
-PLAYBOOKS_DIR = PROJECT_ROOT / "playbooks"
-ANSIBLE_CFG = PROJECT_ROOT / "ansible.cfg"
-CALLBACK_PLUGINS_DIR = PROJECT_ROOT / "plugins" / "callback"
+# The checkout's, or the copies installed with the package (groundwork/paths.py).
+PLAYBOOKS_DIR = data_dir() / "playbooks"
+ANSIBLE_CFG = data_dir() / "ansible.cfg"
+CALLBACK_PLUGINS_DIR = data_dir() / "plugins" / "callback"
 RUNS_KEPT = 20
 MIN_FORKS = 5
 
@@ -42,6 +43,8 @@ class RunOptions:
     extra_vars: dict[str, Any] | None = None
     live: bool = True  # a live table on a terminal; plain lines otherwise
     verbosity: int = 0
+    # ansible-playbook --check: nothing changes, every change is reported.
+    check: bool = False
 
 
 # GROUNDWORK_STRATEGY=linear falls back to Ansible's own SSH connection
@@ -145,7 +148,7 @@ def run_playbook(
 
     kwargs: dict[str, Any] = {
         "private_data_dir": str(private),
-        "project_dir": str(PROJECT_ROOT),
+        "project_dir": str(data_dir()),
         "playbook": str(path),
         "inventory": str(inventory),
         "envvars": runner_env(stack_state, forks),
@@ -163,6 +166,9 @@ def run_playbook(
         kwargs["limit"] = options.limit
     if options.extra_vars:
         kwargs["extravars"] = options.extra_vars
+    if options.check:
+        kwargs["cmdline"] = "--check"
+        title += " (check mode: nothing changes)"
     if not use_live:
         console.print(f"running {title} ({forks} forks)")
     runner: Any

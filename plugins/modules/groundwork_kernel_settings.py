@@ -90,12 +90,15 @@ def main():
             "swapoff": {"type": "bool", "default": False},
             "fstab_swap_off": {"type": "bool", "default": False},
         },
-        supports_check_mode=False,
+        # Check mode (a dry run) names each step it would take, taking none.
+        supports_check_mode=True,
     )
     params = module.params
+    act = not module.check_mode
     steps = []
     if params["hostname"]:
-        must(module, ["hostnamectl", "set-hostname", params["hostname"]])
+        if act:
+            must(module, ["hostnamectl", "set-hostname", params["hostname"]])
         steps.append(f"hostname {params['hostname']}")
     if params["modules"]:
         if not os.path.isdir(f"/lib/modules/{os.uname().release}"):
@@ -106,20 +109,24 @@ def main():
                 )
             )
         for name in params["modules"]:
-            must(module, ["modprobe", name])
+            if act:
+                must(module, ["modprobe", name])
             steps.append(f"modprobe {name}")
     if params["sysctl_file"]:
-        must(module, ["/usr/lib/systemd/systemd-sysctl", params["sysctl_file"]])
+        if act:
+            must(module, ["/usr/lib/systemd/systemd-sysctl", params["sysctl_file"]])
         steps.append(f"sysctl {params['sysctl_file']}")
     if params["swapoff"]:
-        must(module, ["swapoff", "-a"])
+        if act:
+            must(module, ["swapoff", "-a"])
         steps.append("swapoff -a")
     if params["fstab_swap_off"] and os.path.exists(FSTAB):
         with open(FSTAB) as handle:
             text = handle.read()
         new = comment_swap(text)
         if new != text:
-            write_fstab(module, new)
+            if act:
+                write_fstab(module, new)
             steps.append("fstab swap entries commented out")
     module.exit_json(changed=bool(steps), steps=steps)
 

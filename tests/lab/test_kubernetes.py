@@ -207,23 +207,24 @@ def _apiserver_window(spec: ClusterSpec, node: str) -> tuple[int, int]:
     return exited, entered
 
 
-def test_a_drifted_control_plane_file_is_restored_one_apiserver_at_a_time_while_the_api_answers(
-    spec: ClusterSpec, kubeconfig: Path
-) -> None:
-    nodes = [n.name for n in spec.nodes if Role.CONTROL_PLANE in n.roles]
-    policy = "/etc/kubernetes/audit-policy.yaml"
-    for node in nodes:
-        must(spec, node, f"echo '# drift' >> {policy}")
-    requests: list[str] = []
-    failures: list[str] = []
-    stop = threading.Event()
+class ApiClient:
+    """A client of the API through the control plane endpoint (the VIP), one
+    request every 0.2 s while the `with` block runs: what a restart must not
+    break. Each request is a new kubectl, so a new connection each time."""
 
-    def client() -> None:
-        while not stop.is_set():
+    def __init__(self, kubeconfig: Path) -> None:
+        self.kubeconfig = kubeconfig
+        self.requests = 0
+        self.failures: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
             result = subprocess.run(
                 [
                     kubectl(),
-                    f"--kubeconfig={kubeconfig}",
+                    f"--kubeconfig={self.kubeconfig}",
                     "get",
                     "--raw=/api/v1/namespaces/default",
                 ],
@@ -232,20 +233,37 @@ def test_a_drifted_control_plane_file_is_restored_one_apiserver_at_a_time_while_
                 timeout=60,
                 check=False,
             )
-            requests.append(result.stderr)
+            self.requests += 1
             if result.returncode != 0:
-                failures.append(result.stderr.strip())
+                self.failures.append(result.stderr.strip())
             time.sleep(0.2)
 
+    def __enter__(self) -> ApiClient:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=90)
+
+    def assert_every_request_answered(self) -> None:
+        assert self.requests > 10, "the client made too few requests to prove anything"
+        failed = self.failures
+        assert failed == [], f"{len(failed)} of {self.requests} requests failed: {failed[:3]}"
+        print(f"{self.requests} requests through the endpoint, none failed")
+
+
+def test_a_drifted_control_plane_file_is_restored_one_apiserver_at_a_time_while_the_api_answers(
+    spec: ClusterSpec, kubeconfig: Path
+) -> None:
+    nodes = [n.name for n in spec.nodes if Role.CONTROL_PLANE in n.roles]
+    policy = "/etc/kubernetes/audit-policy.yaml"
+    for node in nodes:
+        must(spec, node, f"echo '# drift' >> {policy}")
     # systemd's monotonic timestamps and this host's share one kernel clock.
     before = time.monotonic_ns() // 1000
-    thread = threading.Thread(target=client, daemon=True)
-    thread.start()
-    try:
+    with ApiClient(kubeconfig) as client:
         summary = provision(spec)
-    finally:
-        stop.set()
-        thread.join(timeout=90)
     assert summary.ok, "\n".join(f.describe() for f in summary.failures) or summary.status
     for node in nodes:
         assert "# drift" not in must(spec, node, f"cat {policy}"), node
@@ -255,8 +273,7 @@ def test_a_drifted_control_plane_file_is_restored_one_apiserver_at_a_time_while_
     assert all(stopped > before for stopped, _ in windows), (before, windows)
     for (_, started), (next_stopped, _) in itertools.pairwise(windows):
         assert next_stopped > started, windows
-    assert len(requests) > 10, "the client made too few requests to prove anything"
-    assert failures == [], f"{len(failures)} of {len(requests)} requests failed: {failures[:3]}"
+    client.assert_every_request_answered()
 
 
 def _cluster_id(spec: ClusterSpec) -> str:
@@ -324,3 +341,36 @@ def test_scheduled_snapshots_are_taken_checked_and_kept_as_declared(spec: Cluste
     assert len(statuses) == snapshots.keep and all(s["totalKey"] > 0 for s in statuses), out
     enabled = must(spec, member, "systemctl is-enabled groundwork-etcd-snapshot.timer").strip()
     assert enabled == "enabled"
+
+
+def test_certs_renew_rotates_every_leaf_while_the_api_answers(
+    spec: ClusterSpec, kubeconfig: Path
+) -> None:
+    """`groundwork certs renew`: every leaf of the PKI issued anew (the CAs
+    kept), and every certificate the nodes serve (apiservers, kubelets, etcd
+    client and peer ports) is a new one, while a client of the API through
+    the VIP sees no failed request."""
+    from groundwork import certs
+    from groundwork.cli import main
+    from groundwork.pki import pki_dir
+    from groundwork.pki.bundle import CA_STEMS
+
+    plan, directory = build_plan(spec), pki_dir(spec.name)
+
+    def expiries() -> dict[tuple[str, str], Any]:
+        rows = certs.check(spec, plan, directory)
+        assert all(r.not_after is not None for r in rows), [r for r in rows if r.problem]
+        return {(r.where, r.name): r.not_after for r in rows}
+
+    old = expiries()
+    time.sleep(1)  # a certificate's validity is counted in whole seconds
+    with ApiClient(kubeconfig) as client:
+        code = main(["certs", "renew", "--stack", STACK])
+    assert code == 0
+    new = expiries()
+    assert new.keys() == old.keys()
+    kept = sorted(key for key in old if new[key] == old[key])
+    # Only the CAs (and nothing a node serves) keep their certificate.
+    assert kept == sorted(("controller", f"{stem}.crt") for stem in CA_STEMS.values()), kept
+    assert any(where != "controller" for where, _ in old), "no served certificate was read"
+    client.assert_every_request_answered()

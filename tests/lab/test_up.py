@@ -90,3 +90,42 @@ def test_limit_converges_and_checks_only_the_named_node(
     assert {r.node for r in report.results} == {"w1", "(cluster)"}
     # A node the stack does not have is named before anything runs.
     assert main(["up", "--stack", STACK, "--limit", "w9", "--no-lab"]) == 1
+
+
+def test_dry_run_previews_each_hosts_changes_and_changes_nothing(
+    spec: ClusterSpec, first_up: RunSummary
+) -> None:
+    """`up --dry-run` on a converged cluster finds nothing to change and runs
+    verify; with a node's file drifted it names the node, the task and the
+    file, and leaves the drift in place."""
+    from groundwork.phases import UP, Context, Options, run
+    from groundwork.phases.runner import Status
+    from groundwork.verify.expect import CNI_CONFIG
+
+    assert first_up.ok
+
+    def dry_run() -> dict[str, tuple[Status, str, str]]:
+        result = run(UP, Context(spec, Options(live=False, dry_run=True)))
+        assert result.ok, result.describe_failure()
+        return {p.name: (p.status, p.message, p.output) for p in result.phases}
+
+    phases = dry_run()
+    for name in ("site", "kubernetes"):
+        assert phases[name][:2] == (Status.PREVIEWED, "no node would change"), phases[name]
+    assert phases["addons"][0] is Status.PREVIEWED, phases["addons"]
+    assert phases["addons"][1].startswith("none of the"), phases["addons"]
+    assert phases["verify"][0] is Status.PASSED, phases["verify"]
+
+    argv = ssh.target(spec, "w1").argv([f"echo drifted > {CNI_CONFIG}"])
+    subprocess.run(argv, check=True, timeout=60)
+    phases = dry_run()
+    status, message, output = phases["site"]
+    assert (status, message) == (Status.PREVIEWED, "would change w1"), phases["site"]
+    assert f"w1:   writes {CNI_CONFIG}" in output.splitlines(), output
+    # Checks after a change it would make are planned, not run on the old state.
+    assert phases["verify"][0] is Status.PLANNED
+    argv = ssh.target(spec, "w1").argv([f"cat {CNI_CONFIG}"])
+    kept = subprocess.run(argv, capture_output=True, text=True, check=True, timeout=60)
+    assert kept.stdout == "drifted\n"
+    repaired = provision(spec)
+    assert repaired.ok and repaired.changed_by_host()["w1"] > 0

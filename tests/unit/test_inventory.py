@@ -245,6 +245,46 @@ def test_run_state_counts_and_names_failures() -> None:
     ]
 
 
+def test_a_check_mode_run_names_what_each_node_would_change() -> None:
+    from groundwork.phases.site import preview_lines
+    from groundwork.runner.events import COMMAND_WOULD_RUN
+
+    state = RunState()
+    write = {"changed": True, "changed_paths": ["/etc/chrony/chrony.conf"]}
+    state.apply(_event("runner_on_ok", host="w1", role="common", task="Write", res=write))
+    state.apply(_event("runner_on_ok", host="w1", role="common", task="Probe", res={}))
+    # A command check mode skipped would have run; one whose `when` said no would not.
+    would = {"skipped": True, "msg": COMMAND_WOULD_RUN}
+    state.apply(_event("runner_on_skipped", host="w2", role="common", task="Repair", res=would))
+    skipped = {"skipped": True, "skip_reason": "Conditional result was False"}
+    state.apply(_event("runner_on_skipped", host="w2", role="etcd", task="Restart", res=skipped))
+    summary = RunSummary("site.yml", "successful", 0, tuple(state.hosts.values()), (), "/x", 1.0)
+    assert preview_lines(summary) == [
+        "w1: common: Write",
+        "w1:   writes /etc/chrony/chrony.conf",
+        "w2: common: Repair",
+    ]
+
+
+def test_kubectl_diff_names_the_objects_it_would_change() -> None:
+    from groundwork.phases.addons import changed_objects
+
+    out = (
+        "diff -u -N /tmp/LIVE-1/apps.v1.Deployment.kube-system.coredns "
+        "/tmp/MERGED-2/apps.v1.Deployment.kube-system.coredns\n"
+        "--- /tmp/LIVE-1/apps.v1.Deployment.kube-system.coredns\n"
+        "+++ /tmp/MERGED-2/apps.v1.Deployment.kube-system.coredns\n"
+        "-  replicas: 2\n+  replicas: 3\n"
+        "diff -u -N /tmp/LIVE-1/v1.ConfigMap.kube-system.coredns "
+        "/tmp/MERGED-2/v1.ConfigMap.kube-system.coredns\n"
+    )
+    assert changed_objects(out) == [
+        "apps.v1.Deployment.kube-system.coredns",
+        "v1.ConfigMap.kube-system.coredns",
+    ]
+    assert changed_objects("") == []
+
+
 def test_a_node_dying_under_mitogen_is_reported_unreachable() -> None:
     state = RunState()
     crash = {

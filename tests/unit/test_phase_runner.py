@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 
 from groundwork.cli import main
-from groundwork.inventory import InventoryError
+from groundwork.inventory import InventoryError, RenderedInventory
 from groundwork.lock import stack_lock
 from groundwork.phases import REBUILD, UP, Context, Options, Outcome, Pipeline, run
+from groundwork.phases import inventory as inventory_phase
 from groundwork.phases.base import RUN, Decision, skip
 from groundwork.phases.runner import PhaseResult, RunResult, Status, junit_document, not_run_after
 from groundwork.spec import load_stack
@@ -123,9 +124,14 @@ class Fake:
     decision: Decision = RUN
     changes_nothing: bool = False
     ran: list[str] = field(default_factory=list)
+    # What its dry-run preview finds (None: it cannot preview itself).
+    previewed: Outcome | None = None
 
     def should_run(self, context: Context) -> Decision:
         return self.decision
+
+    def preview(self, context: Context) -> Outcome | None:
+        return self.previewed
 
     def run(self, context: Context) -> Outcome:
         self.ran.append(self.name)
@@ -185,6 +191,33 @@ def test_dry_run_runs_only_the_phases_that_change_nothing() -> None:
     assert [p.status for p in result.phases] == [Status.PLANNED, Status.PLANNED]
 
 
+def test_a_dry_run_previews_what_can_tell_and_checks_only_an_unchanged_state() -> None:
+    unchanged = Fake("pki", previewed=Outcome(True, "unchanged"))
+    site = Fake("site", previewed=Outcome(True, "no node would change"))
+    check = Fake("verify", changes_nothing=True)
+    result = run(Pipeline("up", (unchanged, site, check)), _context(Options(dry_run=True)))
+    assert [p.status for p in result.phases] == [Status.PREVIEWED] * 2 + [Status.PASSED]
+    assert unchanged.ran == site.ran == [] and check.ran == ["verify"]
+    # A preview that finds a change: the check after it would see the state
+    # before that change, so it is planned, not run.
+    site = Fake("site", previewed=Outcome(True, "would change w1", "w1: common", changes=True))
+    check = Fake("verify", changes_nothing=True)
+    context = _context(Options(dry_run=True))
+    result = run(Pipeline("up", (site, check)), context)
+    assert [p.status for p in result.phases] == [Status.PREVIEWED, Status.PLANNED]
+    assert result.phases[0].output == "w1: common" and context.would_change == ["site"]
+    assert check.ran == [] and result.ok
+    # A preview that fails (a node did not answer) fails the dry run.
+    lost = Fake("site", previewed=Outcome(False, "a node did not answer the preview"))
+    result = run(Pipeline("up", (lost, Fake("verify"))), _context(Options(dry_run=True)))
+    assert [p.status for p in result.phases] == [Status.FAILED, Status.NOT_RUN]
+    # After a phase that cannot preview itself (a rebuild's destroy), a
+    # preview would show the state before it: planned instead.
+    site = Fake("site", previewed=Outcome(True, "no node would change"))
+    result = run(Pipeline("rebuild", (Fake("destroy"), site)), _context(Options(dry_run=True)))
+    assert [p.status for p in result.phases] == [Status.PLANNED, Status.PLANNED]
+
+
 def test_the_run_writes_its_junit_when_asked(tmp_path: Path) -> None:
     junit = tmp_path / "reports" / "up.xml"
     run(Pipeline("up", (Fake("pki"), Fake("site"))), _context(Options(junit=junit)))
@@ -209,10 +242,20 @@ def test_a_dry_run_names_the_phases_and_touches_nothing(
     monkeypatch.setenv("GROUNDWORK_STATE_DIR", str(tmp_path))
 
     def touched(*args: object, **kwargs: object) -> None:
-        raise AssertionError("a dry run wrote an inventory or ran a playbook")
+        raise AssertionError("a dry run ran a playbook on a stack never converged")
 
-    for writer in ("inventory.write_inventory", "base.run_playbook", "destroy.run_playbook"):
-        monkeypatch.setattr(f"groundwork.phases.{writer}", touched)
+    for runner in ("base.run_playbook", "destroy.run_playbook"):
+        monkeypatch.setattr(f"groundwork.phases.{runner}", touched)
+    from groundwork.inventory import write_inventory
+
+    def preview_inventory(directory: Path, rendered: RenderedInventory) -> list[str]:
+        assert directory.name == inventory_phase.DRY_RUN_INVENTORY, directory
+        return write_inventory(directory, rendered)
+
+    monkeypatch.setattr(inventory_phase, "write_inventory", preview_inventory)
+    # dev's mirror is a real site's, unreachable from here.
+    monkeypatch.setattr(inventory_phase, "artifact_mirror", lambda spec: None)
+    monkeypatch.setattr(inventory_phase, "substrate_sha256", lambda *args: {})
     # dev is real machines: a dry run needs no --yes, as it changes nothing.
     assert main([verb, "--stack", "dev", "--dry-run"]) == 0
     out = capsys.readouterr().out

@@ -30,6 +30,7 @@ from groundwork.pki import (
     kubelet_requests,
     load_bundle,
 )
+from groundwork.pki.bundle import RENEWED
 
 MEMBERS = [Member("cp1", "10.77.0.11"), Member("cp2", "10.77.0.12"), Member("cp3", "10.77.0.13")]
 NODES = [*MEMBERS, Member("w1", "10.77.0.21")]
@@ -202,6 +203,23 @@ def test_leaf_near_expiry_is_renewed(bundle: PkiBundle) -> None:
     ensured = ensure_bundle(bundle, all_requests(), now=later)
     assert "admin" in ensured.changed
     assert "ca" not in ensured.changed  # the CA still has years left
+
+
+def test_renew_issues_every_leaf_anew_with_its_key_and_keeps_the_cas(bundle: PkiBundle) -> None:
+    later = cert(bundle, "admin").not_valid_before_utc + timedelta(days=1)
+    ensured = ensure_bundle(bundle, all_requests(), now=later, renew=True)
+    leaves = [r.stem for r in all_requests()]
+    assert ensured.changed == tuple(leaves)
+    assert set(ensured.reasons.values()) == {RENEWED}
+    for stem in leaves:
+        assert (
+            cert(ensured.bundle, stem).not_valid_before_utc
+            > cert(bundle, stem).not_valid_before_utc
+        )
+        assert ensured.bundle.private_keys[stem] == bundle.private_keys[stem]
+    for stem in ("ca", "etcd/ca", "front-proxy-ca"):
+        assert ensured.bundle.certificates[stem] == bundle.certificates[stem]
+    assert ensured.bundle.private_keys["sa"] == bundle.private_keys["sa"]
 
 
 # --- the store ----------------------------------------------------------------
