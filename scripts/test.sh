@@ -18,16 +18,18 @@ if [[ $(.venv/bin/python -m groundwork.door lab) == pulumi ]]; then
   PULUMI_K8S_DELETE_UNREACHABLE=true .venv/bin/groundwork pulumi destroy -s lab --yes
 fi
 # What only some tests need, built in the background at the lowest priority
-# from here on: the Pulumi CLI and its Kubernetes provider (about 10 min on
-# 2 cores from an empty Go build cache), then flannel (about 4 min), which
-# the flannel lab stacks build on demand. Their module downloads overlap the
-# lint and the components' build, their compiling takes the cores the lab
-# tests leave idle. tests/network and tests/pulumi_up, which run after every
-# lab module, wait for it (a build holds the component's lock: the test's
-# own build waits, then finds it cached).
+# from here on: kube-bench first, which tests/lab/test_cis.py (the first lab
+# module) runs on the lab's nodes, then the Pulumi CLI and its Kubernetes
+# provider (about 10 min on 2 cores from an empty Go build cache), then
+# flannel (about 4 min), which the flannel lab stacks build on demand. Their
+# module downloads overlap the lint and the components' build, their
+# compiling takes the cores the lab tests leave idle. tests/network and
+# tests/pulumi_up, which run after every lab module, and test_cis wait for
+# it (a build holds the component's lock: the test's own build waits, then
+# finds it cached).
 background_log=$(mktemp -t groundwork-background-build.XXXXXX)
-echo "==> build pulumi pulumi-kubernetes flannel flannel-cni (background, log: $background_log)"
-setsid nice -n 19 .venv/bin/groundwork build pulumi pulumi-kubernetes flannel flannel-cni \
+echo "==> build kube-bench pulumi pulumi-kubernetes flannel flannel-cni (background, log: $background_log)"
+setsid nice -n 19 .venv/bin/groundwork build kube-bench pulumi pulumi-kubernetes flannel flannel-cni \
   >"$background_log" 2>&1 &
 background_build=$!
 # A run that stops early, or selected no Pulumi test, does not wait for it.

@@ -175,6 +175,11 @@ def _pulumi_kubernetes_stamp(info: ModuleInfo) -> tuple[str, ...]:
     return (f"-X {package}.Version={_pulumi_kubernetes_version(info)}",)
 
 
+def _kube_bench_stamp(info: ModuleInfo) -> tuple[str, ...]:
+    """What upstream's makefile stamps: `kube-bench version` prints it."""
+    return (f"-X github.com/aquasecurity/kube-bench/cmd.KubeBenchVersion={info.version}",)
+
+
 def _flannel_stamp(info: ModuleInfo) -> tuple[str, ...]:
     return (f"-X github.com/flannel-io/flannel/pkg/version.Version={info.version}",)
 
@@ -422,6 +427,18 @@ RECIPES: tuple[Recipe, ...] = (
         tuple(
             Program(name, f"go.universe.tf/metallb/{name}") for name in ("controller", "speaker")
         ),
+        lab=False,
+        on_demand=True,
+    ),
+    # kube-bench, the CIS Kubernetes Benchmark's runner (`groundwork cis`),
+    # CGO off as upstream's makefile builds it. Its benchmark definitions
+    # (cfg/) are read from the same pinned module (groundwork.cis.source).
+    # Built when named: the cluster does not need it, and the test command
+    # builds it in the background, niced, for tests/lab/test_cis.py.
+    Recipe(
+        "kube-bench",
+        "github.com/aquasecurity/kube-bench",
+        (Program("kube-bench", "github.com/aquasecurity/kube-bench", stamp=_kube_bench_stamp),),
         lab=False,
         on_demand=True,
     ),

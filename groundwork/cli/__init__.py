@@ -50,6 +50,7 @@ VERB_MODULES: tuple[str, ...] = (
     "etcd",
     "certs",
     "conformance",
+    "cis",
     "destroy",
     "rebuild",
 )
