@@ -44,8 +44,18 @@ class BuildPyWithShare(build_py):
             target.parent.mkdir(parents=True, exist_ok=True)
             if source.is_dir():
                 shutil.copytree(source, target, ignore=IGNORED)
+            elif name == "Pulumi.yaml":
+                target.write_text(installed_project(source.read_text()))
             else:
                 shutil.copy2(source, target)
+
+
+def installed_project(text: str) -> str:
+    """Pulumi.yaml for an installed Groundwork: without the checkout's
+    `virtualenv: .venv`, which names a folder an install does not have. The
+    dynamic-provider launcher then runs PULUMI_PYTHON_CMD, which `groundwork
+    pulumi` sets to the Python it runs in."""
+    return "".join(line for line in text.splitlines(True) if line.strip() != "virtualenv: .venv")
 
 
 setup(cmdclass={"build_py": BuildPyWithShare})

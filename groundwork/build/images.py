@@ -31,6 +31,7 @@ OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
 OCI_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
 BUSYBOX = Path("/bin/busybox")  # Debian's busybox-static (scripts/host-packages.txt)
+BASH = Path("/bin/bash-static")  # Debian's bash-static (scripts/host-packages.txt)
 PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
@@ -177,6 +178,18 @@ def busybox_files() -> tuple[dict[str, bytes], dict[str, str]]:
     return {"bin/busybox": BUSYBOX.read_bytes()}, links
 
 
+def busybox_stand_in_files() -> tuple[dict[str, bytes], dict[str, str]]:
+    """busybox_files with a static bash as sh. Debian's busybox 1.35 ash drops
+    environment variables whose names are not shell identifiers (`data-1`)
+    before any program it starts sees them; upstream's busybox 1.37 and bash
+    pass them on, and the conformance specs that read a Secret or ConfigMap
+    into such variables (`sh -c env`) depend on it."""
+    if not BASH.exists():
+        raise BuildError(f"{BASH} is missing: install Debian's bash-static")
+    files, links = busybox_files()
+    return {**files, "bin/bash": BASH.read_bytes()}, {**links, "bin/sh": "/bin/bash"}
+
+
 def pause_binary(kubernetes_module: Path, tag: str, work: Path) -> bytes:
     """pause, compiled statically from upstream's build/pause/linux/pause.c in
     the pinned kubernetes module, with upstream's flags."""
@@ -229,7 +242,10 @@ def makefile_tag(makefile: str) -> str:
     raise BuildError("build/pause/Makefile names no TAG")
 
 
-BUSYBOX_STAND_IN = b"Debian's busybox-static (BusyBox 1.35.0) standing in for busybox 1.37\n"
+BUSYBOX_STAND_IN = (
+    b"Debian's busybox-static (BusyBox 1.35.0) standing in for busybox 1.37, "
+    b"with Debian's bash-static as sh\n"
+)
 
 # nginx as upstream's nginx image serves: /usr/share/nginx/html on port 80.
 NGINX_SITE = b"""server {
@@ -287,6 +303,7 @@ def lab_images(
     pause_tag = makefile_tag((kubernetes_module / "build/pause/Makefile").read_text())
     agnhost_tag = (kubernetes_module / "test/images/agnhost/VERSION").read_text().strip()
     shell, shell_links = busybox_files()
+    stand_in, stand_in_links = busybox_stand_in_files()
     kube, coredns = built["kubernetes"], built["coredns"]
     local_path, traefik = built["local-path-provisioner"], built["traefik"]
     nginx = [
@@ -369,16 +386,16 @@ def lab_images(
         *nginx,
         Image(
             "registry.k8s.io/e2e-test-images/busybox:1.37.0-1",
-            {**shell, "STAND-IN": BUSYBOX_STAND_IN},
+            {**stand_in, "STAND-IN": BUSYBOX_STAND_IN},
             cmd=["sh"],
-            links=shell_links,
+            links=stand_in_links,
         ),
         # local-path's helper pods run shell scripts (mkdir, rm) in it.
         Image(
             "docker.io/library/busybox:1.37",
-            {**shell, "STAND-IN": BUSYBOX_STAND_IN},
+            {**stand_in, "STAND-IN": BUSYBOX_STAND_IN},
             cmd=["sh"],
-            links=shell_links,
+            links=stand_in_links,
         ),
         # Upstream's image is Alpine with the binary at /usr/local/bin; the
         # manifests pass only flags, so the binary is the entrypoint.

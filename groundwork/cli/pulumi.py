@@ -106,6 +106,9 @@ def _run(args: argparse.Namespace) -> int:
     # The program runs in the project's folder (below), where ./stacks is not
     # the user's: it gets the folder this command read the stack from.
     env["GROUNDWORK_STACKS_DIR"] = str(paths.stacks_dir().absolute())
+    # The dynamic providers' Python when Pulumi.yaml names no virtualenv (an
+    # installed Groundwork's: setup.py): the one running Groundwork.
+    env["PULUMI_PYTHON_CMD"] = sys.executable
     ensure_stack(reference, env)
     command = workspace.argv(stack, passed, workspace.config_file(stack))
     os.chdir(paths.data_dir())

@@ -94,6 +94,12 @@ def ensure_registry(
     return True
 
 
+def served_references(built: Mapping[str, Built], cache: Path) -> list[str]:
+    """The images this set of components pushed (its stamp), by reference."""
+    stamp = cache / "registry" / f".pushed-{images_key(built)}"
+    return stamp.read_text().split() if stamp.exists() else []
+
+
 def stop(lab: LabLayout) -> None:
     path = lab_state_dir(lab.stack) / "registry.json"
     stop_server(lab.stack, "registry", str(path).encode())

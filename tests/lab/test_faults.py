@@ -32,28 +32,33 @@ not collide).
 from __future__ import annotations
 
 import itertools
-import json
 import os
-import signal
 import subprocess
 import threading
 import time
 from collections.abc import Iterator
 from io import StringIO
 from pathlib import Path
-from typing import Any
 
 import pytest
-from _lab import must, on_node, provision, show
+from _lab import (
+    container,
+    kill_with_its_monitor,
+    must,
+    on_node,
+    podman,
+    provision,
+    record,
+    show,
+    vip_holders,
+    vip_of,
+)
 from rich.console import Console
 
 from groundwork import lab
 from groundwork.lab import ssh
-from groundwork.lab.layout import layout
-from groundwork.paths import state_dir
 from groundwork.runner import RunSummary
 from groundwork.spec import ClusterSpec, Node, Role, load_stack
-from groundwork.spec.model import VipEndpoint
 from groundwork.verify import VerifyReport, verify
 from groundwork.verify.expect import CNI_CONFIG, CONTAINERD_CONFIG
 
@@ -71,29 +76,6 @@ _state = {"healthy": False}
 # --- helpers ------------------------------------------------------------------
 
 
-def podman(spec: ClusterSpec, *args: str) -> None:
-    """podman on the lab's own storage (groundwork/lab/storage.py)."""
-    argv = layout(spec).storage.podman(*args)
-    subprocess.run(argv, check=True, capture_output=True, timeout=120)
-
-
-def container(spec: ClusterSpec, node: str) -> str:
-    return layout(spec).node(node).container
-
-
-def kill_with_its_monitor(spec: ClusterSpec, node: str) -> None:
-    """SIGKILL to the machine's conmon, then to its init: as when every
-    process of the host's session is killed at once. podman's record still
-    says running (only conmon records an exit), and `lab up` must power the
-    machine on anyway."""
-    argv = layout(spec).storage.podman(
-        "inspect", "--format", "{{.State.ConmonPid}} {{.State.Pid}}", container(spec, node)
-    )
-    out = subprocess.run(argv, check=True, capture_output=True, text=True, timeout=60).stdout
-    for pid in (int(p) for p in out.split()):
-        os.kill(pid, signal.SIGKILL)
-
-
 def up(spec: ClusterSpec, lab_up: bool = False, console: Console | None = None) -> RunSummary:
     """`up --substrate-only`: these faults are the substrate's (etcd, the VIP,
     the runtime's files); the Kubernetes layer has tests of its own."""
@@ -109,18 +91,6 @@ def assert_verified(spec: ClusterSpec) -> VerifyReport:
     report = verify(spec, kubernetes=False)
     assert report.ok, show(report)
     return report
-
-
-def record(spec: ClusterSpec, name: str, value: Any) -> None:
-    """Add one measured figure to <state dir>/faults/measurements.json and print it."""
-    directory = state_dir(spec.name) / "faults"
-    directory.mkdir(mode=0o700, exist_ok=True)
-    path = directory / "measurements.json"
-    data = json.loads(path.read_text()) if path.exists() else {}
-    data[name] = value
-    data["updated"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
-    print(f"[faults] {name} = {value}  ({path})")
 
 
 def etcdctl_script(endpoints: list[str], *args: str) -> str:
@@ -150,21 +120,6 @@ def assert_member_serves(spec: ClusterSpec, member: Node, key: str, value: str) 
         etcdctl_script(client_urls([member]), "get", key, "--print-value-only", "--consistency=s"),
     )
     assert got.strip() == value, got
-
-
-def vip_holders(spec: ClusterSpec, vip: str) -> list[str]:
-    holders = []
-    for node in spec.nodes_with(Role.CONTROL_PLANE):
-        out = on_node(spec, node.name, "ip -o -4 addr show")
-        if out.returncode == 0 and f" {vip}/" in out.stdout:
-            holders.append(node.name)
-    return holders
-
-
-def vip_of(spec: ClusterSpec) -> tuple[str, int]:
-    endpoint = spec.control_plane.endpoint
-    assert isinstance(endpoint, VipEndpoint), f"stack {spec.name}: the fault tests need a VIP"
-    return str(endpoint.vip), endpoint.port
 
 
 # --- fixtures -----------------------------------------------------------------

@@ -20,13 +20,12 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from _lab import must, provision
+from _lab import ApiClient, must, provision, wait_for
 
 from groundwork.kubeconfig import write_admin
 from groundwork.phases.addons import kubectl
@@ -65,18 +64,6 @@ def k(kubeconfig: Path, *args: str, timeout: float = 120) -> str:
 
 def k_json(kubeconfig: Path, *args: str) -> Any:
     return json.loads(k(kubeconfig, *args, "-o", "json"))
-
-
-def wait_for(what: str, check: Any, timeout: float = 180) -> Any:
-    """Poll `check()` until it returns something true; fail naming `what`."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(2)
-    raise AssertionError(f"{what}: not within {timeout:.0f} s (last: {last!r})")
 
 
 def test_api_answers_through_the_vip_and_on_every_apiserver(
@@ -205,52 +192,6 @@ def _apiserver_window(spec: ClusterSpec, node: str) -> tuple[int, int]:
     )
     entered, exited = (int(v) for v in out.split())
     return exited, entered
-
-
-class ApiClient:
-    """A client of the API through the control plane endpoint (the VIP), one
-    request every 0.2 s while the `with` block runs: what a restart must not
-    break. Each request is a new kubectl, so a new connection each time."""
-
-    def __init__(self, kubeconfig: Path) -> None:
-        self.kubeconfig = kubeconfig
-        self.requests = 0
-        self.failures: list[str] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            result = subprocess.run(
-                [
-                    kubectl(),
-                    f"--kubeconfig={self.kubeconfig}",
-                    "get",
-                    "--raw=/api/v1/namespaces/default",
-                ],
-                capture_output=True,
-                text=True,
-                timeout=60,
-                check=False,
-            )
-            self.requests += 1
-            if result.returncode != 0:
-                self.failures.append(result.stderr.strip())
-            time.sleep(0.2)
-
-    def __enter__(self) -> ApiClient:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=90)
-
-    def assert_every_request_answered(self) -> None:
-        assert self.requests > 10, "the client made too few requests to prove anything"
-        failed = self.failures
-        assert failed == [], f"{len(failed)} of {self.requests} requests failed: {failed[:3]}"
-        print(f"{self.requests} requests through the endpoint, none failed")
 
 
 def test_a_drifted_control_plane_file_is_restored_one_apiserver_at_a_time_while_the_api_answers(

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from groundwork import paths
 from groundwork.build.recipes import RECIPES, release_version
@@ -196,6 +197,11 @@ def test_the_wheel_ships_every_file_a_run_reads(installed: Installed) -> None:
         assert files_under(installed.share / name) == files_under(ROOT / name), name
     roles = {p.name for p in (ROOT / "roles").iterdir() if p.is_dir()}
     assert roles and {p.name for p in (installed.share / "roles").iterdir()} >= roles
+    # The installed Pulumi project names no virtualenv (an install has no
+    # .venv beside it): the dynamic providers run `groundwork pulumi`'s Python.
+    project = yaml.safe_load((installed.share / "Pulumi.yaml").read_text())
+    assert "virtualenv" not in project["runtime"]["options"]
+    assert project["name"] == yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["name"]
 
 
 def test_every_part_of_a_run_finds_the_installed_files(
