@@ -3,10 +3,11 @@ Go modules answers through the VIP, every node is Ready with the declared
 kubelet version, CoreDNS and the storage provisioner run, the declared
 StatefulSet runs with its claims Bound, and a pod reaches a Service by its
 DNS name and each StatefulSet pod by its own name. An etcd snapshot
-(encrypted, 0600) restored brings deleted objects back under a new cluster ID. A drifted control-plane
-file is put back by `up`, which restarts the apiservers one at a time while
-a client's every request through the VIP succeeds. kubectl is the one built
-from the same kubernetes module, talking to the cluster from this host.
+(encrypted, 0600) restored brings deleted objects back under a new cluster
+ID. `certs renew` issues every leaf anew and puts a drifted control-plane
+file back, restarting the apiservers one at a time while a client's every
+request through the VIP succeeds. kubectl is the one built from the same
+kubernetes module, talking to the cluster from this host.
 
 The stack defaults to the lab stack; GROUNDWORK_K8S_LAB_STACK names another.
 """
@@ -194,29 +195,6 @@ def _apiserver_window(spec: ClusterSpec, node: str) -> tuple[int, int]:
     return exited, entered
 
 
-def test_a_drifted_control_plane_file_is_restored_one_apiserver_at_a_time_while_the_api_answers(
-    spec: ClusterSpec, kubeconfig: Path
-) -> None:
-    nodes = [n.name for n in spec.nodes if Role.CONTROL_PLANE in n.roles]
-    policy = "/etc/kubernetes/audit-policy.yaml"
-    for node in nodes:
-        must(spec, node, f"echo '# drift' >> {policy}")
-    # systemd's monotonic timestamps and this host's share one kernel clock.
-    before = time.monotonic_ns() // 1000
-    with ApiClient(kubeconfig) as client:
-        summary = provision(spec)
-    assert summary.ok, "\n".join(f.describe() for f in summary.failures) or summary.status
-    for node in nodes:
-        assert "# drift" not in must(spec, node, f"cat {policy}"), node
-    # Every apiserver restarted, and each stopped only after the one before
-    # it had started again (the handler waits for its /readyz in between).
-    windows = sorted(_apiserver_window(spec, node) for node in nodes)
-    assert all(stopped > before for stopped, _ in windows), (before, windows)
-    for (_, started), (next_stopped, _) in itertools.pairwise(windows):
-        assert next_stopped > started, windows
-    client.assert_every_request_answered()
-
-
 def _cluster_id(spec: ClusterSpec) -> str:
     first = spec.nodes_with(Role.ETCD)[0].name
     out = must(spec, first, ". /etc/etcd/etcdctl.env && etcdctl endpoint status -w json")
@@ -304,10 +282,25 @@ def test_certs_renew_rotates_every_leaf_while_the_api_answers(
         return {(r.where, r.name): r.not_after for r in rows}
 
     old = expiries()
+    # A drifted control-plane file goes back in the same run.
+    nodes = [n.name for n in spec.nodes if Role.CONTROL_PLANE in n.roles]
+    policy = "/etc/kubernetes/audit-policy.yaml"
+    for node in nodes:
+        must(spec, node, f"echo '# drift' >> {policy}")
     time.sleep(1)  # a certificate's validity is counted in whole seconds
+    # systemd's monotonic timestamps and this host's share one kernel clock.
+    before = time.monotonic_ns() // 1000
     with ApiClient(kubeconfig) as client:
         code = main(["certs", "renew", "--stack", STACK])
     assert code == 0
+    for node in nodes:
+        assert "# drift" not in must(spec, node, f"cat {policy}"), node
+    # Every apiserver restarted, and each stopped only after the one before
+    # it had started again (the handler waits for its /readyz in between).
+    windows = sorted(_apiserver_window(spec, node) for node in nodes)
+    assert all(stopped > before for stopped, _ in windows), (before, windows)
+    for (_, started), (next_stopped, _) in itertools.pairwise(windows):
+        assert next_stopped > started, windows
     new = expiries()
     assert new.keys() == old.keys()
     kept = sorted(key for key in old if new[key] == old[key])
