@@ -137,11 +137,17 @@ class Stack:
                         pods = self.kube().items("/api/v1/pods")
                     except KubeError:
                         nodes, pods = [], []
+                    # A lost node (its kubelet stopped posting status) and
+                    # its pods are judged at once: waiting does not cure them.
+                    lost = {n["metadata"]["name"] for n in nodes if node_lost(n)}
                     if (
                         nodes
-                        and all(node_ready(n) for n in nodes)
+                        and all(node_ready(n) or n["metadata"]["name"] in lost for n in nodes)
                         and pods
-                        and all(pod_settled(p) for p in pods)
+                        and all(
+                            pod_settled(p) or (p.get("spec") or {}).get("nodeName") in lost
+                            for p in pods
+                        )
                     ):
                         break
                     time.sleep(2)
@@ -258,6 +264,16 @@ def node_ready(node: dict[str, Any]) -> bool:
         c.get("type"): c.get("status") for c in (node.get("status") or {}).get("conditions") or []
     }
     return conditions.get("Ready") == "True"
+
+
+def node_lost(node: dict[str, Any]) -> bool:
+    """The node controller marked it Unknown: its kubelet stopped posting
+    status (the machine is off or cut off), unlike a kubelet that is starting
+    and reports NotReady."""
+    conditions = {
+        c.get("type"): c.get("status") for c in (node.get("status") or {}).get("conditions") or []
+    }
+    return conditions.get("Ready") == "Unknown"
 
 
 def pod_settled(pod: dict[str, Any]) -> bool:
