@@ -8,6 +8,7 @@ it is scored, and what it found.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -34,16 +35,7 @@ class Finding:
     reason: str = ""  # kube-bench's reason (manual, skipped, an audit error)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "text": self.text,
-            "status": self.status,
-            "scored": self.scored,
-            "target": self.target,
-            "actual": self.actual,
-            "expected": self.expected,
-            "reason": self.reason,
-        }
+        return dataclasses.asdict(self)
 
 
 @dataclass(frozen=True)

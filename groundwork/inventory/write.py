@@ -15,14 +15,19 @@ def inventory_dir(stack: str, base: Path | None = None) -> Path:
     return (base or inventories_dir()) / stack
 
 
+def unchanged(path: Path, text: str) -> bool:
+    """Whether the file at `path` already holds exactly `text`."""
+    return path.is_file() and path.read_bytes() == text.encode()
+
+
 def write_inventory(directory: Path, rendered: RenderedInventory) -> list[str]:
     """Write each file whose bytes differ (atomically); return the relative paths written."""
     written: list[str] = []
     for relative, text in rendered.files().items():
         path = directory / relative
-        data = text.encode()
-        if path.is_file() and path.read_bytes() == data:
+        if unchanged(path, text):
             continue
+        data = text.encode()
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
         try:

@@ -209,8 +209,7 @@ def up(
     images_key = registry.images_key(built)
     if not stale_images.checked(lab, images_key):
         alive = {n.name for n in state.nodes if n.state in ("running", "degraded")}
-        references = registry.served_references(built, cache)
-        digests = stale_images.registry_digests(lab.registry_url, references)
+        digests = registry.served_digests(built, cache)
         stale_images.drop_stale(lab, [n for n in lab.nodes if n.name in alive], digests, progress)
         if len(alive) == len(lab.nodes):  # a machine that is off is checked when on
             stale_images.mark_checked(lab, images_key)

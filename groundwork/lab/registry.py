@@ -76,7 +76,7 @@ def ensure_registry(
     if changed:
         progress(f"starting the registry on {lab.registry_url}")
     start_server(lab, proc)
-    stamp = storage / f".pushed-{images_key(built)}"
+    stamp = pushed_stamp(built, cache)
     if stamp.exists():
         return changed
     recipe = BY_COMPONENT["kubernetes"]
@@ -85,19 +85,28 @@ def ensure_registry(
         progress("registry: the Debian layer of the test images (debootstrap, cached)")
         debian = debian_layer.base_layer(cache / "images")
         images = lab_images(built, module, Path(work), debian)
+        digests = {}
         for number, image in enumerate(images, 1):
             progress(f"registry: pushing {image.reference} ({number} of {len(images)})")
-            push(image, lab.registry_url)
+            digests[image.reference] = push(image, lab.registry_url)
     # Other stamps stay: labs of several stacks share this registry, each
-    # with its own set of images (a network plugin's among them).
-    stamp.write_text("\n".join(i.reference for i in images) + "\n")
+    # with its own set of images (a network plugin's among them). Each line
+    # is an image and the manifest digest it was pushed with.
+    stamp.write_text("".join(f"{ref} {digest}\n" for ref, digest in digests.items()))
     return True
 
 
-def served_references(built: Mapping[str, Built], cache: Path) -> list[str]:
-    """The images this set of components pushed (its stamp), by reference."""
-    stamp = cache / "registry" / f".pushed-{images_key(built)}"
-    return stamp.read_text().split() if stamp.exists() else []
+def pushed_stamp(built: Mapping[str, Built], cache: Path) -> Path:
+    """The file that says this set of components' images were pushed."""
+    return cache / "registry" / f".pushed-{images_key(built)}"
+
+
+def served_digests(built: Mapping[str, Built], cache: Path) -> dict[str, str]:
+    """reference -> the manifest digest the registry serves for this set of
+    components' images, as its stamp recorded them at push time."""
+    stamp = pushed_stamp(built, cache)
+    lines = stamp.read_text().splitlines() if stamp.exists() else []
+    return dict(line.split() for line in lines if len(line.split()) == 2)
 
 
 def stop(lab: LabLayout) -> None:

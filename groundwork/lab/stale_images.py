@@ -12,12 +12,9 @@ registry serves now, and pulls the new one when a pod next needs it.
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.request
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from groundwork.build.images import OCI_MANIFEST
 from groundwork.lab import nodes
 from groundwork.lab.layout import LabLayout, LabNode, lab_state_dir
 from groundwork.lab.proc import run
@@ -26,24 +23,6 @@ from groundwork.progress import Progress
 # Per stack: the set of images (registry.images_key) its running nodes were
 # last checked against; a no-change `lab up` asks nothing.
 CHECKED = "images-checked"
-
-
-def registry_digests(registry_url: str, references: Iterable[str]) -> dict[str, str]:
-    """reference -> the manifest digest the registry serves for it (HEAD requests)."""
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    digests = {}
-    for reference in references:
-        repository, tag = reference.rsplit(":", 1)
-        url = f"{registry_url.rstrip('/')}/v2/{repository}/manifests/{tag}"
-        request = urllib.request.Request(url, method="HEAD", headers={"Accept": OCI_MANIFEST})
-        try:
-            with opener.open(request, timeout=30) as response:
-                digest = response.headers.get("Docker-Content-Digest", "")
-        except urllib.error.URLError:
-            continue
-        if digest:
-            digests[reference] = digest
-    return digests
 
 
 def stale(node_images: Mapping[str, Any], digests: Mapping[str, str]) -> list[str]:

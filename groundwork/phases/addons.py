@@ -23,7 +23,7 @@ from groundwork.applied import read_applied
 from groundwork.build import BY_COMPONENT, BuildError, build
 from groundwork.build.manifests import bundle_objects
 from groundwork.kubeconfig import KubeconfigError, write_admin
-from groundwork.manifests import render_addons
+from groundwork.manifests import Layer, Obj, render_addons
 from groundwork.phases.base import RUN, Context, Decision, Outcome, Phase, skip
 
 # Field manager of every object Groundwork applies: `kubectl apply
@@ -40,9 +40,15 @@ def kubectl() -> str:
         return "kubectl"
 
 
-def run_kubectl(kubeconfig: Path, args: list[str], timeout: float, stdin: str | None = None) -> str:
+def run_kubectl(
+    kubeconfig: Path,
+    args: list[str],
+    timeout: float,
+    stdin: str | None = None,
+    highest_ok: int = 0,
+) -> str:
     """One kubectl call as the stack's admin; its output, or AddonError with
-    kubectl's own message."""
+    kubectl's own message when it exits above `highest_ok`."""
     result = subprocess.run(
         [kubectl(), f"--kubeconfig={kubeconfig}", *args],
         input=stdin,
@@ -51,21 +57,24 @@ def run_kubectl(kubeconfig: Path, args: list[str], timeout: float, stdin: str | 
         timeout=timeout,
         check=False,
     )
-    if result.returncode != 0:
+    if result.returncode > highest_ok:
         raise AddonError(result.stderr.strip() or result.stdout.strip())
     return result.stdout
 
 
+def server_side(
+    verb: str, kubeconfig: Path, objects: list[dict[str, object]], timeout: float, highest_ok: int
+) -> str:
+    """`kubectl <verb>` (apply or diff) of the objects as Groundwork's field
+    manager, in one call; its output."""
+    args = [verb, "--server-side", "--force-conflicts", f"--field-manager={FIELD_MANAGER}"]
+    stdin = yaml.safe_dump_all(objects, sort_keys=False)
+    return run_kubectl(kubeconfig, [*args, "--filename=-"], timeout, stdin, highest_ok)
+
+
 def apply(kubeconfig: Path, objects: list[dict[str, object]], timeout: float = 300) -> str:
     """Server-side apply of the objects, in one kubectl call; its output."""
-    args = [
-        "apply",
-        "--server-side",
-        "--force-conflicts",
-        f"--field-manager={FIELD_MANAGER}",
-        "--filename=-",
-    ]
-    return run_kubectl(kubeconfig, args, timeout, yaml.safe_dump_all(objects, sort_keys=False))
+    return server_side("apply", kubeconfig, objects, timeout, highest_ok=0)
 
 
 def wait_established(kubeconfig: Path, crds: list[str], timeout: float = 120) -> None:
@@ -87,25 +96,8 @@ class AddonError(Exception):
 def diff(kubeconfig: Path, objects: list[dict[str, object]], timeout: float = 300) -> list[str]:
     """The objects a server-side apply would change (kubectl diff: the API
     server dry-runs the apply), as kubectl names them: group.version.Kind.namespace.name."""
-    args = [
-        "diff",
-        "--server-side",
-        "--force-conflicts",
-        f"--field-manager={FIELD_MANAGER}",
-        "--filename=-",
-    ]
-    result = subprocess.run(
-        [kubectl(), f"--kubeconfig={kubeconfig}", *args],
-        input=yaml.safe_dump_all(objects, sort_keys=False),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
     # kubectl diff exits 1 when something differs, above 1 on an error.
-    if result.returncode > 1:
-        raise AddonError(result.stderr.strip() or result.stdout.strip())
-    return changed_objects(result.stdout)
+    return changed_objects(server_side("diff", kubeconfig, objects, timeout, highest_ok=1))
 
 
 def changed_objects(diff_text: str) -> list[str]:
@@ -115,6 +107,21 @@ def changed_objects(diff_text: str) -> list[str]:
         if line.startswith("diff ") and "/LIVE-" in line:
             names.append(line.split()[-2].rsplit("/", 1)[-1])
     return names
+
+
+def bundled_layers(context: Context) -> list[tuple[Layer, list[Obj]]]:
+    """Each addon layer with objects, beside its upstream bundles' objects
+    (read from their pinned modules)."""
+    return [
+        (layer, [obj for bundle in layer.bundles for obj in bundle_objects(bundle)])
+        for layer in render_addons(context.spec, context.plan).layers()
+        if layer.objects or layer.bundles
+    ]
+
+
+def all_objects(layers: list[tuple[Layer, list[Obj]]]) -> list[Obj]:
+    """Every object in dependency order: each layer's bundles, then its own objects."""
+    return [obj for layer, bundled in layers for obj in (*bundled, *layer.objects)]
 
 
 class Addons(Phase):
@@ -134,15 +141,7 @@ class Addons(Phase):
             return None  # no cluster to ask yet
         try:
             kubeconfig = write_admin(context.spec, context.plan)
-            layers = render_addons(context.spec, context.plan).layers()
-            objects = [
-                obj
-                for layer in layers
-                for obj in (
-                    *(o for bundle in layer.bundles for o in bundle_objects(bundle)),
-                    *layer.objects,
-                )
-            ]
+            objects = all_objects(bundled_layers(context))
             changed = diff(kubeconfig, objects)
         except (KubeconfigError, BuildError, AddonError, subprocess.TimeoutExpired) as err:
             if any(mark in str(err) for mark in UNSERVED_KIND):
@@ -156,24 +155,18 @@ class Addons(Phase):
     def run(self, context: Context) -> Outcome:
         try:
             kubeconfig = write_admin(context.spec, context.plan)
-            layers = [
-                (layer, [obj for bundle in layer.bundles for obj in bundle_objects(bundle)])
-                for layer in render_addons(context.spec, context.plan).layers()
-                if layer.objects or layer.bundles
-            ]
+            layers = bundled_layers(context)
         except (KubeconfigError, BuildError) as err:
             return Outcome(False, str(err))
-        everything = [obj for layer, bundled in layers for obj in (*bundled, *layer.objects)]
+        objects = all_objects(layers)
         # A cluster that already serves every kind the objects use (each run
         # after the first) takes them all in one call, in dependency order:
         # a second on two cores instead of one kubectl per layer and a wait
         # for CRDs that are long established.
-        context.progress(f"addons: applying {len(everything)} objects in one call")
+        context.progress(f"addons: applying {len(objects)} objects in one call")
         try:
-            out = apply(kubeconfig, everything)
-            return Outcome(
-                True, f"{len(everything)} object(s) applied; kubeconfig: {kubeconfig}", out
-            )
+            out = apply(kubeconfig, objects)
+            return Outcome(True, f"{len(objects)} object(s) applied; kubeconfig: {kubeconfig}", out)
         except AddonError as err:
             if not any(mark in str(err) for mark in UNSERVED_KIND):
                 return Outcome(False, str(err))
@@ -197,5 +190,5 @@ class Addons(Phase):
             except (AddonError, subprocess.TimeoutExpired) as err:
                 return Outcome(False, f"layer {layer.name}: {err}", "\n".join(lines))
         return Outcome(
-            True, f"{len(everything)} object(s) applied; kubeconfig: {kubeconfig}", "\n".join(lines)
+            True, f"{len(objects)} object(s) applied; kubeconfig: {kubeconfig}", "\n".join(lines)
         )

@@ -18,6 +18,7 @@ from groundwork.inventory import (
     write_inventory,
 )
 from groundwork.inventory.render import artifact_mirror
+from groundwork.inventory.write import unchanged
 from groundwork.lab import apt_signing
 from groundwork.paths import cache_dir, state_dir
 from groundwork.phases.base import Context, Outcome, Phase
@@ -27,10 +28,6 @@ from groundwork.plan.membership import removal_bootstrap, with_removed
 
 # Under the stack's state directory: the inventory a dry run's playbooks read.
 DRY_RUN_INVENTORY = "dry-run-inventory"
-
-
-def same(path: Path, text: str) -> bool:
-    return path.is_file() and path.read_bytes() == text.encode()
 
 
 def write(context: Context) -> Path:
@@ -59,7 +56,7 @@ def write(context: Context) -> Path:
     if context.options.dry_run:
         # A dry run's playbooks read a copy in the stack's state: the
         # inventory the run would write is left as it is.
-        stale = [r for r, text in rendered.files().items() if not same(target / r, text)]
+        stale = [r for r, text in rendered.files().items() if not unchanged(target / r, text)]
         if stale:
             context.progress(f"inventory: would write {', '.join(stale)} in {target}")
         target = state_dir(spec.name) / DRY_RUN_INVENTORY

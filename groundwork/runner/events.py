@@ -91,18 +91,19 @@ class RunState:
         if kind in {"runner_item_on_ok", "runner_item_on_failed", "runner_item_on_skipped"}:
             return  # the task's own result event follows and is counted once
         result = data.get("res") or {}
+        named = f"{role}: {task}" if role else task
         if kind == "runner_on_ok":
             # Per-task counts for the live view; the final play recap overrides them.
             if result.get("changed"):
                 host.changed += 1
-                host.changed_tasks.append(f"{role}: {task}" if role else task)
+                host.changed_tasks.append(named)
                 host.changed_paths.extend(str(p) for p in result.get("changed_paths") or [])
             else:
                 host.ok += 1
         elif kind == "runner_on_skipped":
             host.skipped += 1
             if result.get("msg") == COMMAND_WOULD_RUN:
-                host.changed_tasks.append(f"{role}: {task}" if role else task)
+                host.changed_tasks.append(named)
         elif kind == "runner_on_failed" and not data.get("ignore_errors"):
             host.failed += 1
             if lost_connection(result):

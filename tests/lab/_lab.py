@@ -75,12 +75,42 @@ def provision(
     return summary
 
 
-def converge_and_verify(spec: ClusterSpec) -> None:
-    """`up` (lab up, roles) then `verify`; both must pass."""
+def converge(spec: ClusterSpec) -> None:
+    """`up` without its checks; it must pass."""
     summary = provision(spec)
     assert summary.ok, "\n".join(f.describe() for f in summary.failures) or summary.status
+
+
+def converge_and_verify(spec: ClusterSpec) -> None:
+    """`up` (lab up, roles) then `verify`; both must pass."""
+    converge(spec)
     report = verify(spec)
     assert report.ok, report.summary() + "\n" + show(report)
+
+
+def kubectl_run(
+    kubeconfig: Path, *args: str, timeout: float = 120, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The kubectl built from the cluster's own module, as the stack's admin."""
+    return subprocess.run(
+        [kubectl(), f"--kubeconfig={kubeconfig}", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def k(kubeconfig: Path, *args: str, timeout: float = 120, stdin: str | None = None) -> str:
+    """`kubectl_run` that must succeed; its stdout."""
+    result = kubectl_run(kubeconfig, *args, timeout=timeout, stdin=stdin)
+    assert result.returncode == 0, f"kubectl {' '.join(args)}: {result.stderr}{result.stdout}"
+    return result.stdout
+
+
+def k_json(kubeconfig: Path, *args: str) -> Any:
+    return json.loads(k(kubeconfig, *args, "-o", "json"))
 
 
 def podman(spec: ClusterSpec, *args: str) -> None:
@@ -151,17 +181,8 @@ class ApiClient:
     def _run(self) -> None:
         answered = time.monotonic()
         while not self._stop.is_set():
-            result = subprocess.run(
-                [
-                    kubectl(),
-                    f"--kubeconfig={self.kubeconfig}",
-                    "get",
-                    "--raw=/api/v1/namespaces/default",
-                ],
-                capture_output=True,
-                text=True,
-                timeout=60,
-                check=False,
+            result = kubectl_run(
+                self.kubeconfig, "get", "--raw=/api/v1/namespaces/default", timeout=60
             )
             self.requests += 1
             if result.returncode != 0:

@@ -22,19 +22,20 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from _lab import (
     ApiClient,
+    converge,
+    k,
+    k_json,
     kill_with_its_monitor,
+    kubectl_run,
     must,
-    provision,
     record,
     show,
     vip_holders,
@@ -44,7 +45,6 @@ from _lab import (
 
 from groundwork import lab
 from groundwork.kubeconfig import write_admin
-from groundwork.phases.addons import kubectl
 from groundwork.plan import build_plan
 from groundwork.spec import ClusterSpec, Role, load_stack
 from groundwork.verify import verify
@@ -67,37 +67,12 @@ _state = {"healthy": False}
 # --- helpers ------------------------------------------------------------------
 
 
-def k(kubeconfig: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [kubectl(), f"--kubeconfig={kubeconfig}", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-
-
-def k_ok(kubeconfig: Path, *args: str, timeout: float = 120) -> str:
-    result = k(kubeconfig, *args, timeout=timeout)
-    assert result.returncode == 0, f"kubectl {' '.join(args)}: {result.stderr}{result.stdout}"
-    return result.stdout
-
-
-def k_json(kubeconfig: Path, *args: str) -> Any:
-    return json.loads(k_ok(kubeconfig, *args, "-o", "json"))
-
-
 def node_ready(kubeconfig: Path, node: str) -> bool:
-    result = k(kubeconfig, "get", "node", node, "-o", "json", timeout=30)
+    result = kubectl_run(kubeconfig, "get", "node", node, "-o", "json", timeout=30)
     if result.returncode != 0:
         return False
     conditions = json.loads(result.stdout)["status"].get("conditions", [])
     return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
-
-
-def converge(spec: ClusterSpec) -> None:
-    summary = provision(spec)
-    assert summary.ok, "\n".join(f.describe() for f in summary.failures) or summary.status
 
 
 def assert_verified(spec: ClusterSpec) -> None:
@@ -156,7 +131,7 @@ def test_killed_apiserver_on_the_vip_holder_leaves_no_gap_for_a_client(
         wait_for(
             f"kube-apiserver on {holder} back and ready",
             lambda: (
-                k(healthy, server, "get", "--raw=/readyz", timeout=30).returncode == 0
+                kubectl_run(healthy, server, "get", "--raw=/readyz", timeout=30).returncode == 0
                 and must(spec, holder, "systemctl show kube-apiserver -p MainPID --value").strip()
                 not in ("0", before)
             ),
@@ -204,7 +179,7 @@ def test_no_acknowledged_write_is_lost_when_an_etcd_member_dies(
             if stop.is_set():
                 return
             name = f"{prefix}-{i}"
-            result = k(healthy, "create", "configmap", name, "-n", "default", timeout=30)
+            result = kubectl_run(healthy, "create", "configmap", name, "-n", "default", timeout=30)
             (acknowledged if result.returncode == 0 else refused).append(name)
 
     thread = threading.Thread(target=writer, daemon=True)
@@ -238,7 +213,7 @@ def test_no_acknowledged_write_is_lost_when_an_etcd_member_dies(
     held = {line.rsplit("/", 1)[-1] for line in keys.split()}
     assert set(acknowledged) <= held, sorted(set(acknowledged) - held)[:5]
     for name in acknowledged + refused:
-        k(healthy, "delete", "configmap", name, "-n", "default", "--ignore-not-found")
+        kubectl_run(healthy, "delete", "configmap", name, "-n", "default", "--ignore-not-found")
     assert_verified(spec)
 
 
@@ -332,14 +307,7 @@ def test_powered_off_worker_goes_not_ready_and_its_pods_run_elsewhere(
             },
         },
     }
-    subprocess.run(
-        [kubectl(), f"--kubeconfig={healthy}", "apply", "-f", "-"],
-        input=json.dumps(deployment),
-        text=True,
-        capture_output=True,
-        check=True,
-        timeout=60,
-    )
+    k(healthy, "apply", "-f", "-", timeout=60, stdin=json.dumps(deployment))
 
     def running_on() -> list[str]:
         pods = k_json(healthy, "get", "pods", "-n", "default", "-l", "app=gw-evict")["items"]
@@ -376,5 +344,7 @@ def test_powered_off_worker_goes_not_ready_and_its_pods_run_elsewhere(
         wait_for(f"{victim} Ready", lambda: node_ready(healthy, victim))
         record(spec, "k8s_worker_back_ready_seconds", round(time.monotonic() - started, 1))
     finally:
-        k(healthy, "delete", "deployment", "gw-evict", "-n", "default", "--ignore-not-found")
+        kubectl_run(
+            healthy, "delete", "deployment", "gw-evict", "-n", "default", "--ignore-not-found"
+        )
     assert_verified(spec)

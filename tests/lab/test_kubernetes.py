@@ -26,10 +26,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _lab import ApiClient, must, provision, wait_for
+from _lab import ApiClient, converge, k, k_json, must, wait_for
 
 from groundwork.kubeconfig import write_admin
-from groundwork.phases.addons import kubectl
 from groundwork.plan import build_plan
 from groundwork.spec import ClusterSpec, Role, load_stack
 
@@ -46,25 +45,8 @@ def spec() -> ClusterSpec:
 
 @pytest.fixture(scope="module")
 def kubeconfig(spec: ClusterSpec) -> Path:
-    summary = provision(spec)
-    assert summary.ok, "\n".join(f.describe() for f in summary.failures) or summary.status
+    converge(spec)
     return write_admin(spec, build_plan(spec))
-
-
-def k(kubeconfig: Path, *args: str, timeout: float = 120) -> str:
-    result = subprocess.run(
-        [kubectl(), f"--kubeconfig={kubeconfig}", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    assert result.returncode == 0, f"kubectl {' '.join(args)}: {result.stderr}{result.stdout}"
-    return result.stdout
-
-
-def k_json(kubeconfig: Path, *args: str) -> Any:
-    return json.loads(k(kubeconfig, *args, "-o", "json"))
 
 
 def test_api_answers_through_the_vip_and_on_every_apiserver(
