@@ -2,9 +2,13 @@
 
 The site playbook's first play probes every node in one call (the
 `groundwork_preflight` action plugin runs `groundwork_probe` with
-`PROBE_COMMANDS`) and hands the answers to `problems()`. Every problem of a
+`probe_commands()`) and hands the answers to `problems()`. Every problem of a
 node is reported in one message, and every node's message in the same run,
 before anything is changed anywhere (the play is any_errors_fatal).
+
+What the stack asks of the kernel of a node that runs pods is probed there
+too: the network backend's device types (created and deleted at once) and
+the filesystems its storage classes mount (read only).
 """
 
 from __future__ import annotations
@@ -69,12 +73,67 @@ def link_needs(kernel_modules: list[dict[str, str]]) -> tuple[LinkNeed, ...]:
 
 
 @dataclass(frozen=True)
+class Filesystem:
+    """How to find out whether the kernel can mount a filesystem."""
+
+    label: str  # what an administrator calls the kernel feature
+    names: tuple[str, ...]  # any of these in /proc/filesystems will do
+    module: str  # the module that registers it
+
+
+# The filesystems the stack's storage mounts (gw_kernel_filesystems, from
+# groundwork/plan/kernel.py). A filesystem the kernel has registered (built in,
+# or its module already loaded) is listed in /proc/filesystems; one whose
+# module is only installed is not, yet passes: the kernel loads the module at
+# the first mount.
+FILESYSTEMS: dict[str, Filesystem] = {
+    "nfs": Filesystem("NFS client", ("nfs", "nfs4"), "nfs"),
+}
+FILESYSTEMS_PROBE = ["cat", "/proc/filesystems"]
+
+
+def module_probe_command(module: str) -> list[str]:
+    """Whether modprobe finds the module for the running kernel (in
+    /lib/modules/<release>). -n: a dry run, which loads nothing: the probe
+    changes no node, in `up --dry-run` or not, and an unloaded module is left
+    for the kernel to load at the first mount, as it would without us."""
+    return ["modprobe", "-n", "-q", module]
+
+
+@dataclass(frozen=True)
+class FilesystemNeed:
+    name: str  # a key of FILESYSTEMS
+    field: str  # the stack field that asks for it: cluster.storage.classes[1].driver
+    reason: str  # what needs it: storage class shared
+
+
+def filesystem_needs(kernel_filesystems: list[dict[str, str]]) -> tuple[FilesystemNeed, ...]:
+    """The plan's kernel filesystems (gw_kernel_filesystems); KeyError on one
+    this module cannot probe (the plan and FILESYSTEMS disagree)."""
+    needs = tuple(
+        FilesystemNeed(f["name"], f.get("field", ""), f.get("reason", ""))
+        for f in kernel_filesystems
+    )
+    for need in needs:
+        if need.name not in FILESYSTEMS:
+            raise KeyError(f"no probe for the kernel filesystem {need.name!r}")
+    return needs
+
+
+def registered_filesystems(proc_filesystems: str) -> set[str]:
+    """The names in /proc/filesystems: the last column ("nodev nfs", "ext4")."""
+    return {line.split()[-1] for line in proc_filesystems.splitlines() if line.strip()}
+
+
+@dataclass(frozen=True)
 class Expectations:
     address: str  # the node's declared address, which it must hold
     ssh_user: str
     etcd_member: bool
     # Device types the stack's network backend creates on this node.
     links: tuple[LinkNeed, ...] = ()
+    # Filesystems the stack's storage classes mount on this node.
+    filesystems: tuple[FilesystemNeed, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -91,6 +150,31 @@ class Answers:
     round_trip: float  # the probe's duration, the clock reading's uncertainty
     # device type -> "" when one could be created, else why not (stderr)
     links: dict[str, str] | None = None
+    # /proc/filesystems (None: not read)
+    filesystems: str | None = None
+    # module -> "" when `modprobe -n` finds it, else why not (stderr, or its exit code)
+    modules: dict[str, str] | None = None
+
+
+def filesystem_modules(needs: tuple[FilesystemNeed, ...]) -> list[str]:
+    """The modules to ask modprobe about, once each."""
+    return sorted({FILESYSTEMS[need.name].module for need in needs})
+
+
+def probe_commands(expect: Expectations) -> dict[str, list[str]]:
+    """Every command of this node's probe. The device and filesystem probes
+    only when the stack needs them: a stack without NFS classes asks nothing
+    about NFS."""
+    commands = dict(PROBE_COMMANDS)
+    commands["addresses"] = ["ip", "-o", "-4", "addr", "show", "to", expect.address]
+    for need in expect.links:
+        commands[f"link_{need.kind}"] = link_probe_command(need.kind)
+    modules = filesystem_modules(expect.filesystems)
+    if modules:
+        commands["filesystems"] = list(FILESYSTEMS_PROBE)
+    for module in modules:
+        commands[f"module_{module}"] = module_probe_command(module)
+    return commands
 
 
 def os_release(text: str) -> dict[str, str]:
@@ -153,6 +237,7 @@ def problems(expect: Expectations, answers: Answers) -> list[str]:
                 f"the kernel cannot create a {need.kind} device ({need.reason}; "
                 f"cluster.network.backend): {refused}"
             )
+    found.extend(filesystem_problems(expect.filesystems, answers))
     if expect.etcd_member:
         free = free_mib(answers.disk)
         if free is None:
@@ -161,4 +246,39 @@ def problems(expect: Expectations, answers: Answers) -> list[str]:
             found.append(
                 f"{free} MiB free on {ETCD_DISK_PATH}; an etcd member needs {MIN_ETCD_DISK_MIB} MiB"
             )
+    return found
+
+
+def filesystem_problems(needs: tuple[FilesystemNeed, ...], answers: Answers) -> list[str]:
+    """One problem per filesystem the kernel has neither registered nor a module
+    for, naming every storage class (and its field) that needs it."""
+    found: list[str] = []
+    registered = registered_filesystems(answers.filesystems or "")
+    by_name: dict[str, list[FilesystemNeed]] = {}
+    for need in needs:
+        by_name.setdefault(need.name, []).append(need)
+    for name, wanting in by_name.items():
+        fs = FILESYSTEMS[name]
+        refused = (answers.modules or {}).get(fs.module)
+        # Either answer is enough: registered now, or loaded at the first mount.
+        if registered.intersection(fs.names) or refused == "":
+            continue
+        listed = (
+            "/proc/filesystems was not read"
+            if answers.filesystems is None
+            else f"{fs.names[0]} is not in /proc/filesystems"
+        )
+        probe = " ".join(module_probe_command(fs.module))
+        loadable = (
+            f"`{probe}` was not run"
+            if refused is None
+            else f"modprobe finds no {fs.module} module for kernel "
+            f"{answers.kernel.strip() or '?'} ({probe}: {refused})"
+        )
+        what = "; ".join(f"{n.reason}, {n.field}" for n in wanting)
+        found.append(
+            f"the kernel has no {fs.label} ({what}): {listed} and {loadable}; pods on "
+            f"this node could not mount the volumes: install or load the kernel's "
+            f"{fs.label} (the {fs.module} module), or use another storage driver"
+        )
     return found

@@ -170,5 +170,11 @@ def tables(plan: ClusterPlan) -> list[Table]:
         kernel.add_row("module", module.name, module.reason)
     for sysctl in plan.sysctls:
         kernel.add_row("sysctl", f"{sysctl.key} = {sysctl.value}", sysctl.reason)
+    for filesystem in plan.kernel_filesystems:
+        # Not loaded by any role: only checked, so the row says what happens instead.
+        why = (
+            f"{filesystem.reason} ({filesystem.field}); the pre-flight refuses a kernel without it"
+        )
+        kernel.add_row("filesystem", filesystem.name, why)
 
     return [nodes, network, endpoint, ports, etcd, kernel]

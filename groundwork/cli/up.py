@@ -32,7 +32,9 @@ def register(subparsers: Subparsers) -> None:
             "`up` with no change reports changed=0 on every host. Nodes added to or "
             "removed from a stack already applied are named first; removed nodes are "
             "drained, leave etcd and are reset; new etcd members join one at a time; a "
-            "removal that would lose etcd quorum is refused before any change. A "
+            "removal that would lose etcd quorum is refused before any change, and so is "
+            "a pod network (plugin, backend, podCidr, serviceCidr, nodeSubnetSize) other "
+            "than the running cluster's: that takes `groundwork rebuild`. A "
             "kubernetes.version other than the running cluster's is an upgrade: the skew "
             "rules are checked first (one minor at a time, no downgrade), then "
             "playbooks/upgrade.yml moves the control plane one node at a time and drains, "
@@ -50,7 +52,8 @@ def register(subparsers: Subparsers) -> None:
             "  groundwork up --stack prod --limit w3   # that node only (no membership change)\n"
             "\nExit codes: 0 roles and verification passed, 1 a step failed (or, outside a lab, "
             "Kubernetes could not be installed: NOT INSTALLED), 2 invalid stack or a refused "
-            "membership change (e.g. one that would lose etcd quorum); a refused upgrade exits 1."
+            "membership or pod network change (e.g. one that would lose etcd quorum); a "
+            "refused upgrade exits 1."
         ),
         run=cmd_up,
     )

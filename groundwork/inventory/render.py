@@ -263,6 +263,10 @@ def group_vars(
             {"name": m.name, "reason": m.reason, "kconfig": m.kconfig} for m in plan.kernel_modules
         ],
         "gw_sysctls": [{"key": s.key, "value": s.value, "reason": s.reason} for s in plan.sysctls],
+        # Checked by the pre-flight where pods run, never loaded by a role.
+        "gw_kernel_filesystems": [
+            {"name": f.name, "field": f.field, "reason": f.reason} for f in plan.kernel_filesystems
+        ],
         # container_runtime
         "gw_containerd_version": runtime.version.removeprefix("v"),
         "gw_runtime_releases": {

@@ -63,6 +63,8 @@ class WorkloadView:
     image: str
     args: list[str]
     replicas: int
+    pod_management_policy: str  # OrderedReady or Parallel
+    partition: int  # pods with a lower ordinal keep their revision
     ports: list[PortView]
     # The port the readiness probe knocks on (the first); None: no ports, no probe.
     probe_port: str | None
@@ -113,6 +115,8 @@ def _view(w: Workload, *, routable: bool) -> WorkloadView:
         image=w.image,
         args=list(w.args),
         replicas=w.replicas,
+        pod_management_policy=w.pod_management_policy,
+        partition=w.rolling_update.partition,
         ports=ports,
         probe_port=ports[0].name if ports else None,
         storage=storage,

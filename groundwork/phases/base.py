@@ -156,7 +156,12 @@ class Context:
         if self._members is None:
             record = read_applied(self.spec.name)
             self._members = plan_membership(
-                record, self.spec, self.plan.etcd, self.options.replace_members
+                record,
+                self.spec,
+                self.plan.etcd,
+                self.options.replace_members,
+                # A refusal names the way out through the door running.
+                self.options.door,
             )
         return self._members
 

@@ -1,5 +1,7 @@
-"""Refuse a membership change that would put etcd at risk, before anything is
-touched, and say what the run is about to change (reads one file)."""
+"""Refuse a membership change that would put etcd at risk, or a change of the
+pod network the running cluster was built with, before anything is touched
+(it runs before the PKI, the inventory and every node), and say what the run
+is about to change (reads one file: the applied record)."""
 
 from __future__ import annotations
 

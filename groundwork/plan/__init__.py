@@ -18,7 +18,14 @@ from groundwork.plan import ipam, mtu
 from groundwork.plan.certs import CertificateRequest, certificate_requests, first_service_ip
 from groundwork.plan.endpoint import EndpointPlan, endpoint_plan
 from groundwork.plan.etcd import EtcdMember, EtcdPlan, etcd_plan
-from groundwork.plan.kernel import KernelModule, Sysctl, kernel_modules, sysctls
+from groundwork.plan.kernel import (
+    KernelFilesystem,
+    KernelModule,
+    Sysctl,
+    kernel_filesystems,
+    kernel_modules,
+    sysctls,
+)
 from groundwork.plan.ports import PortRule, port_matrix
 from groundwork.spec.model import Backend, ClusterSpec, KubeProxyMode, Plugin, Role
 
@@ -27,6 +34,7 @@ __all__ = [
     "ClusterPlan",
     "EndpointPlan",
     "EtcdPlan",
+    "KernelFilesystem",
     "KernelModule",
     "NetworkPlan",
     "NodePlan",
@@ -75,6 +83,8 @@ class ClusterPlan:
     ports: tuple[PortRule, ...]
     kernel_modules: tuple[KernelModule, ...]
     sysctls: tuple[Sysctl, ...]
+    # Checked by the pre-flight on every kubelet node, never loaded.
+    kernel_filesystems: tuple[KernelFilesystem, ...]
     certificates: tuple[CertificateRequest, ...]
 
     @property
@@ -171,6 +181,7 @@ def build_plan(spec: ClusterSpec) -> ClusterPlan:
         ),
         kernel_modules=kernel_modules(plugin, backend, kube_proxy),
         sysctls=sysctls(plugin, backend, kube_proxy),
+        kernel_filesystems=kernel_filesystems([(c.name, c.driver) for c in spec.storage.classes]),
         certificates=certificate_requests(
             endpoint,
             control_plane,

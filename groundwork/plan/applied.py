@@ -1,10 +1,14 @@
 """The applied record's format: the membership the last successful `up`
 applied, as groundwork/applied.py reads and writes it (applied.json).
 
-The nodes (with enough to reach each again once it leaves the stack) and
-the etcd members with the settings each member bootstrapped with, and their
-JSON form (to_dict/from_dict). Pure; plan/membership.py diffs the record
-against the declared stack.
+The nodes (with enough to reach each again once it leaves the stack), the
+etcd members with the settings each member bootstrapped with, the pod
+network the cluster was built with, and their JSON form (to_dict/from_dict).
+Pure; plan/membership.py diffs the record against the declared stack.
+
+Every field added later is optional when read: a record written by an
+older Groundwork still loads, what it lacks is not compared, and the next
+converged `up` writes it whole.
 """
 
 from __future__ import annotations
@@ -63,20 +67,55 @@ class AppliedMember:
 
 @dataclass(frozen=True)
 class AppliedNetwork:
-    """The pod network a cluster was built with: none of it changes while it runs."""
+    """The pod network a cluster was built with: none of it can change while
+    it runs (plan/membership.py refuses a change, naming the rebuild)."""
 
     plugin: str
     backend: str
     pod_cidr: str
     service_cidr: str
+    # None in a record written before the node subnet size was recorded:
+    # then it is not compared, and the next converged `up` records it.
+    node_subnet_size: int | None = None
 
-    # (stack field, value) in the order a message names them.
     def fields(self) -> tuple[tuple[str, str], ...]:
-        return (
+        """(stack field under cluster.network, value) of every recorded
+        field, in the order a message names them."""
+        recorded = (
             ("plugin", self.plugin),
             ("backend", self.backend),
             ("podCidr", self.pod_cidr),
             ("serviceCidr", self.service_cidr),
+            (
+                "nodeSubnetSize",
+                None if self.node_subnet_size is None else str(self.node_subnet_size),
+            ),
+        )
+        return tuple((name, value) for name, value in recorded if value is not None)
+
+    def to_dict(self) -> dict[str, str | int]:
+        out: dict[str, str | int] = {
+            "plugin": self.plugin,
+            "backend": self.backend,
+            "podCidr": self.pod_cidr,
+            "serviceCidr": self.service_cidr,
+        }
+        if self.node_subnet_size is not None:
+            out["nodeSubnetSize"] = self.node_subnet_size
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Any) -> AppliedNetwork:
+        if not isinstance(data, Mapping):
+            # Applied.from_dict reports it as a malformed record.
+            raise TypeError(f"network is a {type(data).__name__}, not a mapping")
+        size = data.get("nodeSubnetSize")
+        return cls(
+            str(data["plugin"]),
+            str(data["backend"]),
+            str(data["podCidr"]),
+            str(data["serviceCidr"]),
+            None if size is None else int(size),
         )
 
 
@@ -88,6 +127,7 @@ def applied_network(spec: ClusterSpec) -> AppliedNetwork:
         net.resolved_backend().value,
         ",".join(map(str, net.pod_cidr)),
         ",".join(map(str, net.service_cidr)),
+        net.node_subnet_size,
     )
 
 
@@ -129,7 +169,7 @@ class Applied:
                     for m in self.members
                 ]
             },
-            **({"network": dict(self.network.fields())} if self.network else {}),
+            **({"network": self.network.to_dict()} if self.network else {}),
         }
 
     @classmethod
@@ -159,17 +199,9 @@ class Applied:
                 )
                 for m in data["etcd"]["members"]
             )
+            # A record written before the network was recorded has none.
             net = data.get("network")
-            network = (
-                AppliedNetwork(
-                    str(net["plugin"]),
-                    str(net["backend"]),
-                    str(net["podCidr"]),
-                    str(net["serviceCidr"]),
-                )
-                if net is not None
-                else None
-            )
+            network = None if net is None else AppliedNetwork.from_dict(net)
         except (KeyError, TypeError, ValueError) as err:
             if isinstance(err, RecordError):
                 raise

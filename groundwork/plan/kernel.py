@@ -1,14 +1,26 @@
-"""Kernel modules to load and sysctls to set on every kubelet node, and why.
+"""Kernel modules to load and sysctls to set on every kubelet node, and why;
+and the filesystems every kubelet node's kernel must be able to mount.
 
 Each entry carries its reason so the Ansible role can write it as a comment
-next to the setting in /etc/modules-load.d and /etc/sysctl.d.
+next to the setting in /etc/modules-load.d and /etc/sysctl.d. The
+filesystems are only checked (by the pre-flight, groundwork/preflight.py):
+a kernel without one is refused before any change, never loaded for it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from groundwork.spec.model import IPIP_BACKENDS, VXLAN_BACKENDS, Backend, KubeProxyMode, Plugin
+from groundwork.spec.model import (
+    IPIP_BACKENDS,
+    VXLAN_BACKENDS,
+    Backend,
+    KubeProxyMode,
+    Plugin,
+    StorageDriver,
+)
+from groundwork.spec.problems import path_of
 
 # Kernel config symbols of modules whose name does not map by upper-casing:
 # a module built into the kernel shows as CONFIG_<symbol>=y, not in
@@ -44,6 +56,16 @@ class KernelModule:
 class Sysctl:
     key: str  # may be a sysctl.d glob (net.ipv4.conf.lxc*.rp_filter): write a file
     value: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class KernelFilesystem:
+    """A filesystem the kernel of every kubelet node must mount, and the stack
+    field that asks for it (the pre-flight's refusal names that field)."""
+
+    name: str  # as /proc/filesystems lists it, and the module that provides it
+    field: str  # e.g. cluster.storage.classes[1].driver
     reason: str
 
 
@@ -148,3 +170,27 @@ def sysctls(plugin: Plugin, backend: Backend, kube_proxy: KubeProxyMode) -> tupl
     if kube_proxy is KubeProxyMode.IPVS:
         out.append(Sysctl("net.ipv4.vs.conntrack", "1", "ipvs connections are NATed by netfilter"))
     return tuple(out)
+
+
+# The filesystem each storage driver's volumes are mounted with, on the node
+# of the pod that claims them. csi-driver-nfs's node plugin runs on every
+# kubelet node (it tolerates every taint), and the kernel of the pod's node
+# does the mount: a kernel without an NFS client fails it only when a pod
+# first claims a volume, long after `up` said the cluster was ready.
+# local-path and local-static volumes are directories: no filesystem to mount.
+_DRIVER_FILESYSTEMS: dict[StorageDriver, str] = {StorageDriver.NFS: "nfs"}
+
+
+def kernel_filesystems(
+    classes: Sequence[tuple[str, StorageDriver]],
+) -> tuple[KernelFilesystem, ...]:
+    """One entry per storage class (name, driver) whose volumes the kernel mounts."""
+    return tuple(
+        KernelFilesystem(
+            _DRIVER_FILESYSTEMS[driver],
+            path_of(("storage", "classes", i, "driver")),
+            f"storage class {name}",
+        )
+        for i, (name, driver) in enumerate(classes)
+        if driver in _DRIVER_FILESYSTEMS
+    )

@@ -1,9 +1,10 @@
 """Scale: what changes between the membership last applied and the declared one (pure).
 
 `groundwork up` records what it applied (<state dir>/<stack>/applied.json,
-its format in plan/applied.py: the nodes and the etcd members with the
-settings each member bootstrapped with). That record is the *current* membership; the stack is the *declared*
-one. This module diffs the two:
+its format in plan/applied.py: the nodes, the etcd members with the
+settings each member bootstrapped with, and the pod network). That record
+is the *current* membership; the stack is the *declared* one. This module
+diffs the two:
 
 - nodes added and removed (a removed node is drained, loses its etcd
   membership and is reset; an added one is provisioned);
@@ -13,7 +14,10 @@ one. This module diffs the two:
   with an empty disk, or its etcd data is lost): the old member is removed
   and the member is added back empty, to sync from the others;
 - every change that would put etcd at risk, refused before any machine is
-  touched, each naming the config path with the reason.
+  touched, each naming the config path with the reason;
+- a change of the pod network the cluster was built with (plugin, backend,
+  podCidr, serviceCidr, nodeSubnetSize), refused the same way, each naming
+  the field, why it cannot change in place, and the rebuild that can.
 
 No record means a fresh cluster: every member bootstraps together with
 `initial-cluster-state: new`, as a stack without the record always did.
@@ -29,6 +33,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from groundwork.door import COMMANDS, Door
 from groundwork.plan.applied import (
     Applied,
     AppliedMember,
@@ -38,6 +43,7 @@ from groundwork.plan.applied import (
 )
 from groundwork.plan.etcd import EtcdMember, EtcdPlan
 from groundwork.spec import ClusterSpec, Node, Problem, Role
+from groundwork.spec.problems import path_of
 
 NODES_PATH = "cluster.nodes"
 REPLACE_OPTION = "--replace-member"
@@ -165,21 +171,73 @@ def fresh_bootstrap(etcd: EtcdPlan) -> dict[str, Bootstrap]:
     return {m.name: Bootstrap(etcd.initial_cluster, "new") for m in etcd.members}
 
 
-def network_problems(applied: Applied, spec: ClusterSpec) -> list[Problem]:
-    """A running cluster keeps its pod network: a changed plugin, backend or
-    range would strand every running pod's address and route halfway through
-    a run. Refused before any node is touched, with the way out."""
+# Why each recorded field of cluster.network cannot change under a running
+# cluster (the record keeps these: plan/applied.py's AppliedNetwork). Each
+# completes "This cannot change in place: ...".
+NETWORK_REASONS: dict[str, str] = {
+    "plugin": (
+        "the plugin gave every running pod its interface and address and owns the nodes' "
+        "pod routes and devices; a new plugin would start beside the old one's devices "
+        "and routes, and pods would lose their connections across nodes until every node "
+        "is switched and every pod restarted"
+    ),
+    "backend": (
+        "the backend carries pod traffic between nodes; changing it replaces every "
+        "node's pod routes and tunnel devices (vxlan's tunnel device and its routes, "
+        "host-gw's routes via each node's address), and while the nodes switch one by "
+        "one, pods on a switched node cannot reach pods on the others"
+    ),
+    "podCidr": (
+        "every node's pod subnet is cut from it, so every pod would be renumbered; pods "
+        "already running would keep addresses that no route leads to any more, and "
+        "Kubernetes never changes a Node's podCIDR once it is set"
+    ),
+    "serviceCidr": (
+        "every Service's cluster IP comes from it and a Service's cluster IP never changes; "
+        "the API server's certificate names its first address (the kubernetes Service) and "
+        "every pod resolves names through CoreDNS at its tenth, so every Service address "
+        "and every pod's DNS would change at once"
+    ),
+    "nodeSubnetSize": (
+        "it sizes every node's pod subnet (a node's subnet follows from its address and "
+        "this size), so every node's pod range and every pod's address would change, as "
+        "with a podCidr change"
+    ),
+}
+
+
+def rebuild_command(stack: str, door: Door) -> str:
+    """How the stack's own front door rebuilds it: destroy, then up (pure).
+    A stack is driven by one door (groundwork/door.py): the other is refused."""
+    if door == "pulumi":
+        up, release = (c.format(stack=stack) for c in COMMANDS[door])
+        return f"`{release}`, then `{up}`"
+    return f"`groundwork rebuild --stack {stack}`"
+
+
+def network_problems(
+    applied: Applied, spec: ClusterSpec, door: Door = "groundwork"
+) -> list[Problem]:
+    """A running cluster keeps its pod network: a changed plugin, backend,
+    range or node subnet size would strand running pods' addresses and routes
+    halfway through a run. Each changed field is refused before any node is
+    touched, with why and the way out: a rebuild, which resets every node,
+    forgets the record and records the new values once it is up.
+
+    A record without the network (or without a field of it: written by an
+    older Groundwork) compares only what it has."""
     if applied.network is None:
         return []
     declared = dict(applied_network(spec).fields())
+    way_out = rebuild_command(spec.name, door)
     return [
         Problem(
-            f"cluster.network.{name}",
-            f"the running cluster was built with {name} {was}; changing it to "
-            f"{declared[name]} in place is not supported (running pods would keep "
-            "addresses and routes of the old network): rebuild the cluster "
-            f"(`groundwork rebuild --stack {spec.name}`: destroy, then up), or put "
-            f"{was} back",
+            path_of(("network", name)),
+            f"the running cluster was built with {was}, the stack declares "
+            f"{declared[name]}. This cannot change in place: {NETWORK_REASONS[name]}. "
+            f"Rebuild instead, with {way_out}: every node is reset and the cluster brought "
+            "up anew on the new value, losing what runs in it that the stack does not "
+            f"declare; or put {was} back",
         )
         for name, was in applied.network.fields()
         if declared[name] != was
@@ -191,14 +249,16 @@ def plan_membership(
     spec: ClusterSpec,
     etcd: EtcdPlan,
     replacing: Sequence[str] = (),
+    door: Door = "groundwork",
 ) -> MembershipPlan:
     """Diff the applied record (None: fresh cluster) against the declared stack.
 
     `replacing` names members whose machine lost its etcd data (asked for
     with `up --replace-member`): each is removed and added back empty.
+    `door` is the front door running, whose rebuild a refusal names.
     """
     if replacing:
-        return plan_replacement(applied, spec, etcd, tuple(dict.fromkeys(replacing)))
+        return plan_replacement(applied, spec, etcd, tuple(dict.fromkeys(replacing)), door)
     if applied is None:
         return MembershipPlan(fresh=True, bootstrap=fresh_bootstrap(etcd))
     declared = {n.name: (i, n) for i, n in enumerate(spec.nodes)}
@@ -253,7 +313,7 @@ def plan_membership(
             )
         )
     problems.extend(quorum_problems(current, leaving))
-    problems.extend(network_problems(applied, spec))
+    problems.extend(network_problems(applied, spec, door))
     staying = [m for m in applied.members if m.name not in leaving]
     bootstrap = {m.name: m.bootstrap for m in staying if m.name in declared}
     bootstrap |= join_bootstrap(
@@ -273,7 +333,11 @@ def plan_membership(
 
 
 def plan_replacement(
-    applied: Applied | None, spec: ClusterSpec, etcd: EtcdPlan, replacing: tuple[str, ...]
+    applied: Applied | None,
+    spec: ClusterSpec,
+    etcd: EtcdPlan,
+    replacing: tuple[str, ...],
+    door: Door = "groundwork",
 ) -> MembershipPlan:
     """Replace members in a run of their own: no other membership change with it."""
     if applied is None:
@@ -309,7 +373,7 @@ def plan_replacement(
                     f"{declared[name].address}: a member's address cannot change",
                 )
             )
-    others = plan_membership(applied, spec, etcd)
+    others = plan_membership(applied, spec, etcd, door=door)
     if others.changes or others.problems:
         problems.append(
             Problem(

@@ -605,6 +605,16 @@ class StorageDriver(StrEnum):
     LOCAL_STATIC = "local-static"
 
 
+# Drivers users ask for that Groundwork cannot install yet, and why.
+UNAVAILABLE_STORAGE_DRIVERS: dict[str, str] = {
+    "csi-hostpath": "csi-driver-host-path cannot be built here yet: the Go module proxy "
+    "Groundwork builds from serves no version of github.com/kubernetes-csi/"
+    "csi-driver-host-path, node-driver-registrar/v2 or livenessprobe/v2 (its sidecars "
+    "external-provisioner, -attacher, -resizer and -snapshotter are served); use "
+    "local-path, which has no expansion or snapshots",
+}
+
+
 class NfsParameters(Strict):
     """The NFS export the nfs driver makes its volumes in."""
 
@@ -663,6 +673,21 @@ class StorageClass(Strict):
         default=[],
         description="The volumes offered; at least one with local-static, refused with the others.",
     )
+
+    # Before the enum check: a driver that cannot be installed gets its
+    # reason, an unknown one the choices.
+    @field_validator("driver", mode="before")
+    @classmethod
+    def _known_driver(cls, value: Any) -> StorageDriver:
+        if isinstance(value, StorageDriver):
+            return value
+        if isinstance(value, str) and value in UNAVAILABLE_STORAGE_DRIVERS:
+            raise ValueError(UNAVAILABLE_STORAGE_DRIVERS[value])
+        try:
+            return StorageDriver(value)
+        except ValueError:
+            choices = ", ".join(d.value for d in StorageDriver)
+            raise ValueError(f"unknown driver {value!r}; choose one of {choices}") from None
 
 
 class Storage(Strict):
@@ -780,6 +805,19 @@ class Exposure(Strict):
     port: Name = Field(description="The name of the workload's port the requests go to.")
 
 
+class RollingUpdate(Strict):
+    """How a changed workload replaces its pods: one at a time, highest ordinal
+    first, each Ready before the next (StatefulSet RollingUpdate)."""
+
+    partition: int = Field(
+        default=0,
+        ge=0,
+        description="Only pods whose ordinal is at least this are updated; those below "
+        "keep their revision until it is lowered (a canary: partition replicas-1 "
+        "updates the last pod only). 0: every pod.",
+    )
+
+
 class Workload(Strict):
     """An application deployed with the cluster: a StatefulSet, its headless
     Service, and a PodDisruptionBudget when it has more than one replica."""
@@ -802,6 +840,17 @@ class Workload(Strict):
         default=[], description="The container's arguments; its image's entrypoint stays."
     )
     replicas: int = Field(default=1, ge=0, description="How many pods run.")
+    pod_management_policy: Literal["OrderedReady", "Parallel"] = Field(
+        default="OrderedReady",
+        description="OrderedReady: pods start one at a time in ordinal order, each Ready "
+        "before the next, and stop in reverse order; Parallel: all at once (the pods "
+        "do not depend on each other).",
+    )
+    rolling_update: RollingUpdate = Field(
+        default=RollingUpdate(),
+        description="How a change to the workload reaches its pods; a partition holds "
+        "the pods below it at their revision.",
+    )
     ports: list[Port] = Field(default=[], description="The ports the container listens on, named.")
     storage: WorkloadStorage | None = Field(
         default=None, description="A persistent volume for each pod. Omitted: none."

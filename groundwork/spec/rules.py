@@ -489,6 +489,12 @@ def workloads(spec: ClusterSpec) -> Iterator[Problem]:
                 f"duplicate of {path_of(('workloads', seen[key]))} ({wl.namespace}/{wl.name})",
             )
         seen.setdefault(key, i)
+        if wl.rolling_update.partition > wl.replicas:
+            yield Problem(
+                path_of((*base, "rollingUpdate", "partition")),
+                f"{wl.rolling_update.partition} is more than the {wl.replicas} replicas: at "
+                f"most {wl.replicas}, which holds every pod at its revision",
+            )
         if wl.storage is not None and wl.storage.storage_class not in classes:
             declared = ", ".join(sorted(classes)) or "none"
             yield Problem(

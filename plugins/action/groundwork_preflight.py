@@ -20,7 +20,9 @@ from groundwork import preflight
 
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
-    _VALID_ARGS = frozenset(("address", "ssh_user", "etcd_member", "kernel_modules"))
+    _VALID_ARGS = frozenset(
+        ("address", "ssh_user", "etcd_member", "kernel_modules", "kernel_filesystems")
+    )
 
     def run(self, tmp: Any = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
         task_vars = task_vars or {}
@@ -33,13 +35,14 @@ class ActionModule(ActionBase):
                 ssh_user=str(args.get("ssh_user", "root")),
                 etcd_member=boolean(args.get("etcd_member", False), strict=True),
                 links=preflight.link_needs(list(args.get("kernel_modules") or [])),
+                filesystems=preflight.filesystem_needs(list(args.get("kernel_filesystems") or [])),
             )
         except (KeyError, TypeError) as err:
             raise AnsibleActionFail(f"groundwork_preflight: bad arguments: {err}") from err
-        commands = dict(preflight.PROBE_COMMANDS)
-        commands["addresses"] = ["ip", "-o", "-4", "addr", "show", "to", expect.address]
-        for need in expect.links:
-            commands[f"link_{need.kind}"] = preflight.link_probe_command(need.kind)
+        commands = preflight.probe_commands(expect)
+        modules = preflight.filesystem_modules(expect.filesystems)
+        # groundwork_probe runs its commands in check mode too (each reads, or
+        # undoes at once what it made), so `up --dry-run` refuses what `up` would.
         started = time.time()
         probe = self._execute_module(
             module_name="groundwork_probe", module_args={"commands": commands}, task_vars=task_vars
@@ -63,6 +66,11 @@ class ActionModule(ActionBase):
             controller_time=(started + finished) / 2,
             round_trip=finished - started,
             links=links,
+            filesystems=out.get("filesystems") if modules else None,
+            modules={
+                module: _refusal(probe["commands"].get(f"module_{module}") or {})
+                for module in modules
+            },
         )
         found = preflight.problems(expect, answers)
         result["changed"] = False

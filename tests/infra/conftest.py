@@ -55,6 +55,7 @@ from groundwork.verify.expect import (
     expectations,
 )
 from groundwork.verify.kube import KubeApi, KubeError, admin_credentials
+from groundwork.verify.storage import HOSTNAME_LABEL, pinned_by_volume
 
 STACK_ENV = "GROUNDWORK_VERIFY_STACK"
 SSH_CONFIG_ENV = "GROUNDWORK_VERIFY_SSH_CONFIG"
@@ -140,12 +141,16 @@ class Stack:
                     # A lost node (its kubelet stopped posting status) and
                     # its pods are judged at once: waiting does not cure them.
                     lost = {n["metadata"]["name"] for n in nodes if node_lost(n)}
+                    # So is a pod whose node-local volume's node takes no pods.
+                    pinned = self.pinned_by_volumes(pods) if nodes else {}
                     if (
                         nodes
                         and all(node_ready(n) or n["metadata"]["name"] in lost for n in nodes)
                         and pods
                         and all(
-                            pod_settled(p) or (p.get("spec") or {}).get("nodeName") in lost
+                            pod_settled(p)
+                            or (p.get("spec") or {}).get("nodeName") in lost
+                            or _key(p) in pinned
                             for p in pods
                         )
                     ):
@@ -153,6 +158,30 @@ class Stack:
                     time.sleep(2)
                 self._settled = time.monotonic() - started
             return self._settled
+
+    def pinned_by_volumes(self, pods: list[dict[str, Any]]) -> dict[str, str]:
+        """namespace/name -> why each unscheduled pod waits for its node-local
+        volume's node (groundwork.verify.storage); the API is asked for claims,
+        volumes and nodes only when a pod is unscheduled."""
+        waiting = [p for p in pods if _unscheduled(p)]
+        if not waiting:
+            return {}
+        api = self.kube()
+        try:
+            claims = {_key(c): c for c in api.items("/api/v1/persistentvolumeclaims")}
+            volumes = {v["metadata"]["name"]: v for v in api.items("/api/v1/persistentvolumes")}
+            nodes = {
+                (n["metadata"].get("labels") or {}).get(HOSTNAME_LABEL, n["metadata"]["name"]): n
+                for n in api.items("/api/v1/nodes")
+            }
+        except KubeError:
+            return {}
+        found = {}
+        for pod in waiting:
+            reason = pinned_by_volume(pod, claims, volumes, nodes)
+            if reason is not None:
+                found[_key(pod)] = reason
+        return found
 
     def host(self, name: str) -> Any:
         """A plain testinfra host (every run() goes to the node)."""
@@ -274,6 +303,15 @@ def node_lost(node: dict[str, Any]) -> bool:
         c.get("type"): c.get("status") for c in (node.get("status") or {}).get("conditions") or []
     }
     return conditions.get("Ready") == "Unknown"
+
+
+def _key(obj: dict[str, Any]) -> str:
+    return f"{obj['metadata'].get('namespace', '')}/{obj['metadata']['name']}"
+
+
+def _unscheduled(pod: dict[str, Any]) -> bool:
+    conditions = (pod.get("status") or {}).get("conditions") or []
+    return any(c.get("type") == "PodScheduled" and c.get("status") == "False" for c in conditions)
 
 
 def pod_settled(pod: dict[str, Any]) -> bool:

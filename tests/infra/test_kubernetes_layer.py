@@ -174,9 +174,13 @@ def _pod_problem(pod: dict[str, Any]) -> str:
 
 
 def test_pods_running(kube_cluster: KubeExpectation, stack: Stack, expect: Expect) -> None:
-    """Every pod, kube-system's and the declared workloads', ready (or finished)."""
+    """Every pod, kube-system's and the declared workloads', ready (or finished).
+    A pod Pending because its node-local volume's node takes no pods (drained)
+    is named with that volume and node, and what frees it."""
     waited = stack.settle()
-    for pod in stack.kube().items("/api/v1/pods"):
+    pods = stack.kube().items("/api/v1/pods")
+    pinned = stack.pinned_by_volumes(pods)
+    for pod in pods:
         if pod_settled(pod) and (pod.get("status") or {}).get("phase") != "Failed":
             ready = (pod.get("status") or {}).get("phase") == "Succeeded" or any(
                 c.get("type") == "Ready" and c.get("status") == "True"
@@ -185,11 +189,9 @@ def test_pods_running(kube_cluster: KubeExpectation, stack: Stack, expect: Expec
             if ready:
                 continue
         meta = pod["metadata"]
-        expect.differs(
-            f"pod {meta['namespace']}/{meta['name']}",
-            "ready",
-            f"{_pod_problem(pod)} (after waiting {waited:.0f} s)",
-        )
+        where = f"{meta['namespace']}/{meta['name']}"
+        problem = f"Pending: {pinned[where]}" if where in pinned else _pod_problem(pod)
+        expect.differs(f"pod {where}", "ready", f"{problem} (after waiting {waited:.0f} s)")
     expect.done()
 
 

@@ -4,8 +4,9 @@ Each test copies the generated inventory and breaks one host in it the way
 a wrong stack or a wrong machine would (an address the node does not hold,
 an SSH key the node does not accept), runs site.yml, and checks that the run
 stopped in the pre-flight play, named each bad host with its reason, and
-changed nothing anywhere. The stack defaults to the lab stack;
-GROUNDWORK_PREFLIGHT_LAB_STACK points at another stack file.
+changed nothing anywhere. The last one copies the stack instead, asking for
+storage the lab's kernel cannot serve, and runs `up`. The stack defaults to
+the lab stack; GROUNDWORK_PREFLIGHT_LAB_STACK points at another stack file.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 
 import pytest
 import yaml
+from _lab import provision
 from rich.console import Console
 
 from groundwork import lab
@@ -25,8 +27,10 @@ from groundwork.paths import state_dir
 from groundwork.phases import Context, Pipeline, run
 from groundwork.phases.inventory import Inventory
 from groundwork.phases.pki import Pki
+from groundwork.plan import build_plan
 from groundwork.runner import RunOptions, RunSummary, run_playbook
 from groundwork.spec import ClusterSpec, load_stack
+from groundwork.spec.load import resolve_stack
 
 pytestmark = pytest.mark.lab
 
@@ -109,3 +113,39 @@ def test_a_key_the_node_refuses_is_named_with_the_host(
     assert by_host[wrong_key].unreachable
     assert "the node refused the SSH key" in by_host[wrong_key].message
     assert "holds no address 10.255.255.78" in by_host[wrong_address].message
+
+
+def test_nfs_storage_on_a_kernel_without_an_nfs_client_stops_everything(
+    spec: ClusterSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lab's kernel has no NFS client (nfs is not in /proc/filesystems and
+    the machines have no /lib/modules): `up` of the stack with an nfs class
+    is refused by the pre-flight on every node that runs pods, naming the
+    class's field, before any node is changed."""
+    source = resolve_stack(STACK)
+    document = yaml.safe_load(source.read_text())
+    cluster = document["config"]["groundwork:cluster"]
+    classes = cluster.setdefault("storage", {}).setdefault("classes", [])
+    field = f"cluster.storage.classes[{len(classes)}].driver"
+    export = {"server": "192.0.2.10", "share": "/exports/k8s"}
+    classes.append({"name": "shared", "driver": "nfs", "default": not classes, "nfs": export})
+    # The copy keeps the stack's name (its lab, PKI and state); its inventory
+    # is written beside its own stacks folder, not over the lab's.
+    stacks = tmp_path / "stacks"
+    stacks.mkdir()
+    copy = stacks / source.name
+    copy.write_text(yaml.safe_dump(document, sort_keys=False))
+    monkeypatch.setenv("GROUNDWORK_STACKS_DIR", str(stacks))
+    with_nfs = load_stack(str(copy))
+    assert with_nfs.name == spec.name
+
+    summary = provision(with_nfs)
+    assert_nothing_ran_past_preflight(summary)
+    kubelets = {n.name for n in build_plan(with_nfs).nodes if n.runs_kubelet}
+    by_host = {f.host: f for f in summary.failures}
+    # Every node that runs pods, in the same run.
+    assert set(by_host) == kubelets
+    for host, failure in by_host.items():
+        assert failure.task == PREFLIGHT_TASK, failure.describe()
+        assert "the kernel has no NFS client (storage class shared, " in failure.message, host
+        assert field in failure.message, failure.message

@@ -1,4 +1,5 @@
-"""`up` on the lab: every host converges, etcd is healthy, a second `up` changes nothing.
+"""`up` on the lab: every host converges, etcd is healthy, a second `up` changes
+nothing, a changed pod network is refused before any node is touched.
 
 Verification assertions live in tests/lab/test_verify.py. The stack defaults
 to the lab stack; GROUNDWORK_UP_LAB_STACK points at another stack file (a
@@ -9,9 +10,12 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
-from _lab import provision
+import yaml
+from _lab import must, provision
 
 from groundwork.lab import ssh
 from groundwork.runner import RunSummary
@@ -20,6 +24,9 @@ from groundwork.spec import ClusterSpec, Role, load_stack
 pytestmark = pytest.mark.lab
 
 STACK = os.environ.get("GROUNDWORK_UP_LAB_STACK", "lab")
+CLI = "import sys; from groundwork.cli import main; sys.exit(main(sys.argv[1:]))"
+# A pod range no lab stack uses, clear of their node and Service ranges.
+MOVED_POD_CIDR = "10.245.0.0/16"
 
 
 @pytest.fixture(scope="module")
@@ -129,3 +136,51 @@ def test_dry_run_previews_each_hosts_changes_and_changes_nothing(
     assert kept.stdout == "drifted\n"
     repaired = provision(spec)
     assert repaired.ok and repaired.changed_by_host()["w1"] > 0
+
+
+def test_a_changed_pod_cidr_is_refused_before_any_phase_touches_anything(
+    spec: ClusterSpec, first_up: RunSummary, tmp_path: Path
+) -> None:
+    """`up` of the stack with another network.podCidr exits 2, naming the
+    field and the rebuild, and no phase after the refusal runs: no playbook
+    ran, the inventory is as it was, no node has a file newer than a marker,
+    and the record still holds the running cluster's network."""
+    from groundwork.applied import read_applied
+    from groundwork.inventory import inventory_dir
+    from groundwork.paths import state_dir
+    from groundwork.spec.load import resolve_stack
+
+    assert first_up.ok
+    record = read_applied(spec.name)
+    # The up above recorded the network it brought up: that is what is compared.
+    assert record is not None and record.network is not None
+    document = yaml.safe_load(resolve_stack(STACK).read_text())
+    network = document["config"]["groundwork:cluster"]["network"]
+    assert network["podCidr"] != MOVED_POD_CIDR
+    network["podCidr"] = MOVED_POD_CIDR
+    moved = tmp_path / f"Pulumi.{spec.name}.yaml"
+    moved.write_text(yaml.safe_dump(document, sort_keys=False))
+
+    def files(directory: Path) -> dict[Path, bytes]:
+        return {p: p.read_bytes() for p in directory.rglob("*") if p.is_file()}
+
+    runs = state_dir(spec.name) / "runner" / "artifacts"
+    before_runs = set(runs.iterdir())
+    before_inventory = files(inventory_dir(spec.name))
+    marker = "/run/groundwork-network-marker"
+    for n in spec.nodes:
+        must(spec, n.name, f"touch {marker}")
+    # The preview first: were it not refused, the real run would renumber the lab.
+    for dry_run in (["--dry-run"], []):
+        argv = [sys.executable, "-c", CLI, "up", "--stack-file", str(moved), "--no-lab", *dry_run]
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
+        said = " ".join((out.stdout + out.stderr).split())  # rich wraps long lines
+        assert out.returncode == 2, said
+        assert "cluster.network.podCidr" in said and "rebuild" in said, said
+        assert f"the stack declares {MOVED_POD_CIDR}" in said, said
+    assert set(runs.iterdir()) == before_runs
+    assert files(inventory_dir(spec.name)) == before_inventory
+    for n in spec.nodes:
+        newer = must(spec, n.name, f"find /etc /opt /usr/local -newer {marker} | head -5")
+        assert newer.strip() == "", f"{n.name}: {newer}"
+    assert read_applied(spec.name) == record

@@ -125,6 +125,25 @@ def test_cluster_variables() -> None:
         s.key: s.value for s in plan.sysctls
     }
     assert all(isinstance(s["value"], str) for s in gv["gw_sysctls"])
+    assert gv["gw_kernel_filesystems"] == []  # the lab's classes are local-path
+
+
+def test_nfs_classes_reach_the_preflight_through_the_inventory() -> None:
+    from groundwork import preflight
+
+    gv = rendered("prod").group_vars
+    assert gv["gw_kernel_filesystems"] == [
+        {
+            "name": "nfs",
+            "field": "cluster.storage.classes[1].driver",
+            "reason": "storage class shared",
+        }
+    ]
+    # What site.yml hands the action plugin, as it reads it.
+    (need,) = preflight.filesystem_needs(gv["gw_kernel_filesystems"])
+    assert need == preflight.FilesystemNeed(
+        "nfs", "cluster.storage.classes[1].driver", "storage class shared"
+    )
 
 
 def test_roles_read_only_variables_the_inventory_defines() -> None:

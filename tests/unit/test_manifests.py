@@ -750,3 +750,21 @@ def test_admin_kubeconfig() -> None:
     user = config["users"][0]["user"]
     assert base64.b64decode(user["client-key-data"]) == b"KEY"
     assert config["current-context"] == config["contexts"][0]["name"]
+
+
+def test_a_workload_starts_and_stops_in_order_and_updates_from_its_partition_up() -> None:
+    _, addons = render("lab")
+    echo = one(addons.workloads.objects, "StatefulSet", "echo")
+    assert echo["spec"]["podManagementPolicy"] == "OrderedReady"
+    assert echo["spec"]["updateStrategy"] == {
+        "type": "RollingUpdate",
+        "rollingUpdate": {"partition": 0},
+    }
+    value = yaml.safe_load((ROOT / "stacks" / "Pulumi.lab.yaml").read_text())
+    cluster = value["config"]["groundwork:cluster"]
+    cluster["workloads"][0]["rollingUpdate"] = {"partition": 1}
+    cluster["workloads"][0]["podManagementPolicy"] = "Parallel"
+    spec = parse_cluster(cluster)
+    canary = one(render_addons(spec, build_plan(spec)).workloads.objects, "StatefulSet", "echo")
+    assert canary["spec"]["updateStrategy"]["rollingUpdate"] == {"partition": 1}
+    assert canary["spec"]["podManagementPolicy"] == "Parallel"

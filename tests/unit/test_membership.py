@@ -3,6 +3,7 @@ quorum rule, each member's bootstrap settings; and the record's file."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -14,14 +15,18 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from groundwork.applied import APPLIED_FILE, forget_applied, read_applied, write_applied
+from groundwork.door import Door
 from groundwork.inventory import Connection, render_inventory
 from groundwork.plan import build_plan
 from groundwork.plan.applied import Applied, Bootstrap, RecordError, applied_after, without
 from groundwork.plan.membership import (
+    NETWORK_REASONS,
     MembershipPlan,
+    ScaleRefused,
     max_removable,
     plan_membership,
     quorum_problems,
+    rebuild_command,
     removal_bootstrap,
     with_removed,
 )
@@ -422,36 +427,229 @@ def test_replacing_with_another_membership_change_is_refused() -> None:
 
 # --- the pod network ----------------------------------------------------------
 
+FLANNEL = {"plugin": "flannel", "backend": "vxlan"}
+REBUILD = "`groundwork rebuild --stack lab`"
 
-def test_a_running_clusters_network_backend_cannot_change_in_place() -> None:
-    record = applied(BASE)
-    assert record.network is not None
-    flannel = parse_cluster(
-        {
-            **LAB,
-            "nodes": BASE,
-            "network": {**LAB["network"], "plugin": "flannel", "backend": "vxlan"},
-        }
+
+def networked(nodes: list[dict[str, Any]] = BASE, /, **network: Any) -> ClusterSpec:
+    """The lab stack with these nodes and these cluster.network fields changed."""
+    return parse_cluster({**LAB, "nodes": nodes, "network": {**LAB["network"], **network}})
+
+
+def recorded(spec: ClusterSpec) -> Applied:
+    """The record a successful `up` of a fresh cluster of this stack writes."""
+    etcd = build_plan(spec).etcd
+    return applied_after(spec, etcd, plan_membership(None, spec, etcd).bootstrap)
+
+
+def refusals(
+    record: Applied | None, spec: ClusterSpec, door: Door = "groundwork"
+) -> dict[str, str]:
+    """Each refused config path with its message."""
+    plan = plan_membership(record, spec, build_plan(spec).etcd, door=door)
+    return {p.path: p.message for p in plan.problems}
+
+
+def test_no_record_refuses_no_network() -> None:
+    # A fresh cluster (or one whose record a destroy forgot) is built on any network.
+    spec = networked(**FLANNEL, podCidr="10.245.0.0/16", nodeSubnetSize=25)
+    plan = plan_membership(None, spec, build_plan(spec).etcd)
+    assert plan.fresh and plan.ok
+
+
+def test_the_same_network_refuses_nothing() -> None:
+    record = recorded(networked())
+    assert not refusals(record, networked())
+    # The backend the plugin defaults to is the same backend declared outright.
+    assert not refusals(record, networked(backend="static-routes"))
+    # ...and a membership change on the same network is judged on its own.
+    assert diff(record, [*BASE, node("w2", 22, ["worker"])]).ok
+
+
+# Each field as the running cluster (flannel vxlan) has it and as a stack changes it.
+@pytest.mark.parametrize(
+    ("field", "was", "now", "why"),
+    [
+        ("podCidr", "10.244.0.0/16", "10.245.0.0/16", "every pod would be renumbered"),
+        ("serviceCidr", "10.96.0.0/12", "10.112.0.0/12", "a Service's cluster IP never changes"),
+        ("nodeSubnetSize", 24, 25, "every node's pod range and every pod's address would change"),
+        ("backend", "vxlan", "host-gw", "pods on a switched node cannot reach pods on the others"),
+    ],
+)
+def test_each_changed_network_field_is_refused_naming_it(
+    field: str, was: object, now: object, why: str
+) -> None:
+    record = recorded(networked(**FLANNEL))
+    found = refusals(record, networked(**{**FLANNEL, field: now}))
+    path = f"cluster.network.{field}"
+    assert set(found) == {path}
+    message = found[path]
+    assert f"the running cluster was built with {was}, the stack declares {now}." in message
+    assert "This cannot change in place: " in message and why in message
+    assert f"Rebuild instead, with {REBUILD}: every node is reset" in message
+    assert message.endswith(f"or put {was} back")
+
+
+def test_another_plugin_is_refused_for_the_plugin_and_its_backend() -> None:
+    found = refusals(recorded(networked()), networked(**FLANNEL))
+    assert set(found) == {"cluster.network.plugin", "cluster.network.backend"}
+    assert "built with bridge, the stack declares flannel" in found["cluster.network.plugin"]
+    assert "built with static-routes, the stack declares vxlan" in found["cluster.network.backend"]
+
+
+def test_every_changed_field_is_refused_at_once_with_the_membership_problems() -> None:
+    spec = networked(
+        [BASE[0], BASE[3]],  # two of the three members gone: quorum lost
+        **FLANNEL,
+        podCidr="10.245.0.0/16",
+        serviceCidr="10.112.0.0/12",
+        nodeSubnetSize=25,
     )
-    plan = plan_membership(record, flannel, build_plan(flannel).etcd)
-    paths = {p.path: p.message for p in plan.problems}
-    assert set(paths) == {"cluster.network.plugin", "cluster.network.backend"}
-    assert "the running cluster was built with plugin bridge" in paths["cluster.network.plugin"]
-    assert "groundwork rebuild --stack lab" in paths["cluster.network.backend"]
-    # The same network again is no problem, and neither is an old record without one.
-    assert not diff(record, BASE).problems
-    old = Applied(record.nodes, record.members)
-    assert not plan_membership(old, flannel, build_plan(flannel).etcd).problems
+    found = refusals(recorded(networked()), spec)
+    assert set(found) == {
+        "cluster.nodes",
+        *(f"cluster.network.{f}" for f in NETWORK_REASONS),
+    }
+
+
+def test_the_pulumi_door_names_its_own_rebuild() -> None:
+    found = refusals(recorded(networked()), networked(podCidr="10.245.0.0/16"), door="pulumi")
+    message = found["cluster.network.podCidr"]
+    assert "`pulumi destroy -s lab`, then `pulumi up -s lab`" in message
+    assert "groundwork rebuild" not in message
+    assert rebuild_command("lab", "groundwork") == REBUILD
 
 
 def test_the_record_keeps_the_network_through_json() -> None:
     record = applied(BASE)
     assert record.network is not None
-    assert dict(record.network.fields()) == {
+    assert record.to_dict()["network"] == {
         "plugin": "bridge",
         "backend": "static-routes",
         "podCidr": "10.244.0.0/16",
         "serviceCidr": "10.96.0.0/12",
+        "nodeSubnetSize": 24,
     }
     assert Applied.from_dict(json.loads(json.dumps(record.to_dict()))) == record
     assert without(record, ["w1"]).network == record.network
+
+
+def test_a_record_written_before_the_network_loads_and_compares_nothing() -> None:
+    data = applied(BASE).to_dict()
+    del data["network"]
+    old = Applied.from_dict(data)
+    assert old.network is None
+    changed = networked(**FLANNEL, podCidr="10.245.0.0/16")
+    assert not refusals(old, changed)
+    # The next converged up records the network it brought up.
+    after = applied_after(changed, build_plan(changed).etcd, diff(old, BASE).bootstrap)
+    assert after.network is not None
+    assert dict(after.network.fields())["podCidr"] == "10.245.0.0/16"
+
+
+def test_a_record_written_before_the_node_subnet_size_compares_the_rest() -> None:
+    data = applied(BASE).to_dict()
+    del data["network"]["nodeSubnetSize"]
+    old = Applied.from_dict(data)
+    assert old.network is not None and old.network.node_subnet_size is None
+    assert "nodeSubnetSize" not in dict(old.network.fields())
+    assert not refusals(old, networked(nodeSubnetSize=25))
+    assert set(refusals(old, networked(podCidr="10.245.0.0/16"))) == {"cluster.network.podCidr"}
+
+
+@pytest.mark.parametrize(
+    "network",
+    [["bridge"], "bridge", {"plugin": "bridge"}, {**LAB["network"], "nodeSubnetSize": "x"}],
+)
+def test_a_malformed_network_record_is_refused(network: Any) -> None:
+    data = applied(BASE).to_dict()
+    data["network"] = network
+    with pytest.raises(RecordError, match="malformed record"):
+        Applied.from_dict(data)
+
+
+# --- the refusal, end to end ------------------------------------------------------------
+
+
+@pytest.fixture
+def state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private state directory; any playbook or inventory written fails the test."""
+    monkeypatch.setenv("GROUNDWORK_STATE_DIR", str(tmp_path))
+
+    def touched(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a refused run went on to touch something")
+
+    for target in (
+        "groundwork.phases.base.run_playbook",
+        "groundwork.phases.destroy.run_playbook",
+        "groundwork.phases.inventory.write_inventory",
+    ):
+        monkeypatch.setattr(target, touched)
+    return tmp_path
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_up_refuses_a_changed_pod_cidr_before_any_phase_touches_anything(
+    dry_run: bool, state: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # dev (real machines, no lab), applied on another pod range.
+    from groundwork.cli import main
+    from groundwork.spec import load_stack
+
+    dev = load_stack("dev")
+    record = recorded(dev)
+    assert record.network is not None
+    network = dataclasses.replace(record.network, pod_cidr="10.245.0.0/16")
+    write_applied("dev", dataclasses.replace(record, network=network))
+    before = (state / "dev" / APPLIED_FILE).read_text()
+    argv = ["up", "--stack", "dev", *(["--dry-run"] if dry_run else [])]
+    assert main(argv) == 2
+    said = " ".join("".join(capsys.readouterr()).split())  # unwrapped
+    assert (
+        "refused cluster.network.podCidr: the running cluster was built with 10.245.0.0/16, "
+        "the stack declares 10.244.0.0/16." in said
+    )
+    assert "`groundwork rebuild --stack dev`" in said
+    assert "nothing was changed: no node was contacted" in said
+    # No PKI was made and the record still says what runs.
+    assert not (state / "dev" / "pki").exists()
+    assert (state / "dev" / APPLIED_FILE).read_text() == before
+    if dry_run:
+        # The way out previews without the refusal: its destroy forgets the record.
+        assert main(["rebuild", "--stack", "dev", "--dry-run"]) == 0
+        assert "refused" not in "".join(capsys.readouterr())
+
+
+def test_a_rebuild_is_the_way_out_and_records_the_new_network(
+    state: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from groundwork.phases import Context, Options, Outcome, Pipeline, run
+    from groundwork.phases import destroy as destroy_phase
+    from groundwork.phases import site as site_phase
+    from groundwork.phases.destroy import Destroy, SshCheck
+    from groundwork.phases.validate_membership import ValidateMembership
+    from groundwork.runner import RunSummary
+
+    write_applied("lab", recorded(networked()))
+    moved = networked(podCidr="10.245.0.0/16")
+    # The phases that reach the nodes, as they end when the nodes answer.
+    reset = RunSummary("reset.yml", "successful", 0, (), (), str(state), 0.0)
+    monkeypatch.setattr(destroy_phase, "lab_machines_gone", lambda spec: False)
+    monkeypatch.setattr(destroy_phase, "reset_inventory", lambda context: state)
+    monkeypatch.setattr(destroy_phase, "run_playbook", lambda *a, **k: reset)
+    monkeypatch.setattr(
+        destroy_phase, "check_ssh", lambda spec: (SshCheck("cp1", "10.77.0.11", True, "ok"),)
+    )
+    monkeypatch.setattr(site_phase, "run_and_record", lambda *a, **k: Outcome(True))
+    up = Pipeline("up", (ValidateMembership(), site_phase.Site()))
+    rebuild = Pipeline("rebuild", (Destroy(), *up.phases))
+
+    with pytest.raises(ScaleRefused):
+        run(up, Context(moved, Options(live=False)))
+    result = run(rebuild, Context(moved, Options(live=False)))
+    assert result.ok, result.describe_failure()
+    after = read_applied("lab")
+    assert after is not None and after.network is not None
+    assert after.network.pod_cidr == "10.245.0.0/16"
+    # ...and the next up on the new network goes through.
+    assert run(up, Context(moved, Options(live=False))).ok

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from groundwork import preflight
 from groundwork.plan import build_plan, certs, endpoint, etcd, ipam, kernel, mtu, ports
 from groundwork.spec import SpecError, load_stack, parse_cluster
 from groundwork.spec.model import (
@@ -296,6 +297,17 @@ def test_kernel_modules_per_choice() -> None:
     assert "geneve" in _module_names(Plugin.CILIUM, Backend.GENEVE, KubeProxyMode.NONE)
     for module in kernel.kernel_modules(Plugin.CALICO, Backend.BGP, KubeProxyMode.IPVS):
         assert module.reason
+
+
+def test_nfs_classes_need_the_kernels_nfs_client() -> None:
+    assert build_plan(load_stack("lab")).kernel_filesystems == ()  # local-path only
+    # prod: local-path first, then the nfs class shared.
+    (nfs,) = build_plan(load_stack("prod")).kernel_filesystems
+    assert nfs == kernel.KernelFilesystem(
+        "nfs", "cluster.storage.classes[1].driver", "storage class shared"
+    )
+    # Every filesystem the plan can ask for, the pre-flight can probe.
+    assert set(kernel._DRIVER_FILESYSTEMS.values()) <= set(preflight.FILESYSTEMS)
 
 
 def test_sysctls_per_choice() -> None:

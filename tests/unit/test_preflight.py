@@ -3,6 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from _local_ansible import ANSIBLE_PLAYBOOK, playbook_env
 
 from groundwork import preflight
 
@@ -111,3 +120,159 @@ def test_the_link_probe_creates_the_device_and_deletes_it() -> None:
     assert (
         "ip link add gw-probe0 type vxlan id 4242 dstport 4789 && ip link del gw-probe0" in argv[2]
     )
+
+
+# /proc/filesystems of a kernel whose NFS client is loaded, and of one without.
+PROC_FILESYSTEMS = "nodev\tsysfs\nnodev\tproc\nnodev\ttmpfs\n\text4\nnodev\toverlay\n"
+WITH_NFS = PROC_FILESYSTEMS + "nodev\tnfs\nnodev\tnfs4\n"
+NFS_CLASS = {
+    "name": "nfs",
+    "field": "cluster.storage.classes[1].driver",
+    "reason": "storage class shared",
+}
+
+
+def test_a_stack_without_nfs_classes_asks_nothing_about_nfs() -> None:
+    assert preflight.filesystem_needs([]) == ()
+    commands = preflight.probe_commands(EXPECT)
+    assert "filesystems" not in commands
+    assert not any(name.startswith("module_") for name in commands)
+    # Nothing read is nothing judged.
+    assert preflight.problems(EXPECT, READY) == []
+
+
+def test_an_nfs_class_probes_the_kernel_read_only() -> None:
+    expect = dataclasses.replace(EXPECT, filesystems=preflight.filesystem_needs([NFS_CLASS]))
+    commands = preflight.probe_commands(expect)
+    assert commands["filesystems"] == ["cat", "/proc/filesystems"]
+    # A dry run: modprobe loads nothing, in `up --dry-run` or not.
+    assert commands["module_nfs"] == ["modprobe", "-n", "-q", "nfs"]
+
+
+def test_a_kernel_with_its_nfs_client_registered_passes() -> None:
+    expect = dataclasses.replace(EXPECT, filesystems=preflight.filesystem_needs([NFS_CLASS]))
+    loaded = dataclasses.replace(READY, filesystems=WITH_NFS, modules={"nfs": "exit 1"})
+    assert preflight.problems(expect, loaded) == []
+    # nfs4 alone (the v4 client registered) is an NFS client too.
+    v4 = dataclasses.replace(loaded, filesystems=PROC_FILESYSTEMS + "nodev\tnfs4\n")
+    assert preflight.problems(expect, v4) == []
+
+
+def test_an_nfs_module_not_loaded_yet_passes() -> None:
+    # A normal host: the module is installed and loads at the first mount.
+    expect = dataclasses.replace(EXPECT, filesystems=preflight.filesystem_needs([NFS_CLASS]))
+    installed = dataclasses.replace(READY, filesystems=PROC_FILESYSTEMS, modules={"nfs": ""})
+    assert preflight.problems(expect, installed) == []
+
+
+def test_a_kernel_without_an_nfs_client_is_named_with_the_class_and_its_field() -> None:
+    expect = dataclasses.replace(EXPECT, filesystems=preflight.filesystem_needs([NFS_CLASS]))
+    lacking = dataclasses.replace(READY, filesystems=PROC_FILESYSTEMS, modules={"nfs": "exit 1"})
+    assert preflight.problems(expect, lacking) == [
+        "the kernel has no NFS client (storage class shared, "
+        "cluster.storage.classes[1].driver): nfs is not in /proc/filesystems and modprobe "
+        "finds no nfs module for kernel 6.1.0-27-amd64 (modprobe -n -q nfs: exit 1); pods "
+        "on this node could not mount the volumes: install or load the kernel's NFS client "
+        "(the nfs module), or use another storage driver"
+    ]
+
+
+def test_two_nfs_classes_make_one_problem_naming_both() -> None:
+    scratch = {**NFS_CLASS, "field": "cluster.storage.classes[2].driver"}
+    scratch["reason"] = "storage class scratch"
+    needs = preflight.filesystem_needs([NFS_CLASS, scratch])
+    expect = dataclasses.replace(EXPECT, filesystems=needs)
+    assert list(preflight.probe_commands(expect)).count("module_nfs") == 1
+    lacking = dataclasses.replace(READY, filesystems="", modules={"nfs": "exit 1"})
+    (problem,) = preflight.problems(expect, lacking)
+    assert (
+        "(storage class shared, cluster.storage.classes[1].driver; "
+        "storage class scratch, cluster.storage.classes[2].driver)" in problem
+    )
+
+
+def test_an_unanswered_nfs_probe_is_a_problem_not_a_pass() -> None:
+    expect = dataclasses.replace(EXPECT, filesystems=preflight.filesystem_needs([NFS_CLASS]))
+    (problem,) = preflight.problems(expect, READY)
+    assert "/proc/filesystems was not read and `modprobe -n -q nfs` was not run" in problem
+    # No modprobe on the node: its error is the reason given.
+    missing = dataclasses.replace(
+        READY, filesystems=PROC_FILESYSTEMS, modules={"nfs": "No such file or directory"}
+    )
+    (problem,) = preflight.problems(expect, missing)
+    assert "(modprobe -n -q nfs: No such file or directory)" in problem
+
+
+def test_a_filesystem_without_a_probe_is_refused_as_bad_arguments() -> None:
+    # The action plugin reports a KeyError as bad arguments, before any probe.
+    with pytest.raises(KeyError, match="cifs"):
+        preflight.filesystem_needs([{"name": "cifs", "field": "x", "reason": "y"}])
+
+
+def _nfs_client_here() -> bool:
+    """Whether this machine's kernel has an NFS client, by the rule under test."""
+    registered = preflight.registered_filesystems(Path("/proc/filesystems").read_text())
+    if registered & {"nfs", "nfs4"}:
+        return True
+    modprobe = shutil.which("modprobe") or shutil.which("modprobe", path="/usr/sbin:/sbin")
+    argv = [modprobe, "-n", "-q", "nfs"] if modprobe else None
+    return argv is not None and subprocess.run(argv, check=False).returncode == 0
+
+
+@pytest.mark.skipif(not ANSIBLE_PLAYBOOK.exists(), reason="ansible-playbook is not installed")
+def test_the_nfs_probe_runs_in_check_mode(tmp_path: Path) -> None:
+    """The action plugin on this machine, under --check as `up --dry-run` runs it:
+    the NFS probe still runs, and only when a class asks for it."""
+    task = {"address": "127.0.0.1", "etcd_member": False}
+    answers = tmp_path / "answers.json"
+    play = {
+        "hosts": "all",
+        "gather_facts": False,
+        "tasks": [
+            {
+                "name": "With an nfs class",
+                "groundwork_preflight": {**task, "kernel_filesystems": [NFS_CLASS]},
+                "ignore_errors": True,
+                "register": "with_nfs",
+            },
+            {
+                "name": "Without",
+                "groundwork_preflight": task,
+                "ignore_errors": True,
+                "register": "without",
+            },
+            {
+                # Written despite --check, to be read here.
+                "name": "Keep the answers",
+                "ansible.builtin.copy": {
+                    "content": "{{ [with_nfs.problems, without.problems] | to_json }}",
+                    "dest": str(answers),
+                    "mode": "0644",
+                },
+                "check_mode": False,
+            },
+        ],
+    }
+    playbook = tmp_path / "play.yml"
+    playbook.write_text(yaml.safe_dump([play]))
+    inventory = tmp_path / "hosts.yml"
+    host = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
+    inventory.write_text(yaml.safe_dump({"all": {"hosts": {"node": host}}}))
+    result = subprocess.run(
+        [str(ANSIBLE_PLAYBOOK), "--check", "-i", str(inventory), str(playbook)],
+        capture_output=True,
+        text=True,
+        env=playbook_env(tmp_path),
+        timeout=120,
+        check=False,
+    )
+    assert answers.exists(), result.stdout + result.stderr
+    problems: list[list[str]] = json.loads(answers.read_text())
+    with_nfs, without = ([p for p in found if "NFS client" in p] for found in problems)
+    assert without == []
+    if _nfs_client_here():
+        assert with_nfs == []
+    else:
+        (problem,) = with_nfs
+        assert "cluster.storage.classes[1].driver" in problem
+        assert "nfs is not in /proc/filesystems and modprobe finds no nfs module" in problem

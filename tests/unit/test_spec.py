@@ -239,3 +239,33 @@ def test_scheduled_snapshots_are_checked_field_by_field() -> None:
     assert "a systemd calendar event" in problems["cluster.etcd.snapshots.schedule"]
     cluster["etcd"]["snapshots"] = {"schedule": "*-*-* 02:30:00"}
     assert parse_cluster(cluster).etcd.snapshots is not None
+
+
+def test_a_partition_above_the_replicas_is_refused_naming_the_field() -> None:
+    value = yaml.safe_load((CORPUS / "valid" / "corpus-base.yaml").read_text())
+    cluster = value["config"]["groundwork:cluster"]
+    workload = cluster["workloads"][0]
+    workload["rollingUpdate"] = {"partition": workload.get("replicas", 1) + 1}
+    with pytest.raises(SpecError) as caught:
+        parse_cluster(cluster)
+    (problem,) = [p for p in caught.value.problems if "partition" in p.path]
+    assert problem.path == "cluster.workloads[0].rollingUpdate.partition"
+    assert "more than the" in problem.message
+    workload["rollingUpdate"] = {"partition": workload.get("replicas", 1)}  # holds every pod
+    parse_cluster(cluster)
+
+
+def test_a_csi_hostpath_class_is_refused_saying_why_it_cannot_be_built() -> None:
+    value = yaml.safe_load((CORPUS / "valid" / "corpus-base.yaml").read_text())
+    cluster = value["config"]["groundwork:cluster"]
+    cluster["storage"]["classes"].append({"name": "csi", "driver": "csi-hostpath"})
+    cluster["storage"]["classes"].append({"name": "odd", "driver": "ceph"})
+    with pytest.raises(SpecError) as caught:
+        parse_cluster(cluster)
+    by_path = {p.path: p.message for p in caught.value.problems}
+    hostpath = by_path["cluster.storage.classes[1].driver"]
+    assert "csi-driver-host-path" in hostpath and "node-driver-registrar" in hostpath
+    assert (
+        "unknown driver 'ceph'; choose one of local-path, nfs"
+        in by_path["cluster.storage.classes[2].driver"]
+    )
