@@ -135,3 +135,26 @@ def test_a_no_change_up_changes_nothing(backend_lab: ClusterSpec) -> None:
     assert summary is not None and summary.ok, result.describe_failure()
     changed = {h.name: h.changed_tasks for h in summary.hosts if h.changed}
     assert changed == {}, f"a no-change up changed something: {changed}"
+
+
+def test_destroy_leaves_nothing_of_the_backend_on_the_nodes(backend_lab: ClusterSpec) -> None:
+    """A rebuild onto another backend starts from clean nodes: reset.yml
+    removes flannel's device, its routes (host-gw's have no protocol of
+    their own), its nftables tables and its CNI configuration, which would
+    otherwise sort before the next plugin's and take every new pod."""
+    spec = backend_lab
+    stack = spec.name
+    done = groundwork("destroy", "--stack", stack, "--yes", timeout=600)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    pod_cidr = spec.network.pod_cidr[0]
+    for node in (n.name for n in spec.nodes):
+        left = on_node(
+            stack,
+            node,
+            "ip -o link show flannel.1 2>/dev/null; "
+            f"ip -4 route show root {pod_cidr}; "
+            "nft list tables 2>/dev/null | grep flannel; "
+            "iptables-save 2>/dev/null | grep FLANNEL; "
+            "find /etc/cni/net.d /run/flannel -mindepth 1 2>/dev/null; true",
+        )
+        assert left.strip() == "", f"{stack} {node} keeps: {left}"
