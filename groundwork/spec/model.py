@@ -13,6 +13,7 @@ snake_case in Python.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
 from ipaddress import (
     IPv4Address,
@@ -22,7 +23,7 @@ from ipaddress import (
     ip_address,
     ip_network,
 )
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -156,6 +157,23 @@ class Strict(BaseModel):
         populate_by_name=True,
         frozen=True,
     )
+
+
+ChosenEnum = TypeVar("ChosenEnum", bound=StrEnum)
+
+
+def choose(kind: type[ChosenEnum], value: Any, refused: Mapping[str, str], noun: str) -> ChosenEnum:
+    """A field's enum member from its value, before pydantic's enum check: a
+    refused value gets its reason, an unknown one the choices."""
+    if isinstance(value, kind):
+        return value
+    if isinstance(value, str) and value in refused:
+        raise ValueError(refused[value])
+    try:
+        return kind(value)
+    except ValueError:
+        choices = ", ".join(member.value for member in kind)
+        raise ValueError(f"unknown {noun} {value!r}; choose one of {choices}") from None
 
 
 class Role(StrEnum):
@@ -558,15 +576,7 @@ class NetworkSpec(Strict):
     @field_validator("plugin", mode="before")
     @classmethod
     def _known_plugin(cls, value: Any) -> Plugin:
-        if isinstance(value, Plugin):
-            return value
-        if isinstance(value, str) and value in REJECTED_PLUGINS:
-            raise ValueError(REJECTED_PLUGINS[value])
-        try:
-            return Plugin(value)
-        except ValueError:
-            choices = ", ".join(p.value for p in Plugin)
-            raise ValueError(f"unknown plugin {value!r}; choose one of {choices}") from None
+        return choose(Plugin, value, REJECTED_PLUGINS, "plugin")
 
     @field_validator("backend", mode="before")
     @classmethod
@@ -679,15 +689,7 @@ class StorageClass(Strict):
     @field_validator("driver", mode="before")
     @classmethod
     def _known_driver(cls, value: Any) -> StorageDriver:
-        if isinstance(value, StorageDriver):
-            return value
-        if isinstance(value, str) and value in UNAVAILABLE_STORAGE_DRIVERS:
-            raise ValueError(UNAVAILABLE_STORAGE_DRIVERS[value])
-        try:
-            return StorageDriver(value)
-        except ValueError:
-            choices = ", ".join(d.value for d in StorageDriver)
-            raise ValueError(f"unknown driver {value!r}; choose one of {choices}") from None
+        return choose(StorageDriver, value, UNAVAILABLE_STORAGE_DRIVERS, "driver")
 
 
 class Storage(Strict):
