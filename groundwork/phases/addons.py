@@ -40,6 +40,20 @@ def kubectl() -> str:
         return "kubectl"
 
 
+def kubectl_process(
+    kubeconfig: Path, args: list[str], timeout: float, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """One kubectl call as the stack's admin, whatever its exit code."""
+    return subprocess.run(
+        [kubectl(), f"--kubeconfig={kubeconfig}", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
 def run_kubectl(
     kubeconfig: Path,
     args: list[str],
@@ -49,14 +63,7 @@ def run_kubectl(
 ) -> str:
     """One kubectl call as the stack's admin; its output, or AddonError with
     kubectl's own message when it exits above `highest_ok`."""
-    result = subprocess.run(
-        [kubectl(), f"--kubeconfig={kubeconfig}", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    result = kubectl_process(kubeconfig, args, timeout, stdin)
     if result.returncode > highest_ok:
         raise AddonError(result.stderr.strip() or result.stdout.strip())
     return result.stdout

@@ -13,7 +13,6 @@ from conftest import Stack
 from groundwork.manifests.storage import PROVISIONERS
 from groundwork.verify.drift import Expect
 from groundwork.verify.expect import KubeExpectation
-from groundwork.verify.kube import KubeError
 from groundwork.verify.storage import default_classes
 
 CLASSES = "/apis/storage.k8s.io/v1/storageclasses"
@@ -45,6 +44,10 @@ def test_workload_claims_bound(kube_cluster: KubeExpectation, stack: Stack, expe
     declared class. A claim waits (Pending) for its first pod's node under
     WaitForFirstConsumer; the settled cluster has none left waiting."""
     stack.settle()
+    claims = {
+        f"{c['metadata']['namespace']}/{c['metadata']['name']}": c
+        for c in stack.kube().items("/api/v1/persistentvolumeclaims")
+    }
     for workload in stack.spec.workloads:
         if workload.storage is None:
             continue
@@ -52,10 +55,9 @@ def test_workload_claims_bound(kube_cluster: KubeExpectation, stack: Stack, expe
         for ordinal in range(workload.replicas):
             name = f"data-{workload.name}-{ordinal}"
             where = f"claim {ns}/{name}"
-            try:
-                claim = stack.kube().get(f"/api/v1/namespaces/{ns}/persistentvolumeclaims/{name}")
-            except KubeError as err:
-                expect.differs(where, "Bound", str(err))
+            claim = claims.get(f"{ns}/{name}")
+            if claim is None:
+                expect.differs(where, "Bound", "(absent)")
                 continue
             expect.equal(f"{where}", "Bound", (claim.get("status") or {}).get("phase"))
             expect.equal(

@@ -18,7 +18,7 @@ from groundwork.lab import ssh
 from groundwork.lab.layout import layout
 from groundwork.paths import state_dir
 from groundwork.phases import UP, Context, Options, run
-from groundwork.phases.addons import kubectl
+from groundwork.phases.addons import kubectl_process
 from groundwork.progress import Progress, silent
 from groundwork.runner import RunSummary
 from groundwork.spec import ClusterSpec, Role
@@ -92,14 +92,7 @@ def kubectl_run(
     kubeconfig: Path, *args: str, timeout: float = 120, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
     """The kubectl built from the cluster's own module, as the stack's admin."""
-    return subprocess.run(
-        [kubectl(), f"--kubeconfig={kubeconfig}", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    return kubectl_process(kubeconfig, list(args), timeout, stdin)
 
 
 def k(kubeconfig: Path, *args: str, timeout: float = 120, stdin: str | None = None) -> str:
