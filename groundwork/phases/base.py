@@ -138,6 +138,9 @@ class Context:
     removal_inventory: RenderedInventory | None = field(default=None, init=False)
     # Kubernetes binaries without a sha256: the Kubernetes layer cannot run.
     kube_missing: tuple[str, ...] = field(default=(), init=False)
+    # The run of site.yml and kubernetes.yml together (playbooks/converge.yml),
+    # when the site phase ran both layers.
+    converge_run: RunSummary | None = field(default=None, init=False)
     # The release the cluster runs when the stack declares another (an upgrade).
     upgrade_from: str | None = field(default=None, init=False)
     runs: list[RunSummary] = field(default_factory=list, init=False)

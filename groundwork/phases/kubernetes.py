@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from groundwork.applied import read_applied
 from groundwork.phases.base import RUN, Context, Decision, Outcome, Phase, skip
-from groundwork.phases.site import preview_playbook, run_and_record
+from groundwork.phases.site import part_outcome, play_names, preview_playbook, run_and_record
 from groundwork.plan.kube_binaries import missing_message
 
 KUBERNETES_PLAYBOOK = "kubernetes.yml"
@@ -35,6 +35,9 @@ class Kubernetes(Phase):
         return preview_playbook(context, KUBERNETES_PLAYBOOK)
 
     def run(self, context: Context) -> Outcome:
+        if context.converge_run is not None:
+            # site.yml's phase ran this playbook's plays in its own run.
+            return part_outcome(context.converge_run, play_names(KUBERNETES_PLAYBOOK))
         if context.upgrade_from is not None:
             return run_and_record(context, UPGRADE_PLAYBOOK)
         return run_and_record(context, KUBERNETES_PLAYBOOK)

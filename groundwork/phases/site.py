@@ -4,24 +4,64 @@ applied, which the next run diffs against."""
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 from typing import Any
 
+import yaml
+
 from groundwork.applied import read_applied, write_applied
-from groundwork.phases.base import Context, Outcome, Phase, combined, summary_outcome
+from groundwork.phases.base import Context, Outcome, Phase, summary_outcome
 from groundwork.plan.applied import applied_after
-from groundwork.runner import RunSummary
+from groundwork.runner import PLAYBOOKS_DIR, RunSummary
 
 SITE_PLAYBOOK = "site.yml"
+# site.yml then kubernetes.yml in one ansible-playbook run.
+CONVERGE_PLAYBOOK = "converge.yml"
 
 
 def run_and_record(
-    context: Context, playbook: str, extra_vars: dict[str, Any] | None = None
+    context: Context,
+    playbook: str,
+    extra_vars: dict[str, Any] | None = None,
+    plays: frozenset[str] | None = None,
 ) -> Outcome:
     """Run one playbook on the stack's inventory, keep its summary in the
-    context, and say how it went."""
+    context, and say how it went: all of it, or only these of its plays (a
+    run of several playbooks, kept for the phases of the others)."""
     summary = context.run_playbook(playbook, extra_vars)
     context.runs.append(summary)
-    return summary_outcome(combined([summary]))
+    if plays is None:
+        return summary_outcome(summary)
+    context.converge_run = summary
+    return part_outcome(summary, plays)
+
+
+@functools.cache
+def play_names(playbook: str) -> frozenset[str]:
+    """The names of a playbook's plays, as the run's events report them."""
+    plays = yaml.safe_load((PLAYBOOKS_DIR / playbook).read_text(encoding="utf-8"))
+    return frozenset(str(play["name"]) for play in plays if "hosts" in play)
+
+
+def part_outcome(summary: RunSummary, plays: frozenset[str]) -> Outcome:
+    """How the plays of one playbook went within a run of several (pure): they
+    passed when the run did, or when every failure is in other plays. A run
+    that failed with no failure to tell by (cancelled, timed out) failed
+    every part."""
+    if summary.ok:
+        return summary_outcome(summary)
+    own = tuple(f for f in summary.failures if f.play in plays)
+    if summary.failures and not own:
+        return Outcome(True, f"passed; the run failed after them; logs: {summary.artifact_dir}")
+    return summary_outcome(dataclasses.replace(summary, failures=own or summary.failures))
+
+
+def kubernetes_follows(context: Context) -> bool:
+    """Whether kubernetes.yml runs right after site.yml in this run: the
+    Kubernetes layer is asked for, its binaries are there, and no upgrade
+    runs instead (it drains node by node after the substrate)."""
+    return context.options.kubernetes and not context.kube_missing and context.upgrade_from is None
 
 
 def preview_lines(summary: RunSummary) -> list[str]:
@@ -67,7 +107,12 @@ class Site(Phase):
         return preview_playbook(context, SITE_PLAYBOOK)
 
     def run(self, context: Context) -> Outcome:
-        outcome = run_and_record(context, SITE_PLAYBOOK)
+        if kubernetes_follows(context):
+            # One ansible-playbook run for both layers: the Kubernetes phase
+            # reports its own plays of it (context.converge_run).
+            outcome = run_and_record(context, CONVERGE_PLAYBOOK, plays=play_names(SITE_PLAYBOOK))
+        else:
+            outcome = run_and_record(context, SITE_PLAYBOOK)
         if outcome.ok:
             # Every declared node now runs what site.yml installs: the next
             # run diffs against this membership.

@@ -49,6 +49,9 @@ class Failure:
     task: str
     message: str
     unreachable: bool = False
+    # The play it failed in: a run of several playbooks (playbooks/converge.yml)
+    # tells which of them failed by it.
+    play: str = ""
 
     def describe(self) -> str:
         where = f"role {self.role}, task {self.task!r}" if self.role else f"task {self.task!r}"
@@ -108,13 +111,15 @@ class RunState:
             host.failed += 1
             if lost_connection(result):
                 message = f"the node stopped answering (connection lost: {failure_message(result)})"
-                self.failures.append(Failure(host.name, role, task, message, True))
+                self.failures.append(Failure(host.name, role, task, message, True, self.play))
             else:
-                self.failures.append(Failure(host.name, role, task, failure_message(result)))
+                self.failures.append(
+                    Failure(host.name, role, task, failure_message(result), play=self.play)
+                )
         elif kind == "runner_on_unreachable":
             host.unreachable += 1
             message = unreachable_message(failure_message(result))
-            self.failures.append(Failure(host.name, role, task, message, True))
+            self.failures.append(Failure(host.name, role, task, message, True, self.play))
 
     def _apply_stats(self, data: dict[str, Any]) -> None:
         self.stats_seen = True

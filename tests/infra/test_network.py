@@ -63,9 +63,13 @@ def test_pod_routes(pod_node: NodeExpectation, host: Any, expect: Expect) -> Non
     expect.done()
 
 
-def test_pod_network(pod_node: NodeExpectation, stack: Any, expect: Expect) -> None:
+def test_pod_network(substrate_pod_node: NodeExpectation, stack: Any, expect: Expect) -> None:
     """A container started by containerd with the CNI config on this node
-    reaches (ping) a container on every other node over the pod network."""
+    reaches (ping) a container on every other node over the pod network.
+    Checked when only the substrate is (`up --substrate-only`, Pulumi's node
+    verification): with the Kubernetes layer, test_pod_to_pod proves the same
+    pairs with the cluster's pods."""
+    pod_node = substrate_pod_node
     addresses = stack.probe_addresses()
     own = addresses[pod_node.name]
     if own.startswith("error"):

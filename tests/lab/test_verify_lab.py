@@ -166,14 +166,17 @@ def test_verify_names_a_missing_pod_route(
     failed = {(r.node, r.check): r for r in report.failures}
     assert (source, "pod routes") in failed, show(report)
     assert [d.live for d in failed[(source, "pod routes")].drifts] == ["(no route)"]
-    # The data plane agrees: pods on the two nodes no longer reach each other.
-    pods = failed.get((source, "pod network"))
-    assert pods is not None, show(report)
-    assert any(f"pod on {target}" in d.what and d.live == "unreachable" for d in pods.drifts)
-    # So do the cluster checks: netcheck's pods on those two nodes cannot dial
-    # each other (and a Service answered by one is not reached from the other).
+    # The data plane agrees: the cluster's netcheck pods on those two nodes
+    # cannot dial each other (and a Service answered by one is not reached
+    # from the other).
     pod_to_pod = failed.get(("(cluster)", "pod to pod"))
     assert pod_to_pod is not None, show(report)
     assert any(f"{source} -> {target}" in d.what for d in pod_to_pod.drifts), show(report)
     assert all(source in d.what or target in d.what for d in pod_to_pod.drifts), show(report)
     assert {node for node, _ in failed} <= {source, target, "(cluster)"}, show(report)
+    # So do the substrate's probe containers, which prove the pod network
+    # when the Kubernetes layer is not checked.
+    substrate = verify(provisioned, kubernetes=False)
+    probes = {(r.node, r.check): r for r in substrate.failures}.get((source, "pod network"))
+    assert probes is not None, show(substrate)
+    assert any(f"pod on {target}" in d.what and d.live == "unreachable" for d in probes.drifts)

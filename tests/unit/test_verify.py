@@ -120,7 +120,6 @@ def test_checks_are_parametrized_by_role(tmp_path: Path) -> None:
     assert "test_etcd_members[cp1]" in ids and "test_etcd_members[w1]" not in ids
     assert "test_haproxy_service[cp3]" in ids and "test_haproxy_service[w2]" not in ids
     assert "test_vip_held_by_exactly_one_node[cluster]" in ids
-    assert {f"test_pod_network[{n}]" for n in ("cp1", "cp2", "cp3", "w1", "w2")} <= set(ids)
     assert {f"test_sysctls[{n}]" for n in ("cp1", "cp2", "cp3", "w1", "w2")} <= set(ids)
 
 
@@ -134,10 +133,15 @@ def test_kubernetes_checks_run_unless_only_the_substrate_is_checked(tmp_path: Pa
         assert f"test_{check}[cluster]" in ids
     substrate = collect(stack_file, tmp_path / "state", kubernetes=False)
     assert "test_etcd_members[cp1]" in substrate
+    # The pod network: probe containers on the substrate, the cluster's pods
+    # (test_pod_to_pod) with the Kubernetes layer.
+    pod_network = {f"test_pod_network[{n}]" for n in ("cp1", "cp2", "cp3", "w1", "w2")}
+    assert pod_network <= set(substrate) and not pod_network & set(ids)
     assert not [i for i in substrate if "kubernetes" in i or i.endswith("ready[cluster]")]
     assert set(ids) - set(substrate) == {i for i in ids if "kube" in i or "[cluster]" in i} - {
         i for i in substrate if "[cluster]" in i
     }
+    assert set(substrate) - set(ids) == pod_network
 
 
 def test_kubernetes_expectations_follow_the_plan() -> None:
