@@ -1,8 +1,8 @@
 """Each network backend on the lab: cold `up`, then pod-to-pod TCP throughput
 and round-trip latency, across nodes and within one node.
 
-    python bench/network.py [--stack lab --stack lab-flannel --stack lab-hostgw]
-                            [--seconds 5] [--keep]
+    python bench/network.py [--stack lab --stack lab-flannel --stack lab-hostgw
+                            --stack lab-underlay] [--seconds 5] [--keep]
 
 For each stack, in turn (one lab at a time: they share the host's two cores):
 
@@ -150,7 +150,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--keep", action="store_true", help="leave each lab up")
     args = parser.parse_args()
-    stacks = args.stacks or ["lab", "lab-flannel", "lab-hostgw"]
+    stacks = args.stacks or ["lab", "lab-flannel", "lab-hostgw", "lab-underlay"]
     rows: list[dict[str, Any]] = []
     for stack in stacks:
         spec = load_stack(stack)

@@ -45,16 +45,24 @@ LINK_PROBES: dict[str, str] = {
     "geneve": "id 4242 remote 192.0.2.1",
     "ipip": "remote 192.0.2.1",
     "wireguard": "",
+    "macvlan": "mode bridge",
 }
+# Device types created on an interface of the node (the one holding its address).
+LINK_PROBES_ON_PARENT = frozenset({"macvlan"})
 LINK_PROBE_DEVICE = "gw-probe0"
 
 
-def link_probe_command(kind: str) -> list[str]:
+def link_probe_command(kind: str, address: str = "") -> list[str]:
     """Create a device of this type and delete it (a stale one goes first)."""
     device = LINK_PROBE_DEVICE
+    parent = ""
+    if kind in LINK_PROBES_ON_PARENT:
+        parent = (
+            f"link $(ip -o -4 addr show to {address} | awk '{{print $2; exit}}' | cut -d@ -f1) "
+        )
     script = (
         f"ip link del {device} 2>/dev/null; "
-        f"ip link add {device} type {kind} {LINK_PROBES[kind]} && ip link del {device}"
+        f"ip link add {device} {parent}type {kind} {LINK_PROBES[kind]} && ip link del {device}"
     )
     return ["sh", "-c", script]
 
@@ -168,7 +176,7 @@ def probe_commands(expect: Expectations) -> dict[str, list[str]]:
     commands = dict(PROBE_COMMANDS)
     commands["addresses"] = ["ip", "-o", "-4", "addr", "show", "to", expect.address]
     for need in expect.links:
-        commands[f"link_{need.kind}"] = link_probe_command(need.kind)
+        commands[f"link_{need.kind}"] = link_probe_command(need.kind, expect.address)
     modules = filesystem_modules(expect.filesystems)
     if modules:
         commands["filesystems"] = list(FILESYSTEMS_PROBE)

@@ -27,6 +27,7 @@ from groundwork.plan.etcd import CLIENT_PORT, PEER_PORT
 from groundwork.plan.kube_config_vars import kube_group_vars, kube_host_vars
 from groundwork.plan.membership import fresh_bootstrap
 from groundwork.plan.runtime import runtime_releases
+from groundwork.plan.underlay import inventory_entry, planned
 from groundwork.spec import ClusterSpec, Node, Role
 from groundwork.spec.rules import node_cidr
 
@@ -142,6 +143,9 @@ def hosts(
         if node_plan.pod_subnet is not None:
             entry["gw_pod_subnet"] = str(node_plan.pod_subnet)
         entry["gw_pod_routes"] = _pod_routes(plan, node.name)
+        underlay = planned(spec, plan, node.name)
+        if underlay is not None:
+            entry["gw_underlay"] = inventory_entry(underlay)
         if node_plan.runs_kubelet:
             # Host processes on the node (kubelet probes, an operator's curl)
             # reach ClusterIPs through kube-proxy's output rules, which act

@@ -102,7 +102,9 @@ _KUBE_PROXY_MODULES: dict[KubeProxyMode, tuple[KernelModule, ...]] = {
 
 def _backend_modules(plugin: Plugin, backend: Backend) -> list[KernelModule]:
     out: list[KernelModule] = []
-    if plugin in {Plugin.BRIDGE, Plugin.FLANNEL}:
+    if backend is Backend.MACVLAN:
+        out.append(KernelModule("macvlan", "pods' macvlan devices on the node's interface"))
+    elif plugin in {Plugin.BRIDGE, Plugin.FLANNEL}:
         out.append(KernelModule("bridge", "the CNI bridge (cni0) pods attach to"))
     if backend in VXLAN_BACKENDS:
         out.append(KernelModule("vxlan", f"{plugin.value} VXLAN tunnels"))

@@ -433,11 +433,14 @@ class Backend(StrEnum):
     VXLAN_CROSS_SUBNET = "vxlan-cross-subnet"
     GENEVE = "geneve"
     NATIVE = "native"
+    # Pods on the nodes' own network (an underlay): macvlan devices on the
+    # node's interface, each node's pods in a range of that network.
+    MACVLAN = "macvlan"
 
 
 # Which backends each plugin offers. The first is the plugin's default.
 PLUGIN_BACKENDS: dict[Plugin, tuple[Backend, ...]] = {
-    Plugin.BRIDGE: (Backend.STATIC_ROUTES,),
+    Plugin.BRIDGE: (Backend.STATIC_ROUTES, Backend.MACVLAN),
     Plugin.FLANNEL: (Backend.VXLAN, Backend.HOST_GW, Backend.WIREGUARD),
     Plugin.CALICO: (
         Backend.VXLAN,
@@ -467,6 +470,7 @@ REJECTED_PLUGINS: dict[str, str] = {
 # backends (host-gw, bgp, native, static routes) add nothing.
 ENCAPSULATION_OVERHEAD: dict[tuple[Plugin, Backend], int] = {
     (Plugin.BRIDGE, Backend.STATIC_ROUTES): 0,
+    (Plugin.BRIDGE, Backend.MACVLAN): 0,
     (Plugin.FLANNEL, Backend.VXLAN): 50,
     (Plugin.FLANNEL, Backend.HOST_GW): 0,
     (Plugin.FLANNEL, Backend.WIREGUARD): 80,
@@ -520,8 +524,11 @@ class NetworkSpec(Strict):
 
     plugin: Plugin = Field(
         default=Plugin.BRIDGE,
-        description="The CNI plugin. Only bridge and flannel have carried packets on "
-        "Groundwork's lab; the others get a warning. "
+        description="The CNI plugin. bridge is the CNI reference plugins configured by "
+        "Groundwork on each node (no daemon): its static-routes backend gives each node a "
+        "Linux bridge and routes between the nodes, its macvlan backend puts pods on the "
+        "nodes' own network (podCidr inside it). Only bridge and flannel have carried packets "
+        "on Groundwork's lab; the others get a warning. "
         f"{' and '.join(REJECTED_PLUGINS)} are refused, with the reason.",
     )
     backend: Backend | None = Field(

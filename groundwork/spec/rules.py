@@ -275,10 +275,16 @@ def cidrs(spec: ClusterSpec) -> Iterator[Problem]:
         named.append((_net("nodeCidr"), net.node_cidr))
     if spec.lab is not None:
         named.append((LAB_SUBNET, spec.lab.subnet))
+    # An underlay's pods live inside the nodes' network (see underlay).
+    underlay = net.resolved_backend() is Backend.MACVLAN
     for i, (path_a, a) in enumerate(named):
         for path_b, b in named[i + 1 :]:
-            same_nodes_net = {path_a, path_b} == {_net("nodeCidr"), LAB_SUBNET}
-            if a.version == b.version and a.overlaps(b) and not same_nodes_net:
+            pair = {path_a, path_b}
+            same_nodes_net = pair == {_net("nodeCidr"), LAB_SUBNET}
+            nodes_nets = {_net("nodeCidr"), LAB_SUBNET}
+            pods_on_nodes_net = underlay and _net("podCidr") in pair and bool(pair & nodes_nets)
+            apart = same_nodes_net or pods_on_nodes_net
+            if a.version == b.version and a.overlaps(b) and not apart:
                 yield Problem(path_a, f"overlaps {path_b} {b}")
     if isinstance(pod, IPv4Network):
         if net.node_subnet_size < pod.prefixlen:
@@ -306,6 +312,36 @@ def cidrs(spec: ClusterSpec) -> Iterator[Problem]:
         ):
             where = _net("nodeCidr") if net.node_cidr is not None else LAB_SUBNET
             yield Problem(_node(i, "address"), f"{node.address} is outside {where} {nodes}")
+
+
+def underlay(spec: ClusterSpec) -> Iterator[Problem]:
+    """The macvlan backend puts pods on the nodes' own network: podCidr is a
+    range of it, kept apart from every address the network already uses."""
+    net = spec.network
+    if net.resolved_backend() is not Backend.MACVLAN:
+        return
+    pod, nodes = net.pod_cidr[0], node_cidr(spec)
+    if nodes is None:
+        yield Problem(
+            _net("nodeCidr"),
+            "required with the macvlan backend: pods get addresses of the nodes' network, "
+            "from podCidr inside it",
+        )
+        return
+    if pod.version != nodes.version:
+        return  # reported by ipv4_only
+    where = _net("nodeCidr") if net.node_cidr is not None else LAB_SUBNET
+    if not pod.subnet_of(nodes):  # type: ignore[arg-type]
+        yield Problem(
+            _net("podCidr"),
+            f"{pod} is not inside {where} {nodes}: with the macvlan backend pods live on the "
+            "nodes' network, so podCidr must be a range of it that no node or router uses",
+        )
+    if spec.lab is not None and spec.lab.gateway in pod:
+        yield Problem(
+            path_of(("lab", "gateway")),
+            f"{spec.lab.gateway} is inside podCidr {pod}: a pod would get the lab gateway's address",
+        )
 
 
 def pod_nodes(spec: ClusterSpec) -> list[str]:
@@ -621,6 +657,7 @@ RULES: tuple[CrossFieldRule, ...] = (
     # With nodes left out it may miss a full pod CIDR, never invent one.
     _reads(cidrs, "network", "lab", "nodes"),
     _reads(pod_subnet_collisions, "network", "nodes"),
+    _reads(underlay, "network", "lab"),
     _reads(endpoint, "controlPlane", "network", "lab", "nodes"),
     _reads(storage, "storage"),
     _reads(volume_nodes, "storage", "nodes", every_node=True),

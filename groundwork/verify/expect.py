@@ -14,6 +14,7 @@ from groundwork.manifests.gateway import TRAEFIK_NS
 from groundwork.plan import ClusterPlan, build_plan
 from groundwork.plan.etcd import CLIENT_PORT as ETCD_CLIENT_PORT
 from groundwork.plan.etcd import PEER_PORT as ETCD_PEER_PORT
+from groundwork.plan.underlay import UnderlayNode, planned
 from groundwork.spec import ClusterSpec
 from groundwork.spec.model import Backend, GatewayController, Plugin
 
@@ -73,6 +74,8 @@ class NodeExpectation:
     containerd_version: str
     etcd_version: str | None
     etcd_member: EtcdMember | None
+    # The macvlan backend's shim and pod addresses on this node.
+    underlay: UnderlayNode | None = None
 
     def has(self, role: str) -> bool:
         return role in self.roles
@@ -204,7 +207,7 @@ def from_plan(spec: ClusterSpec, plan: ClusterPlan) -> ClusterExpectation:
             services += ["haproxy", "keepalived"]
             listen.append(Listen(endpoint.port, "haproxy endpoint port"))
         routes: tuple[Route, ...] = ()
-        if bridge and n.pod_subnet is not None:
+        if bridge and plan.network.backend is Backend.STATIC_ROUTES and n.pod_subnet is not None:
             routes = tuple(
                 Route(str(o.pod_subnet), str(o.address), o.name)
                 for o in plan.nodes
@@ -229,6 +232,7 @@ def from_plan(spec: ClusterSpec, plan: ClusterPlan) -> ClusterExpectation:
                 containerd_version=spec.container_runtime.version.removeprefix("v"),
                 etcd_version=plan.etcd.version if is_etcd else None,
                 etcd_member=by_member.get(n.name) if is_etcd else None,
+                underlay=planned(spec, plan, n.name),
             )
         )
     return ClusterExpectation(

@@ -30,6 +30,8 @@ ADDRESSES = "ip -o -4 addr show"
 VIRT = "systemd-detect-virt --container"
 LISTENING = "ss -Hltn"
 ROUTES = "ip -j -4 route show"
+# The macvlan backend's shim device: its state and addresses.
+SHIM = "ip -d -j -4 addr show dev gw-shim"
 CONTAINERD_VERSION = "containerd --version"
 RUNC_VERSION = "runc --version"
 
@@ -155,6 +157,8 @@ def prefetch(node: NodeExpectation, cluster: ClusterExpectation) -> list[str]:
         cmds.append(tcp_connect(cluster.vip, cluster.endpoint_port))
     if cluster.bridge_network and node.pod_subnet:
         cmds += [cat(CNI_CONFIG), ROUTES, unit("groundwork-routes.service")]
+        if node.underlay is not None:
+            cmds.append(SHIM)
     kube = cluster.kubernetes
     if kube is not None and node.name in kube.kubelet_nodes:
         cmds += [unit(u) for u in kube_units(node.name in kube.control_plane_nodes)]

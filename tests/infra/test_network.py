@@ -1,5 +1,5 @@
-"""Role `network` (bridge backend): CNI config, static routes, and real pods
-on every node reaching pods on every other node."""
+"""Role `network` (bridge plugin): CNI config, static routes or macvlan's
+shim, and real pods on every node reaching pods on every other node."""
 
 from __future__ import annotations
 
@@ -14,11 +14,11 @@ from groundwork.verify.drift import Expect
 from groundwork.verify.expect import CNI_CONFIG, NodeExpectation
 
 
-def _bridge_plugin(conflist: Any) -> dict[str, Any] | None:
+def _plugin(conflist: Any, kind: str) -> dict[str, Any] | None:
     if not isinstance(conflist, dict):
         return None
     for plugin in conflist.get("plugins", []):
-        if isinstance(plugin, dict) and plugin.get("type") == "bridge":
+        if isinstance(plugin, dict) and plugin.get("type") == kind:
             return plugin
     return None
 
@@ -36,16 +36,47 @@ def _subnets(ipam: dict[str, Any]) -> list[str]:
 
 def test_cni_config(pod_node: NodeExpectation, host: Any, expect: Expect) -> None:
     conflist = read_json(host, CNI_CONFIG)
-    bridge = _bridge_plugin(conflist)
-    if bridge is None:
-        live = "(absent)" if conflist is None else "no bridge plugin"
-        expect.differs(CNI_CONFIG, "bridge plugin conflist", live)
+    underlay = pod_node.underlay
+    kind = "bridge" if underlay is None else "macvlan"
+    plugin = _plugin(conflist, kind)
+    if plugin is None:
+        live = "(absent)" if conflist is None else f"no {kind} plugin"
+        expect.differs(CNI_CONFIG, f"{kind} plugin conflist", live)
         expect.done()
         return
-    ipam = bridge.get("ipam", {})
+    ipam = plugin.get("ipam", {})
     expect.equal("ipam type", "host-local", ipam.get("type"))
-    expect.equal("pod subnet", [pod_node.pod_subnet], _subnets(ipam))
-    expect.equal("pod MTU", pod_node.pod_mtu, bridge.get("mtu"))
+    if underlay is None:
+        expect.equal("pod subnet", [pod_node.pod_subnet], _subnets(ipam))
+    else:
+        # Pods on the nodes' network, their addresses from this node's range of it.
+        expect.equal("pods' network", [str(underlay.network)], _subnets(ipam))
+        ranges = [r for rs in ipam.get("ranges", []) for r in rs if isinstance(r, dict)]
+        spans = [f"{r.get('rangeStart')}-{r.get('rangeEnd')}" for r in ranges]
+        expect.equal("pod addresses", [f"{underlay.range_start}-{underlay.range_end}"], spans)
+        gateways = sorted({str(r.get("gw")) for r in ipam.get("routes", [])})
+        expect.equal("pods' gateway (the shim)", [str(underlay.shim.ip)], gateways)
+    expect.equal("pod MTU", pod_node.pod_mtu, plugin.get("mtu"))
+    expect.done()
+
+
+def test_underlay_shim(underlay_node: NodeExpectation, host: Any, expect: Expect) -> None:
+    """macvlan: the node's own macvlan device is up and holds the first address
+    of its pod subnet, so the node reaches its pods and they the node."""
+    underlay = underlay_node.underlay
+    assert underlay is not None
+    out = host.run(facts.SHIM)
+    links = json.loads(out.stdout) if out.rc == 0 and out.stdout.strip() else []
+    if not links:
+        expect.differs("gw-shim", "present", "(absent)")
+        expect.done()
+    link = links[0]
+    expect.equal(
+        "gw-shim kind", "macvlan", (link.get("linkinfo") or {}).get("info_kind", "macvlan")
+    )
+    expect.true("gw-shim up", "UP" in link.get("flags", []), "UP", ",".join(link.get("flags", [])))
+    held = [f"{a.get('local')}/{a.get('prefixlen')}" for a in link.get("addr_info", [])]
+    expect.equal("gw-shim address", [str(underlay.shim)], held)
     expect.done()
 
 

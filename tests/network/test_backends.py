@@ -7,9 +7,10 @@ nodes, a Service by ClusterIP and by DNS name from each node, and the plan's
 pod MTU on the wire (a don't-fragment ping of exactly that size crosses
 between nodes, one of a byte more is refused). Then this module checks, on
 each node, that the backend itself carries the packets: flannel's VXLAN
-device and routes through it, or host-gw's routes through the other nodes'
-addresses. Each lab is taken down at the end (its machines go; the cache
-stays).
+device and routes through it, host-gw's routes through the other nodes'
+addresses, or the macvlan underlay's pods on the lab network itself, reached
+from the host with no route at all. Each lab is taken down at the end (its
+machines go; the cache stays).
 
 Before the first `up`, a copy of the VXLAN stack declaring WireGuard is
 refused by the pre-flight, naming the node, the stack field and the device
@@ -22,6 +23,7 @@ import ipaddress
 import json
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,11 +31,18 @@ import pytest
 import yaml
 from rich.console import Console
 
+from groundwork.manifests.netcheck import NAME as NETCHECK
+from groundwork.manifests.netcheck import NAMESPACE as NETCHECK_NAMESPACE
+from groundwork.manifests.netcheck import PORT as NETCHECK_PORT
 from groundwork.paths import PROJECT_ROOT
 from groundwork.phases import UP, Context, Options, run
+from groundwork.pki import pki_dir
+from groundwork.plan import build_plan
+from groundwork.plan.underlay import SHIM_DEVICE, planned
 from groundwork.progress import silent
 from groundwork.spec import ClusterSpec, load_stack
 from groundwork.spec.model import Backend
+from groundwork.verify.kube import KubeApi, admin_credentials
 
 pytestmark = pytest.mark.lab
 
@@ -79,7 +88,7 @@ def test_a_backend_the_kernel_cannot_serve_is_refused_before_any_role_runs(
         assert "kubelet.service" not in units and "containerd.service" not in units
 
 
-@pytest.fixture(scope="module", params=["lab-flannel", "lab-hostgw"])
+@pytest.fixture(scope="module", params=["lab-flannel", "lab-hostgw", "lab-underlay"])
 def backend_lab(request: pytest.FixtureRequest) -> Iterator[ClusterSpec]:
     stack = str(request.param)
     spec = load_stack(stack)
@@ -95,6 +104,9 @@ def test_the_backend_carries_pod_traffic_between_every_pair_of_nodes(
     backend_lab: ClusterSpec,
 ) -> None:
     spec = backend_lab
+    if spec.network.resolved_backend() is Backend.MACVLAN:
+        underlay_carries_pod_traffic(spec)
+        return
     stack = spec.name
     nodes = [n.name for n in spec.nodes]
     address = {n.name: str(n.address) for n in spec.nodes}
@@ -126,6 +138,42 @@ def test_the_backend_carries_pod_traffic_between_every_pair_of_nodes(
                 assert f"via {address[peer]}" in route, f"{node} -> {peer}: {route!r}"
 
 
+def underlay_carries_pod_traffic(spec: ClusterSpec) -> None:
+    """macvlan: each pod holds an address of its node's range of the lab
+    network on a macvlan device; no node has a route for another node's
+    pods (the network is on-link); the host, a machine on that network with
+    no route to any pod, fetches from every netcheck pod by its address."""
+    plan = build_plan(spec)
+    stack = spec.name
+    api = KubeApi(plan.endpoint.url, admin_credentials(pki_dir(stack)))
+    pods = api.get(f"/api/v1/namespaces/{NETCHECK_NAMESPACE}/pods")["items"]
+    by_node = {p["spec"]["nodeName"]: p for p in pods if p["status"].get("podIP")}
+    assert sorted(by_node) == sorted(n.name for n in spec.nodes), sorted(by_node)
+    for node in spec.nodes:
+        underlay = planned(spec, plan, node.name)
+        assert underlay is not None
+        pod = by_node[node.name]
+        ip = ipaddress.IPv4Address(pod["status"]["podIP"])
+        assert underlay.range_start <= ip <= underlay.range_end, f"{node.name}: pod at {ip}"
+        assert ip in underlay.network
+        # The pod's interface is a macvlan device on the node's interface.
+        links = json.loads(on_node(stack, node.name, "ip -d -j link show"))
+        shim = next(link for link in links if link["ifname"] == SHIM_DEVICE)
+        assert shim["linkinfo"]["info_kind"] == "macvlan"
+        assert shim["linkinfo"]["info_data"]["mode"] == "bridge"
+        routes = on_node(stack, node.name, "ip -4 route show proto 201").split("\n")
+        others = [str(o.pod_subnet) for o in plan.nodes if o.name != node.name]
+        assert not [r for r in routes if r.split(" ")[0] in others], routes
+        # From the host: on-link, by the pod's own address.
+        host = subprocess.run(
+            ["ip", "-4", "route", "get", str(ip)], capture_output=True, text=True, check=True
+        ).stdout
+        assert " via " not in host, host
+        with urllib.request.urlopen(f"http://{ip}:{NETCHECK_PORT}/hostname", timeout=5) as answer:
+            assert answer.read().decode().strip() == pod["metadata"]["name"]
+        assert pod["metadata"]["name"].startswith(NETCHECK)
+
+
 def test_a_no_change_up_changes_nothing(backend_lab: ClusterSpec) -> None:
     spec = backend_lab
     options = Options(live=False, lab=True, kubernetes=True, verify=False)
@@ -141,7 +189,8 @@ def test_destroy_leaves_nothing_of_the_backend_on_the_nodes(backend_lab: Cluster
     """A rebuild onto another backend starts from clean nodes: reset.yml
     removes flannel's device, its routes (host-gw's have no protocol of
     their own), its nftables tables and its CNI configuration, which would
-    otherwise sort before the next plugin's and take every new pod."""
+    otherwise sort before the next plugin's and take every new pod; and the
+    macvlan backend's shim (with it, the route to the node's pods)."""
     spec = backend_lab
     stack = spec.name
     done = groundwork("destroy", "--stack", stack, "--yes", timeout=600)
@@ -151,7 +200,7 @@ def test_destroy_leaves_nothing_of_the_backend_on_the_nodes(backend_lab: Cluster
         left = on_node(
             stack,
             node,
-            "ip -o link show flannel.1 2>/dev/null; "
+            "ip -o link show flannel.1 2>/dev/null; ip -o link show gw-shim 2>/dev/null; "
             f"ip -4 route show root {pod_cidr}; "
             "nft list tables 2>/dev/null | grep flannel; "
             "find /etc/cni/net.d /run/flannel -mindepth 1 2>/dev/null; true",

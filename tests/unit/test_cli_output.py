@@ -129,7 +129,8 @@ def test_a_missing_stack_suggests_the_near_name(capsys: pytest.CaptureFixture[st
     assert main(["validate", "--stack", "Prod"]) == 1
     err = capsys.readouterr().err
     assert (
-        "did you mean 'prod'?" in err and "stacks: dev, lab, lab-flannel, lab-hostgw, prod" in err
+        "did you mean 'prod'?" in err
+        and "stacks: dev, lab, lab-flannel, lab-hostgw, lab-underlay, prod" in err
     )
 
 

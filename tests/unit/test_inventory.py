@@ -154,10 +154,13 @@ def test_roles_read_only_variables_the_inventory_defines() -> None:
         if path.is_file() and path.suffix in {".yml", ".j2"}:
             text = path.read_text()
             used.update(w for w in _words(text) if w.startswith("gw_"))
-    inv = rendered("lab")
-    defined = set(inv.group_vars)
-    for host in inv.hosts["all"]["hosts"].values():
-        defined.update(k for k in host if k.startswith("gw_"))
+    defined: set[str] = set()
+    # gw_underlay: only on a macvlan stack's nodes.
+    for stack in ("lab", "lab-underlay"):
+        inv = rendered(stack)
+        defined.update(inv.group_vars)
+        for host in inv.hosts["all"]["hosts"].values():
+            defined.update(k for k in host if k.startswith("gw_"))
     assert used - defined == set()
 
 
@@ -391,6 +394,7 @@ def test_bridge_conflist_uses_the_node_subnet_and_mtu() -> None:
         network_cni_bridge="cni0",
         network_pod_mtu=1450,
         network_pod_subnet="10.244.11.0/24",
+        network_underlay={},
     )
     doc = json.loads(text)
     bridge, portmap = doc["plugins"]
@@ -400,6 +404,32 @@ def test_bridge_conflist_uses_the_node_subnet_and_mtu() -> None:
         "ranges": [[{"subnet": "10.244.11.0/24"}]],
         "routes": [{"dst": "0.0.0.0/0"}],
     }
+    assert portmap["type"] == "portmap"
+
+
+def test_macvlan_conflist_puts_pods_on_the_nodes_network_behind_the_shim() -> None:
+    host_vars = rendered("lab-underlay").hosts["all"]["hosts"]["w1"]
+    text = _render(
+        "network/templates/10-groundwork.conflist.j2",
+        network_pod_mtu=1500,
+        network_underlay=host_vars["gw_underlay"],
+        network_underlay_parent="eth0",
+    )
+    macvlan, portmap = json.loads(text)["plugins"]
+    assert (macvlan["type"], macvlan["master"], macvlan["mode"]) == ("macvlan", "eth0", "bridge")
+    assert macvlan["ipam"]["ranges"] == [
+        [
+            {
+                "subnet": "10.80.0.0/16",
+                "rangeStart": "10.80.149.2",
+                "rangeEnd": "10.80.149.254",
+                "gateway": "10.80.149.1",
+            }
+        ]
+    ]
+    assert macvlan["ipam"]["routes"] == [
+        {"dst": dst, "gw": "10.80.149.1"} for dst in ("0.0.0.0/0", "10.80.0.21/32", "10.80.0.10/32")
+    ]
     assert portmap["type"] == "portmap"
 
 

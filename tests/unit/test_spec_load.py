@@ -254,7 +254,9 @@ def test_a_missing_stack_suggests_the_near_one_and_lists_all() -> None:
         load_stack("Prod")
     assert "no stack named 'Prod'" in caught.value.message
     assert caught.value.message.endswith("did you mean 'prod'?")
-    assert caught.value.hint.startswith("stacks: dev, lab, lab-flannel, lab-hostgw, prod")
+    assert caught.value.hint.startswith(
+        "stacks: dev, lab, lab-flannel, lab-hostgw, lab-underlay, prod"
+    )
 
 
 def test_a_missing_stack_far_from_any_has_no_suggestion() -> None:
