@@ -2,7 +2,7 @@
 and round-trip latency, across nodes and within one node.
 
     python bench/network.py [--stack lab --stack lab-flannel --stack lab-hostgw
-                            --stack lab-underlay] [--seconds 5] [--keep]
+                            --stack lab-underlay --stack lab-bgp] [--seconds 5] [--keep]
 
 For each stack, in turn (one lab at a time: they share the host's two cores):
 
@@ -150,7 +150,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--keep", action="store_true", help="leave each lab up")
     args = parser.parse_args()
-    stacks = args.stacks or ["lab", "lab-flannel", "lab-hostgw", "lab-underlay"]
+    stacks = args.stacks or ["lab", "lab-flannel", "lab-hostgw", "lab-underlay", "lab-bgp"]
     rows: list[dict[str, Any]] = []
     for stack in stacks:
         spec = load_stack(stack)

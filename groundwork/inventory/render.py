@@ -20,14 +20,13 @@ from groundwork import versions
 from groundwork.lab import apt_signing
 from groundwork.lab import ssh as lab_ssh
 from groundwork.paths import state_dir
-from groundwork.plan import ClusterPlan, packages
+from groundwork.plan import ClusterPlan, bgp, packages, underlay
 from groundwork.plan.applied import Bootstrap
 from groundwork.plan.components import node_components
 from groundwork.plan.etcd import CLIENT_PORT, PEER_PORT
 from groundwork.plan.kube_config_vars import kube_group_vars, kube_host_vars
 from groundwork.plan.membership import fresh_bootstrap
 from groundwork.plan.runtime import runtime_releases
-from groundwork.plan.underlay import inventory_entry, planned
 from groundwork.spec import ClusterSpec, Node, Role
 from groundwork.spec.rules import node_cidr
 
@@ -143,9 +142,12 @@ def hosts(
         if node_plan.pod_subnet is not None:
             entry["gw_pod_subnet"] = str(node_plan.pod_subnet)
         entry["gw_pod_routes"] = _pod_routes(plan, node.name)
-        underlay = planned(spec, plan, node.name)
-        if underlay is not None:
-            entry["gw_underlay"] = inventory_entry(underlay)
+        underlay_node = underlay.planned(spec, plan, node.name)
+        if underlay_node is not None:
+            entry["gw_underlay"] = underlay.inventory_entry(underlay_node)
+        bgp_node = bgp.planned(spec, plan, node.name)
+        if bgp_node is not None:
+            entry["gw_bgp"] = bgp.inventory_entry(bgp_node)
         if node_plan.runs_kubelet:
             # Host processes on the node (kubelet probes, an operator's curl)
             # reach ClusterIPs through kube-proxy's output rules, which act
@@ -158,7 +160,9 @@ def hosts(
             runs_pods=node_plan.runs_kubelet,
             endpoint=plan.endpoint,
         )
-        entry["gw_node_packages"] = packages.node_packages(entry["gw_components"])
+        entry["gw_node_packages"] = packages.node_packages(
+            entry["gw_components"], bgp_router=bgp_node is not None
+        )
         if node.name in members:
             entry["gw_etcd_member_name"] = node.name
             # Read by etcd on the member's first start only; a member that

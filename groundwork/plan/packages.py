@@ -36,11 +36,17 @@ BY_COMPONENT: dict[str, tuple[str, ...]] = {
 }
 
 
-def node_packages(node_components: list[str]) -> list[str]:
+# The bridge plugin's bgp backend: BIRD on every node that runs pods.
+BGP_ROUTER: tuple[str, ...] = ("bird2",)
+
+
+def node_packages(node_components: list[str], bgp_router: bool = False) -> list[str]:
     """Every package one node needs for its components (groundwork/plan/components.py),
-    in a stable order without repeats."""
+    and BIRD where the pod network routes with BGP, in a stable order without repeats."""
     wanted = list(BASE)
     for component, names in BY_COMPONENT.items():
         if component in node_components:
             wanted += names
+    if bgp_router:
+        wanted += BGP_ROUTER
     return list(dict.fromkeys(wanted))

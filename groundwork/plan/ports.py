@@ -147,7 +147,9 @@ def backend_ports(plugin: Plugin, backend: Backend, bgp_peers: bool) -> list[Por
         add("tcp", 179, "kube-router BGP (routes to pod subnets)", bgp_sources)
         if backend is Backend.IPIP:
             add("ipip", None, "kube-router IP-in-IP")
-    # Plugin.BRIDGE: static routes, no daemon, no port.
+    elif plugin is Plugin.BRIDGE and backend is Backend.BGP:
+        add("tcp", 179, "BIRD BGP (routes to pod subnets)", bgp_sources)
+    # Plugin.BRIDGE's static routes and macvlan: no daemon, no port.
     return rules
 
 

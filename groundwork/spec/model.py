@@ -440,7 +440,7 @@ class Backend(StrEnum):
 
 # Which backends each plugin offers. The first is the plugin's default.
 PLUGIN_BACKENDS: dict[Plugin, tuple[Backend, ...]] = {
-    Plugin.BRIDGE: (Backend.STATIC_ROUTES, Backend.MACVLAN),
+    Plugin.BRIDGE: (Backend.STATIC_ROUTES, Backend.MACVLAN, Backend.BGP),
     Plugin.FLANNEL: (Backend.VXLAN, Backend.HOST_GW, Backend.WIREGUARD),
     Plugin.CALICO: (
         Backend.VXLAN,
@@ -471,6 +471,7 @@ REJECTED_PLUGINS: dict[str, str] = {
 ENCAPSULATION_OVERHEAD: dict[tuple[Plugin, Backend], int] = {
     (Plugin.BRIDGE, Backend.STATIC_ROUTES): 0,
     (Plugin.BRIDGE, Backend.MACVLAN): 0,
+    (Plugin.BRIDGE, Backend.BGP): 0,
     (Plugin.FLANNEL, Backend.VXLAN): 50,
     (Plugin.FLANNEL, Backend.HOST_GW): 0,
     (Plugin.FLANNEL, Backend.WIREGUARD): 80,
@@ -526,8 +527,10 @@ class NetworkSpec(Strict):
         default=Plugin.BRIDGE,
         description="The CNI plugin. bridge is the CNI reference plugins configured by "
         "Groundwork on each node (no daemon): its static-routes backend gives each node a "
-        "Linux bridge and routes between the nodes, its macvlan backend puts pods on the "
-        "nodes' own network (podCidr inside it). Only bridge and flannel have carried packets "
+        "Linux bridge and routes between the nodes, its bgp backend the same bridge with "
+        "the routes learned over BGP (BIRD on each node, a full mesh, and network.bgp's "
+        "peers), its macvlan backend puts pods on the nodes' own network (podCidr inside "
+        "it). Only bridge and flannel have carried packets "
         "on Groundwork's lab; the others get a warning. "
         f"{' and '.join(REJECTED_PLUGINS)} are refused, with the reason.",
     )

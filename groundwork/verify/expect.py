@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from groundwork.manifests.gateway import TRAEFIK_NS
-from groundwork.plan import ClusterPlan, build_plan
+from groundwork.plan import ClusterPlan, bgp, build_plan, underlay
+from groundwork.plan.bgp import BgpNode
 from groundwork.plan.etcd import CLIENT_PORT as ETCD_CLIENT_PORT
 from groundwork.plan.etcd import PEER_PORT as ETCD_PEER_PORT
-from groundwork.plan.underlay import UnderlayNode, planned
+from groundwork.plan.underlay import UnderlayNode
 from groundwork.spec import ClusterSpec
 from groundwork.spec.model import Backend, GatewayController, Plugin
 
@@ -76,6 +77,10 @@ class NodeExpectation:
     etcd_member: EtcdMember | None
     # The macvlan backend's shim and pod addresses on this node.
     underlay: UnderlayNode | None = None
+    # The bgp backend's BIRD settings on this node, and the routes it must
+    # have learned: each other node's pod subnet via that node's address.
+    bgp: BgpNode | None = None
+    routes_over_bgp: tuple[Route, ...] = ()
 
     def has(self, role: str) -> bool:
         return role in self.roles
@@ -207,12 +212,14 @@ def from_plan(spec: ClusterSpec, plan: ClusterPlan) -> ClusterExpectation:
             services += ["haproxy", "keepalived"]
             listen.append(Listen(endpoint.port, "haproxy endpoint port"))
         routes: tuple[Route, ...] = ()
+        to_others = tuple(
+            Route(str(o.pod_subnet), str(o.address), o.name)
+            for o in plan.nodes
+            if o.name != n.name and o.pod_subnet is not None
+        )
         if bridge and plan.network.backend is Backend.STATIC_ROUTES and n.pod_subnet is not None:
-            routes = tuple(
-                Route(str(o.pod_subnet), str(o.address), o.name)
-                for o in plan.nodes
-                if o.name != n.name and o.pod_subnet is not None
-            )
+            routes = to_others
+        bgp_node = bgp.planned(spec, plan, n.name)
         ssh = spec_nodes[n.name].ssh
         nodes.append(
             NodeExpectation(
@@ -232,7 +239,9 @@ def from_plan(spec: ClusterSpec, plan: ClusterPlan) -> ClusterExpectation:
                 containerd_version=spec.container_runtime.version.removeprefix("v"),
                 etcd_version=plan.etcd.version if is_etcd else None,
                 etcd_member=by_member.get(n.name) if is_etcd else None,
-                underlay=planned(spec, plan, n.name),
+                underlay=underlay.planned(spec, plan, n.name),
+                bgp=bgp_node,
+                routes_over_bgp=to_others if bgp_node is not None else (),
             )
         )
     return ClusterExpectation(

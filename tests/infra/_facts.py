@@ -32,6 +32,9 @@ LISTENING = "ss -Hltn"
 ROUTES = "ip -j -4 route show"
 # The macvlan backend's shim device: its state and addresses.
 SHIM = "ip -d -j -4 addr show dev gw-shim"
+# The bgp backend: BIRD's sessions, and the routes it gave the kernel.
+BIRD_PROTOCOLS = "birdc -r show protocols"
+BIRD_ROUTES = "ip -j -4 route show proto bird"
 CONTAINERD_VERSION = "containerd --version"
 RUNC_VERSION = "runc --version"
 
@@ -159,6 +162,8 @@ def prefetch(node: NodeExpectation, cluster: ClusterExpectation) -> list[str]:
         cmds += [cat(CNI_CONFIG), ROUTES, unit("groundwork-routes.service")]
         if node.underlay is not None:
             cmds.append(SHIM)
+        if node.bgp is not None:
+            cmds += [BIRD_PROTOCOLS, BIRD_ROUTES, unit("bird")]
     kube = cluster.kubernetes
     if kube is not None and node.name in kube.kubelet_nodes:
         cmds += [unit(u) for u in kube_units(node.name in kube.control_plane_nodes)]

@@ -73,6 +73,7 @@ NODE_ARGS = (
     "pod_node",
     "substrate_pod_node",
     "underlay_node",
+    "bgp_node",
     "kube_node",
 )
 # How long the cluster checks wait for pods that are still starting (the
@@ -295,6 +296,8 @@ class Stack:
             return list(e.nodes) if e.bridge_network else []
         if arg == "underlay_node":
             return [n for n in e.nodes if n.underlay is not None]
+        if arg == "bgp_node":
+            return [n for n in e.nodes if n.bgp is not None]
         if arg == "substrate_pod_node":
             # Probe containers prove the pod network without Kubernetes; with
             # the Kubernetes layer checked, its own pods prove every pair of

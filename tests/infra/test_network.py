@@ -126,3 +126,44 @@ def test_pod_routes_service(pod_node: NodeExpectation, host: Any, expect: Expect
     """The unit that re-applies the pod routes at boot is enabled and has run."""
     check_service(host, expect, "groundwork-routes.service")
     expect.done()
+
+
+def bird_sessions(protocols: str) -> dict[str, str]:
+    """`birdc -r show protocols`: each BGP protocol's name -> its Info column
+    ("Established", or the state and why: "Active  Received: Administrative
+    shutdown")."""
+    sessions = {}
+    for line in protocols.splitlines():
+        fields = line.split()
+        if len(fields) >= 6 and fields[1] == "BGP":
+            sessions[fields[0]] = " ".join(fields[5:])
+    return sessions
+
+
+def test_bgp_sessions_and_learned_routes(
+    bgp_node: NodeExpectation, host: Any, expect: Expect
+) -> None:
+    """bgp: BIRD runs, every session (each other node, each declared router)
+    is Established, and the kernel routes every other node's pod subnet
+    through that node's address, as BIRD learned it."""
+    bgp = bgp_node.bgp
+    assert bgp is not None
+    check_service(host, expect, "bird")
+    out = host.run(facts.BIRD_PROTOCOLS)
+    sessions = bird_sessions(out.stdout) if out.rc == 0 else {}
+    for session in bgp.sessions:
+        expect.equal(
+            f"BGP session {session.protocol} with {session.address} (AS {session.asn})",
+            "Established",
+            sessions.get(session.protocol, f"(no session: {out.stderr.strip() or 'absent'})"),
+        )
+    out = host.run(facts.BIRD_ROUTES)
+    routes = json.loads(out.stdout) if out.rc == 0 and out.stdout.strip() else []
+    learned = {r.get("dst"): r.get("gateway") for r in routes}
+    for route in bgp_node.routes_over_bgp:
+        expect.equal(
+            f"learned route to {route.node} pods {route.subnet}",
+            f"via {route.via}",
+            f"via {learned[route.subnet]}" if learned.get(route.subnet) else "(not learned)",
+        )
+    expect.done()

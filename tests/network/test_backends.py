@@ -8,8 +8,9 @@ pod MTU on the wire (a don't-fragment ping of exactly that size crosses
 between nodes, one of a byte more is refused). Then this module checks, on
 each node, that the backend itself carries the packets: flannel's VXLAN
 device and routes through it, host-gw's routes through the other nodes'
-addresses, or the macvlan underlay's pods on the lab network itself, reached
-from the host with no route at all. Each lab is taken down at the end (its
+addresses, the macvlan underlay's pods on the lab network itself, reached
+from the host with no route at all, or the bgp backend's routes learned by
+BIRD over sessions established with every other node. Each lab is taken down at the end (its
 machines go; the cache stays).
 
 Before the first `up`, a copy of the VXLAN stack declaring WireGuard is
@@ -88,7 +89,7 @@ def test_a_backend_the_kernel_cannot_serve_is_refused_before_any_role_runs(
         assert "kubelet.service" not in units and "containerd.service" not in units
 
 
-@pytest.fixture(scope="module", params=["lab-flannel", "lab-hostgw", "lab-underlay"])
+@pytest.fixture(scope="module", params=["lab-flannel", "lab-hostgw", "lab-underlay", "lab-bgp"])
 def backend_lab(request: pytest.FixtureRequest) -> Iterator[ClusterSpec]:
     stack = str(request.param)
     spec = load_stack(stack)
@@ -106,6 +107,9 @@ def test_the_backend_carries_pod_traffic_between_every_pair_of_nodes(
     spec = backend_lab
     if spec.network.resolved_backend() is Backend.MACVLAN:
         underlay_carries_pod_traffic(spec)
+        return
+    if spec.network.resolved_backend() is Backend.BGP:
+        bgp_carries_pod_traffic(spec)
         return
     stack = spec.name
     nodes = [n.name for n in spec.nodes]
@@ -174,6 +178,48 @@ def underlay_carries_pod_traffic(spec: ClusterSpec) -> None:
         assert pod["metadata"]["name"].startswith(NETCHECK)
 
 
+def bird_routes(stack: str, node: str) -> dict[str, str]:
+    """The routes BIRD gave the node's kernel: destination -> gateway."""
+    routes = json.loads(on_node(stack, node, "ip -j -4 route show proto bird") or "[]")
+    return {r["dst"]: r.get("gateway", "") for r in routes}
+
+
+def bgp_carries_pod_traffic(spec: ClusterSpec) -> None:
+    """bgp: on each node BIRD has a session Established with every other
+    node, and the kernel routes each other node's pod subnet through that
+    node's address as BIRD learned it (proto bird), with no static route.
+    BIRD stopped on one node: the others withdraw its routes at once (its
+    pods become unreachable, which verify names); `up` starts it again and
+    every route is learned back before `up` ends."""
+    plan = build_plan(spec)
+    stack = spec.name
+    subnets = {n.name: (str(n.pod_subnet), str(n.address)) for n in plan.nodes if n.pod_subnet}
+    for node in subnets:
+        protocols = on_node(stack, node, "birdc -r show protocols")
+        established = {
+            line.split()[0]
+            for line in protocols.splitlines()
+            if line.rstrip().endswith("Established")
+        }
+        assert established == {f"mesh_{o}" for o in subnets if o != node}, protocols
+        expected = {subnet: via for other, (subnet, via) in subnets.items() if other != node}
+        assert bird_routes(stack, node) == expected
+        assert (
+            on_node(stack, node, "ip -4 route show proto 201 root 10.0.0.0/8").count("via") == 0
+        ), "a static pod route on a bgp node"
+    stopped = "w2"
+    on_node(stack, stopped, "systemctl stop bird")
+    withdrawn = subnets[stopped][0]
+    for node in subnets:
+        if node != stopped:
+            assert withdrawn not in bird_routes(stack, node), f"{node} kept {withdrawn}"
+    done = groundwork("up", "--stack", stack)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    for node in subnets:
+        expected = {subnet: via for other, (subnet, via) in subnets.items() if other != node}
+        assert bird_routes(stack, node) == expected, node
+
+
 def test_a_no_change_up_changes_nothing(backend_lab: ClusterSpec) -> None:
     spec = backend_lab
     options = Options(live=False, lab=True, kubernetes=True, verify=False)
@@ -189,8 +235,9 @@ def test_destroy_leaves_nothing_of_the_backend_on_the_nodes(backend_lab: Cluster
     """A rebuild onto another backend starts from clean nodes: reset.yml
     removes flannel's device, its routes (host-gw's have no protocol of
     their own), its nftables tables and its CNI configuration, which would
-    otherwise sort before the next plugin's and take every new pod; and the
-    macvlan backend's shim (with it, the route to the node's pods)."""
+    otherwise sort before the next plugin's and take every new pod; the
+    macvlan backend's shim (with it, the route to the node's pods); and the
+    bgp backend's BIRD, stopped, its learned routes withdrawn."""
     spec = backend_lab
     stack = spec.name
     done = groundwork("destroy", "--stack", stack, "--yes", timeout=600)
@@ -201,6 +248,7 @@ def test_destroy_leaves_nothing_of_the_backend_on_the_nodes(backend_lab: Cluster
             stack,
             node,
             "ip -o link show flannel.1 2>/dev/null; ip -o link show gw-shim 2>/dev/null; "
+            "ip -4 route show proto bird; systemctl is-active bird 2>/dev/null | grep -x active; "
             f"ip -4 route show root {pod_cidr}; "
             "nft list tables 2>/dev/null | grep flannel; "
             "find /etc/cni/net.d /run/flannel -mindepth 1 2>/dev/null; true",

@@ -79,7 +79,7 @@ def test_missing_stack_is_a_json_error(verb: list[str], capsys: pytest.CaptureFi
     doc = json.loads(out)
     assert doc["error"].startswith("no stack named 'no-such-stack'")
     assert (
-        "stacks: dev, lab, lab-flannel, lab-hostgw, lab-underlay, prod" in doc["hint"]
+        "stacks: dev, lab, lab-bgp, lab-flannel, lab-hostgw, lab-underlay, prod" in doc["hint"]
         and doc["problems"] == []
     )
     assert "no stack named" in err  # and for a person, on stderr

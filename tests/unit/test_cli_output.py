@@ -130,7 +130,7 @@ def test_a_missing_stack_suggests_the_near_name(capsys: pytest.CaptureFixture[st
     err = capsys.readouterr().err
     assert (
         "did you mean 'prod'?" in err
-        and "stacks: dev, lab, lab-flannel, lab-hostgw, lab-underlay, prod" in err
+        and "stacks: dev, lab, lab-bgp, lab-flannel, lab-hostgw, lab-underlay, prod" in err
     )
 
 

@@ -135,6 +135,7 @@ KEPT = {
     "/etc/fstab": "swap lines are commented out, not owned",
     "/etc/chrony/chrony.conf": "chrony's package conffile; chrony keeps running",
     "/etc/haproxy/haproxy.cfg": "haproxy's package conffile; haproxy is stopped and disabled",
+    "/etc/bird/bird.conf": "bird2's package conffile; BIRD is stopped and disabled",
     "/etc/cni/net.d": "the CNI packages' directory (our conflist in it is removed)",
     "/opt/cni": "the usual parent of CNI plugins, which may hold others' (our link is removed)",
 }

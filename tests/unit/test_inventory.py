@@ -155,8 +155,8 @@ def test_roles_read_only_variables_the_inventory_defines() -> None:
             text = path.read_text()
             used.update(w for w in _words(text) if w.startswith("gw_"))
     defined: set[str] = set()
-    # gw_underlay: only on a macvlan stack's nodes.
-    for stack in ("lab", "lab-underlay"):
+    # gw_underlay, gw_bgp: only on a macvlan or bgp stack's nodes.
+    for stack in ("lab", "lab-underlay", "lab-bgp"):
         inv = rendered(stack)
         defined.update(inv.group_vars)
         for host in inv.hosts["all"]["hosts"].values():

@@ -255,7 +255,7 @@ def test_a_missing_stack_suggests_the_near_one_and_lists_all() -> None:
     assert "no stack named 'Prod'" in caught.value.message
     assert caught.value.message.endswith("did you mean 'prod'?")
     assert caught.value.hint.startswith(
-        "stacks: dev, lab, lab-flannel, lab-hostgw, lab-underlay, prod"
+        "stacks: dev, lab, lab-bgp, lab-flannel, lab-hostgw, lab-underlay, prod"
     )
 
 
