@@ -21,6 +21,7 @@ from groundwork.lab import (
     network,
     nodes,
     registry,
+    router,
     site,
     ssh,
     stale_images,
@@ -32,6 +33,7 @@ from groundwork.lab.layout import LabNode, lab_state_dir, layout
 from groundwork.lab.state import LabState
 from groundwork.lab.status import observe
 from groundwork.paths import cache_dir
+from groundwork.plan import build_plan
 from groundwork.progress import Progress, silent
 
 if TYPE_CHECKING:
@@ -198,6 +200,11 @@ def up(
         cache, progress
     ):
         changed = True
+    lab_router = router.planned(spec, build_plan(spec))
+    if lab_router is not None and not router.running(lab):
+        progress(f"starting the lab's BGP router (BIRD) on {lab_router.address}")
+    if router.ensure(lab, lab_router):
+        changed = True
     state = observe(lab, changed=changed, deep=check_nodes or changed or bool(booting))
     # sshd can answer before systemd has finished booting a restarted machine.
     starting = {n.name for n in state.nodes if n.state == "starting"}
@@ -260,6 +267,7 @@ def down(spec: ClusterSpec, progress: Progress = silent) -> None:
         progress("stopping the mirror")
     site.stop_server(lab.stack)
     registry.stop(lab)
+    router.stop(lab)
     containers = [c for c in nodes.list_containers(lab) if nodes.label_of(c) == lab.stack]
     if containers:
         progress(f"removing {len(containers)} node(s)")
@@ -280,4 +288,6 @@ def leftovers(spec: ClusterSpec) -> list[str]:
         found.append("mirror server process")
     if registry.running(lab):
         found.append("registry server process")
+    if router.running(lab):
+        found.append("BGP router process")
     return found

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import time
 from typing import Any
 
 import _facts as facts
@@ -128,6 +129,10 @@ def test_pod_routes_service(pod_node: NodeExpectation, host: Any, expect: Expect
     expect.done()
 
 
+# How long a BGP session that is not Established yet is waited for.
+SESSION_SETTLE_SECONDS = 20.0
+
+
 def bird_sessions(protocols: str) -> dict[str, str]:
     """`birdc -r show protocols`: each BGP protocol's name -> its Info column
     ("Established", or the state and why: "Active  Received: Administrative
@@ -151,6 +156,15 @@ def test_bgp_sessions_and_learned_routes(
     check_service(host, expect, "bird")
     out = host.run(facts.BIRD_PROTOCOLS)
     sessions = bird_sessions(out.stdout) if out.rc == 0 else {}
+    # A session BIRD (re)started a moment ago (`up` waits for the other
+    # nodes, not for the stack's routers) is given a few seconds to come up.
+    deadline = time.monotonic() + SESSION_SETTLE_SECONDS
+    while out.rc == 0 and time.monotonic() < deadline:
+        if all(sessions.get(s.protocol) == "Established" for s in bgp.sessions):
+            break
+        time.sleep(1)
+        out = getattr(host, "host", host).run(facts.BIRD_PROTOCOLS)
+        sessions = bird_sessions(out.stdout) if out.rc == 0 else {}
     for session in bgp.sessions:
         expect.equal(
             f"BGP session {session.protocol} with {session.address} (AS {session.asn})",

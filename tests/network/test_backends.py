@@ -24,6 +24,7 @@ import ipaddress
 import json
 import subprocess
 import sys
+import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,6 +33,8 @@ import pytest
 import yaml
 from rich.console import Console
 
+from groundwork.lab import router
+from groundwork.lab.layout import layout
 from groundwork.manifests.netcheck import NAME as NETCHECK
 from groundwork.manifests.netcheck import NAMESPACE as NETCHECK_NAMESPACE
 from groundwork.manifests.netcheck import PORT as NETCHECK_PORT
@@ -188,9 +191,11 @@ def bgp_carries_pod_traffic(spec: ClusterSpec) -> None:
     """bgp: on each node BIRD has a session Established with every other
     node, and the kernel routes each other node's pod subnet through that
     node's address as BIRD learned it (proto bird), with no static route.
-    BIRD stopped on one node: the others withdraw its routes at once (its
-    pods become unreachable, which verify names); `up` starts it again and
-    every route is learned back before `up` ends."""
+    The lab's router (BIRD on the gateway, a declared peer) learned every
+    node's subnet from that node. BIRD stopped on one node: the others and
+    the router withdraw its routes at once (its pods become unreachable,
+    which verify names); `up` starts it again and every node has learned
+    every route back before `up` ends."""
     plan = build_plan(spec)
     stack = spec.name
     subnets = {n.name: (str(n.pod_subnet), str(n.address)) for n in plan.nodes if n.pod_subnet}
@@ -201,23 +206,33 @@ def bgp_carries_pod_traffic(spec: ClusterSpec) -> None:
             for line in protocols.splitlines()
             if line.rstrip().endswith("Established")
         }
-        assert established == {f"mesh_{o}" for o in subnets if o != node}, protocols
+        assert established == {"peer_0", *(f"mesh_{o}" for o in subnets if o != node)}, protocols
         expected = {subnet: via for other, (subnet, via) in subnets.items() if other != node}
         assert bird_routes(stack, node) == expected
         assert (
             on_node(stack, node, "ip -4 route show proto 201 root 10.0.0.0/8").count("via") == 0
         ), "a static pod route on a bgp node"
+    # The lab's router on the gateway (network.bgp.peers) learned every
+    # node's subnet from that node, over a session of its own with each.
+    lab = layout(spec)
+    announced = {subnet: via for subnet, via in subnets.values()}
+    assert router.learned_routes(lab) == announced
     stopped = "w2"
     on_node(stack, stopped, "systemctl stop bird")
     withdrawn = subnets[stopped][0]
     for node in subnets:
         if node != stopped:
             assert withdrawn not in bird_routes(stack, node), f"{node} kept {withdrawn}"
+    assert withdrawn not in router.learned_routes(lab)
     done = groundwork("up", "--stack", stack)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     for node in subnets:
         expected = {subnet: via for other, (subnet, via) in subnets.items() if other != node}
         assert bird_routes(stack, node) == expected, node
+    deadline = time.monotonic() + 20
+    while router.learned_routes(lab) != announced and time.monotonic() < deadline:
+        time.sleep(1)
+    assert router.learned_routes(lab) == announced
 
 
 def test_a_no_change_up_changes_nothing(backend_lab: ClusterSpec) -> None:

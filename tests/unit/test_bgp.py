@@ -13,6 +13,7 @@ import jinja2
 import yaml
 
 from groundwork.inventory.render import Connection, hosts
+from groundwork.lab import router as lab_router
 from groundwork.paths import PROJECT_ROOT
 from groundwork.plan import bgp, build_plan, ports
 from groundwork.spec import load_stack, parse_cluster
@@ -63,6 +64,7 @@ def test_the_inventory_gives_bird_and_its_settings_only_to_bgp_nodes() -> None:
         "sessions": [
             {"protocol": "mesh_cp1", "address": "10.81.0.11", "asn": 64512},
             {"protocol": "mesh_w2", "address": "10.81.0.22", "asn": 64512},
+            {"protocol": "peer_0", "address": "10.81.0.1", "asn": 64513},
         ],
     }
     assert "bird2" in w1["gw_node_packages"]
@@ -71,13 +73,38 @@ def test_the_inventory_gives_bird_and_its_settings_only_to_bgp_nodes() -> None:
     assert "gw_bgp" not in other and "bird2" not in other["gw_node_packages"]
 
 
-def test_bgp_opens_tcp_179_between_the_nodes() -> None:
+def test_bgp_opens_tcp_179_to_the_nodes_and_the_declared_routers() -> None:
     rules = build_plan(load_stack(STACK)).ports
     bgp_rules = [r for r in rules if r.port == 179]
     assert bgp_rules and all(r.protocol == "tcp" for r in bgp_rules)
     assert {r.purpose for r in bgp_rules} == {"BIRD BGP (routes to pod subnets)"}
-    # No router is declared: only the nodes may connect.
-    assert not [r for r in bgp_rules if ports.BGP_PEERS in r.sources]
+    assert [r for r in bgp_rules if ports.BGP_PEERS in r.sources]
+    cluster = declared()
+    cluster["network"]["bgp"] = {"asn": 64512}
+    rules = build_plan(parse_cluster(cluster)).ports
+    assert not [r for r in rules if r.port == 179 and ports.BGP_PEERS in r.sources]
+
+
+def test_a_lab_stack_peering_with_its_gateway_gets_the_labs_router() -> None:
+    spec = load_stack(STACK)
+    router = lab_router.planned(spec, build_plan(spec))
+    assert router is not None
+    assert (router.address, router.asn, router.cluster_asn) == ("10.81.0.1", 64513, 64512)
+    assert [(s.protocol, s.address) for s in router.sessions] == [
+        ("node_cp1", "10.81.0.11"),
+        ("node_w1", "10.81.0.21"),
+        ("node_w2", "10.81.0.22"),
+    ]
+    conf = lab_router.config(router)
+    assert conf.count("strict bind on;") == 3 and "local 10.81.0.1 as 64513;" in conf
+    # It learns; it announces nothing and touches no kernel table.
+    assert "export none;" in conf and "protocol kernel" not in conf
+    assert "direct;" not in conf  # eBGP: BIRD's own defaults for a neighbour on the link
+    # A router elsewhere is the site's own: the lab runs none.
+    cluster = declared()
+    cluster["network"]["bgp"]["peers"] = [{"address": "192.0.2.1", "asn": 65000}]
+    other = parse_cluster(cluster)
+    assert lab_router.planned(other, build_plan(other)) is None
 
 
 def render_bird(node: dict[str, Any]) -> str:
