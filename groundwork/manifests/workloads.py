@@ -21,7 +21,14 @@ from groundwork.manifests.common import Obj
 from groundwork.manifests.gateway import GATEWAY_API, GATEWAY_NAME, gateway_namespace
 from groundwork.manifests.templating import render_objects
 from groundwork.plan import ClusterPlan
-from groundwork.spec.model import ClusterSpec, Port, Workload
+from groundwork.spec.model import (
+    ClusterSpec,
+    NetworkPolicy,
+    PolicyPeer,
+    PolicyPort,
+    Port,
+    Workload,
+)
 
 DATA_VOLUME = "data"
 # How long a stopping pod keeps serving before it gets SIGTERM: longer than
@@ -81,9 +88,12 @@ def workloads(spec: ClusterSpec, _plan: ClusterPlan) -> list[Obj]:
     gateway_ns = gateway_namespace(spec)
     routable = ingress_class is not None or gateway_ns is not None
     views = [_view(w, routable=routable) for w in spec.workloads]
-    return render_objects(
+    namespaces = {w.namespace for w in spec.workloads} | {
+        p.namespace for p in spec.network_policies
+    }
+    objects = render_objects(
         "addons/workloads/workloads.yaml.j2",
-        namespaces=sorted({w.namespace for w in spec.workloads} - {"default"}),
+        namespaces=sorted(namespaces - {"default"}),
         workloads=views,
         data_volume=DATA_VOLUME,
         stop_delay_seconds=STOP_DELAY_SECONDS,
@@ -92,6 +102,60 @@ def workloads(spec: ClusterSpec, _plan: ClusterPlan) -> list[Obj]:
         gateway_name=GATEWAY_NAME,
         gateway_namespace=gateway_ns,
     )
+    return [*objects, *(network_policy(p) for p in spec.network_policies)]
+
+
+def _peer(peer: PolicyPeer) -> Obj:
+    if peer.ip_block is not None:
+        block: Obj = {"cidr": str(peer.ip_block.cidr)}
+        if peer.ip_block.except_:
+            block["except"] = [str(n) for n in peer.ip_block.except_]
+        return {"ipBlock": block}
+    out: Obj = {}
+    if peer.pod_selector is not None:
+        out["podSelector"] = {"matchLabels": dict(peer.pod_selector)}
+    if peer.namespace_selector is not None:
+        out["namespaceSelector"] = {"matchLabels": dict(peer.namespace_selector)}
+    return out
+
+
+def _ports(ports: list[PolicyPort]) -> list[Obj]:
+    return [
+        {"protocol": p.protocol, **({"port": p.port} if p.port is not None else {})} for p in ports
+    ]
+
+
+def _rule(peers_key: str, peers: list[PolicyPeer], ports: list[PolicyPort]) -> Obj:
+    rule: Obj = {}
+    if peers:
+        rule[peers_key] = [_peer(p) for p in peers]
+    if ports:
+        rule["ports"] = _ports(ports)
+    return rule
+
+
+def network_policy(policy: NetworkPolicy) -> Obj:
+    """A declared policy as the networking.k8s.io/v1 object (pure): the
+    directions it restricts are its policyTypes."""
+    spec: Obj = {"podSelector": {"matchLabels": dict(policy.pod_selector)}}
+    types = []
+    if policy.ingress is not None:
+        types.append("Ingress")
+        spec["ingress"] = [_rule("from", r.from_, r.ports) for r in policy.ingress]
+    if policy.egress is not None:
+        types.append("Egress")
+        spec["egress"] = [_rule("to", r.to, r.ports) for r in policy.egress]
+    spec["policyTypes"] = types
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {
+            "name": policy.name,
+            "namespace": policy.namespace,
+            "labels": {"app.kubernetes.io/managed-by": "groundwork"},
+        },
+        "spec": spec,
+    }
 
 
 def _port(p: Port) -> PortView:

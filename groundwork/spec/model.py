@@ -874,6 +874,90 @@ class Workload(Strict):
     )
 
 
+class IpBlock(Strict):
+    """Addresses outside the cluster a policy lets in or out."""
+
+    cidr: Network = Field(description="The range (e.g. 192.0.2.0/24).")
+    except_: list[Network] = Field(
+        default=[], alias="except", description="Ranges within cidr that stay excluded."
+    )
+
+
+class PolicyPeer(Strict):
+    """Who a policy rule lets through: pods (by their labels, in namespaces
+    chosen by theirs), or an address range."""
+
+    pod_selector: dict[str, str] | None = Field(
+        default=None, description="Pods with these labels ({}: every pod)."
+    )
+    namespace_selector: dict[str, str] | None = Field(
+        default=None,
+        description="In namespaces with these labels ({}: every namespace). Omitted: the "
+        "policy's own namespace.",
+    )
+    ip_block: IpBlock | None = Field(
+        default=None, description="An address range; not with the selectors."
+    )
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> PolicyPeer:
+        selectors = self.pod_selector is not None or self.namespace_selector is not None
+        if self.ip_block is not None and selectors:
+            raise ValueError("a peer is either an ipBlock or selectors, not both")
+        if self.ip_block is None and not selectors:
+            raise ValueError("a peer needs podSelector, namespaceSelector or ipBlock")
+        return self
+
+
+class PolicyPort(Strict):
+    protocol: Literal["TCP", "UDP", "SCTP"] = Field(default="TCP", description="The protocol.")
+    port: int | Name | None = Field(
+        default=None, description="A port number or a named port. Omitted: every port."
+    )
+
+
+class IngressRule(Strict):
+    from_: list[PolicyPeer] = Field(
+        default=[], alias="from", description="Who may connect. Empty: anyone."
+    )
+    ports: list[PolicyPort] = Field(default=[], description="To which ports. Empty: any.")
+
+
+class EgressRule(Strict):
+    to: list[PolicyPeer] = Field(default=[], description="Where to. Empty: anywhere.")
+    ports: list[PolicyPort] = Field(default=[], description="To which ports. Empty: any.")
+
+
+class NetworkPolicy(Strict):
+    """A Kubernetes NetworkPolicy the cluster gets with its workloads. Only
+    plugins that enforce policies filter by it (validate warns otherwise)."""
+
+    name: Name = Field(description="The policy's name, unique in its namespace.")
+    namespace: Name = Field(
+        default="default",
+        description="The namespace of the pods it selects, made by Groundwork if needed.",
+    )
+    pod_selector: dict[str, str] = Field(
+        default={}, description="The pods it applies to, by their labels ({}: every pod)."
+    )
+    ingress: list[IngressRule] | None = Field(
+        default=None,
+        description="What may reach the selected pods; [] lets nothing in. Omitted: "
+        "incoming traffic is not restricted by this policy.",
+    )
+    egress: list[EgressRule] | None = Field(
+        default=None,
+        description="Where the selected pods may connect; [] lets nothing out. Omitted: "
+        "outgoing traffic is not restricted by this policy.",
+    )
+
+    @model_validator(mode="after")
+    def _restricts_something(self) -> NetworkPolicy:
+        if self.ingress is None and self.egress is None:
+            raise ValueError("give ingress, egress or both ([] denies all of that direction)")
+        return self
+
+
 class ContainerRuntime(Strict):
     """The container runtime, containerd, on every node with a kubelet."""
 
@@ -998,6 +1082,11 @@ class ClusterSpec(Strict):
     )
     workloads: list[Workload] = Field(
         default=[], description="Applications deployed with the cluster."
+    )
+    network_policies: list[NetworkPolicy] = Field(
+        default=[],
+        description="NetworkPolicies the cluster gets with its workloads; enforced only by "
+        "a plugin that enforces them (calico, cilium, kube-router).",
     )
     artifacts: Artifacts = Field(
         default=Artifacts(), description="Where binaries and packages come from."

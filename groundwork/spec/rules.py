@@ -512,6 +512,19 @@ def load_balancer(spec: ClusterSpec) -> Iterator[Problem]:
                     yield Problem(path, f"{text} overlaps {cidr_path} {cidr}")
 
 
+def network_policies(spec: ClusterSpec) -> Iterator[Problem]:
+    seen: dict[tuple[str, str], int] = {}
+    for i, policy in enumerate(spec.network_policies):
+        key = (policy.namespace, policy.name)
+        if key in seen:
+            yield Problem(
+                path_of(("networkPolicies", i, "name")),
+                f"duplicate of {path_of(('networkPolicies', seen[key]))} "
+                f"({policy.namespace}/{policy.name})",
+            )
+        seen.setdefault(key, i)
+
+
 def workloads(spec: ClusterSpec) -> Iterator[Problem]:
     classes = {c.name for c in spec.storage.classes}
     seen: dict[tuple[str, str], int] = {}
@@ -664,6 +677,7 @@ RULES: tuple[CrossFieldRule, ...] = (
     _reads(gateway, "gateway"),
     _reads(load_balancer, "loadBalancer", "network"),
     _reads(workloads, "workloads", "storage", "gateway"),
+    _reads(network_policies, "networkPolicies"),
     _reads(artifacts, "artifacts"),
     _reads(upstream_pins, "artifacts", "kubernetes", "nodes", "etcd", "containerRuntime"),
     _reads(lab, "lab", "nodes", "artifacts"),
@@ -732,11 +746,29 @@ def unproven_plugin(spec: ClusterSpec) -> Iterator[Problem]:
         )
 
 
+# The plugins that filter traffic by NetworkPolicy.
+ENFORCING_PLUGINS = frozenset({Plugin.CALICO, Plugin.CILIUM, Plugin.KUBE_ROUTER})
+
+
+def unenforced_policies(spec: ClusterSpec) -> Iterator[Problem]:
+    net = spec.network
+    count = len(spec.network_policies)
+    if count and net.plugin not in ENFORCING_PLUGINS:
+        yield Problem(
+            path_of(("networkPolicies",)),
+            f"{net.plugin.value} {net.resolved_backend()} does not enforce NetworkPolicy: the "
+            f"{count} declared polic{'y is' if count == 1 else 'ies are'} applied but "
+            f"filter{'s' if count == 1 else ''} nothing; calico, cilium and kube-router enforce them (none has run on "
+            "Groundwork's lab yet: docs/network.md)",
+        )
+
+
 WARNINGS: tuple[Rule, ...] = (
     ipvs_deprecated,
     no_workers,
     vip_for_one_control_plane,
     unproven_plugin,
+    unenforced_policies,
 )
 
 

@@ -391,6 +391,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             kube = stack_of(metafunc.config).kubernetes
             values = [kube] if kube is not None else []
             metafunc.parametrize("kube_cluster", values, ids=["cluster"])
+        elif "policy_cluster" in metafunc.fixturenames:
+            # The declared NetworkPolicies' check, on a stack that declares some.
+            checked = stack_of(metafunc.config)
+            kube = checked.kubernetes
+            values = [kube] if kube is not None and checked.spec.network_policies else []
+            metafunc.parametrize("policy_cluster", values, ids=["cluster"])
         else:
             return
     if not values:

@@ -144,6 +144,13 @@ def test_kubernetes_checks_run_unless_only_the_substrate_is_checked(tmp_path: Pa
     assert set(substrate) - set(ids) == pod_network
 
 
+def test_the_policy_check_runs_only_for_a_stack_that_declares_policies(tmp_path: Path) -> None:
+    with_policies = collect(ROOT / "stacks" / "Pulumi.lab-bgp.yaml", tmp_path / "a")
+    assert "test_network_policies[cluster]" in with_policies
+    without = collect(ROOT / "stacks" / "Pulumi.lab.yaml", tmp_path / "b")
+    assert not [i for i in without if i.startswith("test_network_policies")]
+
+
 def test_kubernetes_expectations_follow_the_plan() -> None:
     kube = expectations(load_stack("lab")).kubernetes
     assert kube is not None
