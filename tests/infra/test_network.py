@@ -12,7 +12,7 @@ import _facts as facts
 from _live import check_service, read_json
 
 from groundwork.verify.drift import Expect
-from groundwork.verify.expect import CNI_CONFIG, NodeExpectation
+from groundwork.verify.expect import CNI_CONFIG, NodeExpectation, Route
 
 
 def _plugin(conflist: Any, kind: str) -> dict[str, Any] | None:
@@ -83,16 +83,24 @@ def test_underlay_shim(underlay_node: NodeExpectation, host: Any, expect: Expect
 
 def test_pod_routes(pod_node: NodeExpectation, host: Any, expect: Expect) -> None:
     """A route to every other node's pod subnet via that node's address."""
-    out = host.run(facts.ROUTES)
-    routes = json.loads(out.stdout) if out.rc == 0 and out.stdout.strip() else []
-    live = {r.get("dst"): r.get("gateway") for r in routes}
-    for route in pod_node.routes:
-        expect.equal(
-            f"route to {route.node} pods {route.subnet}",
-            f"via {route.via}",
-            f"via {live[route.subnet]}" if live.get(route.subnet) else "(no route)",
-        )
+    expect_routes(expect, host, facts.ROUTES, pod_node.routes, "route", "(no route)")
     expect.done()
+
+
+def expect_routes(
+    expect: Expect, host: Any, command: str, routes: tuple[Route, ...], what: str, none: str
+) -> None:
+    """Each route to another node's pod subnet, through that node's address,
+    among those `command` (`ip -j route show ...`) lists."""
+    out = host.run(command)
+    listed = json.loads(out.stdout) if out.rc == 0 and out.stdout.strip() else []
+    live = {r.get("dst"): r.get("gateway") for r in listed}
+    for route in routes:
+        expect.equal(
+            f"{what} to {route.node} pods {route.subnet}",
+            f"via {route.via}",
+            f"via {live[route.subnet]}" if live.get(route.subnet) else none,
+        )
 
 
 def test_pod_network(substrate_pod_node: NodeExpectation, stack: Any, expect: Expect) -> None:
@@ -171,13 +179,6 @@ def test_bgp_sessions_and_learned_routes(
             "Established",
             sessions.get(session.protocol, f"(no session: {out.stderr.strip() or 'absent'})"),
         )
-    out = host.run(facts.BIRD_ROUTES)
-    routes = json.loads(out.stdout) if out.rc == 0 and out.stdout.strip() else []
-    learned = {r.get("dst"): r.get("gateway") for r in routes}
-    for route in bgp_node.routes_over_bgp:
-        expect.equal(
-            f"learned route to {route.node} pods {route.subnet}",
-            f"via {route.via}",
-            f"via {learned[route.subnet]}" if learned.get(route.subnet) else "(not learned)",
-        )
+    routes = bgp_node.routes_over_bgp
+    expect_routes(expect, host, facts.BIRD_ROUTES, routes, "learned route", "(not learned)")
     expect.done()

@@ -5,12 +5,11 @@ expects."""
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 from typing import Any
 
 import jinja2
-import yaml
+from _stacks import declared
 
 from groundwork.inventory.render import Connection, hosts
 from groundwork.lab import router as lab_router
@@ -24,11 +23,6 @@ STACK = "lab-bgp"
 ROLES = PROJECT_ROOT / "roles"
 
 
-def declared() -> dict[str, Any]:
-    doc = yaml.safe_load((PROJECT_ROOT / "stacks" / f"Pulumi.{STACK}.yaml").read_text())
-    return copy.deepcopy(doc["config"]["groundwork:cluster"])
-
-
 def test_the_lab_bgp_stack_routes_with_bgp_at_the_full_mtu() -> None:
     spec = load_stack(STACK)
     assert (spec.network.plugin, spec.network.resolved_backend()) == (Plugin.BRIDGE, Backend.BGP)
@@ -36,7 +30,7 @@ def test_the_lab_bgp_stack_routes_with_bgp_at_the_full_mtu() -> None:
 
 
 def test_each_node_peers_with_every_other_node_and_the_declared_routers() -> None:
-    cluster = declared()
+    cluster = declared(STACK)
     cluster["network"]["bgp"] = {"asn": 64600, "peers": [{"address": "10.81.0.1", "asn": 64512}]}
     spec = parse_cluster(cluster)
     node = bgp.planned(spec, build_plan(spec), "w1")
@@ -79,7 +73,7 @@ def test_bgp_opens_tcp_179_to_the_nodes_and_the_declared_routers() -> None:
     assert bgp_rules and all(r.protocol == "tcp" for r in bgp_rules)
     assert {r.purpose for r in bgp_rules} == {"BIRD BGP (routes to pod subnets)"}
     assert [r for r in bgp_rules if ports.BGP_PEERS in r.sources]
-    cluster = declared()
+    cluster = declared(STACK)
     cluster["network"]["bgp"] = {"asn": 64512}
     rules = build_plan(parse_cluster(cluster)).ports
     assert not [r for r in rules if r.port == 179 and ports.BGP_PEERS in r.sources]
@@ -101,7 +95,7 @@ def test_a_lab_stack_peering_with_its_gateway_gets_the_labs_router() -> None:
     assert "export none;" in conf and "protocol kernel" not in conf
     assert "direct;" not in conf  # eBGP: BIRD's own defaults for a neighbour on the link
     # A router elsewhere is the site's own: the lab runs none.
-    cluster = declared()
+    cluster = declared(STACK)
     cluster["network"]["bgp"]["peers"] = [{"address": "192.0.2.1", "asn": 65000}]
     other = parse_cluster(cluster)
     assert lab_router.planned(other, build_plan(other)) is None

@@ -4,28 +4,12 @@ about when the plugin does not enforce them."""
 
 from __future__ import annotations
 
-import copy
-from typing import Any
-
-import pytest
-import yaml
+from _stacks import declared, problems
 
 from groundwork.manifests.workloads import network_policy, workloads
-from groundwork.paths import PROJECT_ROOT
 from groundwork.plan import build_plan
-from groundwork.spec import SpecError, load_stack, parse_cluster
+from groundwork.spec import load_stack, parse_cluster
 from groundwork.spec.rules import warnings
-
-
-def declared(stack: str) -> dict[str, Any]:
-    doc = yaml.safe_load((PROJECT_ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())
-    return copy.deepcopy(doc["config"]["groundwork:cluster"])
-
-
-def problems(cluster: dict[str, Any]) -> list[str]:
-    with pytest.raises(SpecError) as caught:
-        parse_cluster(cluster)
-    return [str(p) for p in caught.value.problems]
 
 
 def test_prods_policy_renders_as_the_kubernetes_object() -> None:

@@ -4,35 +4,20 @@ pre-flight's device probe and what verify expects."""
 
 from __future__ import annotations
 
-import copy
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from pathlib import Path
-from typing import Any
 
-import pytest
-import yaml
+from _stacks import declared, problems
 
 from groundwork import preflight
 from groundwork.inventory.render import Connection, hosts
-from groundwork.paths import PROJECT_ROOT
 from groundwork.plan import build_plan, kernel
 from groundwork.plan.underlay import planned, underlay_node
-from groundwork.spec import SpecError, load_stack, parse_cluster
+from groundwork.spec import load_stack
 from groundwork.spec.model import Backend, KubeProxyMode, Plugin
 from groundwork.verify.expect import expectations
 
 STACK = "lab-underlay"
-
-
-def declared() -> dict[str, Any]:
-    doc = yaml.safe_load((PROJECT_ROOT / "stacks" / f"Pulumi.{STACK}.yaml").read_text())
-    return copy.deepcopy(doc["config"]["groundwork:cluster"])
-
-
-def problems(cluster: dict[str, Any]) -> list[str]:
-    with pytest.raises(SpecError) as caught:
-        parse_cluster(cluster)
-    return [str(p) for p in caught.value.problems]
 
 
 def test_the_lab_underlay_stack_is_valid_and_its_pods_live_on_the_lab_network() -> None:
@@ -48,7 +33,7 @@ def test_the_lab_underlay_stack_is_valid_and_its_pods_live_on_the_lab_network() 
 
 
 def test_a_pod_cidr_outside_the_nodes_network_is_refused() -> None:
-    cluster = declared()
+    cluster = declared(STACK)
     cluster["network"]["podCidr"] = "10.244.0.0/16"
     assert problems(cluster) == [
         "cluster.network.podCidr: 10.244.0.0/16 is not inside cluster.lab.subnet 10.80.0.0/16: "
@@ -58,7 +43,7 @@ def test_a_pod_cidr_outside_the_nodes_network_is_refused() -> None:
 
 
 def test_the_lab_gateway_inside_the_pod_cidr_is_refused_with_the_other_problems() -> None:
-    cluster = declared()
+    cluster = declared(STACK)
     cluster["network"]["podCidr"] = "10.80.0.0/17"
     found = problems(cluster)
     assert (
@@ -74,14 +59,14 @@ def test_the_lab_gateway_inside_the_pod_cidr_is_refused_with_the_other_problems(
 
 
 def test_the_pod_cidr_still_may_not_overlap_the_service_cidr() -> None:
-    cluster = declared()
+    cluster = declared(STACK)
     cluster["network"]["serviceCidr"] = "10.80.192.0/18"
     found = problems(cluster)
     assert any("overlaps cluster.network.serviceCidr" in p for p in found), found
 
 
 def test_without_a_lab_the_nodes_network_must_be_declared() -> None:
-    cluster = declared()
+    cluster = declared(STACK)
     del cluster["lab"]
     cluster["artifacts"] = {"source": "mirror", "mirror": "http://mirror.example"}
     cluster["controlPlane"] = {"endpoint": {"dns": "api.example"}}
@@ -94,7 +79,7 @@ def test_without_a_lab_the_nodes_network_must_be_declared() -> None:
 
 
 def test_the_static_routes_backend_still_refuses_a_pod_cidr_inside_the_nodes_network() -> None:
-    cluster = declared()
+    cluster = declared(STACK)
     cluster["network"]["backend"] = "static-routes"
     found = problems(cluster)
     assert "cluster.network.podCidr: overlaps cluster.lab.subnet 10.80.0.0/16" in found
