@@ -19,6 +19,7 @@ from groundwork.phases import REBUILD, Context, Options, Status, run
 from groundwork.phases.destroy import destroy
 from groundwork.spec import ClusterSpec, Role, load_stack
 from groundwork.spec.model import VipEndpoint
+from groundwork.verify import verify
 
 pytestmark = pytest.mark.lab
 
@@ -57,7 +58,9 @@ def verified(spec: ClusterSpec) -> ClusterSpec:
 def test_destroy_leaves_clean_nodes_that_answer_ssh(verified: ClusterSpec) -> None:
     spec = verified
     pod_node = spec.nodes_with(Role.WORKER)[0].name
-    # verify left its probe rootfs: the reset below must remove it.
+    # verify of the substrate starts its probe containers and leaves their
+    # rootfs: the reset below must remove it.
+    assert verify(spec, kubernetes=False).ok
     assert must(spec, pod_node, f"test -d {VERIFY_ROOTFS} && echo yes").strip() == "yes"
 
     result = destroy(Context(spec, Options(live=False), Console(width=160)))
