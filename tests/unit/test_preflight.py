@@ -276,3 +276,24 @@ def test_the_nfs_probe_runs_in_check_mode(tmp_path: Path) -> None:
         (problem,) = with_nfs
         assert "cluster.storage.classes[1].driver" in problem
         assert "nfs is not in /proc/filesystems and modprobe finds no nfs module" in problem
+
+
+def _preflight_task(playbook: str) -> dict[str, object]:
+    plays = yaml.safe_load(
+        (Path(__file__).resolve().parents[2] / "playbooks" / playbook).read_text()
+    )
+    for play in plays:
+        for task in play.get("tasks", []):
+            if "groundwork_preflight" in task:
+                return dict(task["groundwork_preflight"])
+    raise AssertionError(f"no pre-flight in {playbook}")
+
+
+def test_a_joining_etcd_member_is_checked_like_every_node_before_it_joins() -> None:
+    """etcd_member_add.yml changes the etcd cluster before site.yml runs: its
+    pre-flight asks for the same kernel devices and filesystems, so a node
+    site.yml would refuse never joins first."""
+    site, member = _preflight_task("site.yml"), _preflight_task("etcd_member_add.yml")
+    for key in ("address", "ssh_user", "kernel_modules", "kernel_filesystems"):
+        assert member[key] == site[key], key
+    assert member["etcd_member"] is True
