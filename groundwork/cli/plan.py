@@ -19,7 +19,7 @@ from groundwork.cli.common import (
     stack_file,
 )
 from groundwork.phases.pinned_bundles import unpinned_bundles
-from groundwork.plan import ClusterPlan, build_plan
+from groundwork.plan import ClusterPlan, bgp, build_plan, underlay
 from groundwork.spec import ClusterSpec, warnings
 
 
@@ -111,19 +111,41 @@ def run_plan(args: argparse.Namespace) -> int:
     if args.output == "json":
         print_json(plan_document(spec, plan))
     else:
-        for table in tables(plan):
+        for table in tables(plan, spec):
             console.print(table)
     return 0
 
 
-def tables(plan: ClusterPlan) -> list[Table]:
+def pod_routing(spec: ClusterSpec, plan: ClusterPlan, name: str) -> str:
+    """How a node's pods are reached, for the backends whose nodes hold more
+    than a subnet: macvlan's shim and pod range, BGP's sessions (pure)."""
+    shim = underlay.planned(spec, plan, name)
+    if shim is not None:
+        return f"{underlay.SHIM_DEVICE} {shim.shim}, pods {shim.range_start}-{shim.range_end}"
+    speaker = bgp.planned(spec, plan, name)
+    if speaker is not None:
+        peers = ", ".join(f"{s.address} (AS {s.asn})" for s in speaker.sessions)
+        return f"BIRD AS {speaker.asn}, peers {peers}"
+    return ""
+
+
+def tables(plan: ClusterPlan, spec: ClusterSpec | None = None) -> list[Table]:
     """The plan as rich tables, in reading order."""
     nodes = Table(title=f"Nodes of {plan.name} (Kubernetes {plan.kubernetes_version})")
-    for column in ("name", "address", "roles", "pod subnet"):
+    routing = {n.name: pod_routing(spec, plan, n.name) for n in plan.nodes} if spec else {}
+    shown = any(routing.values())
+    for column in (
+        "name",
+        "address",
+        "roles",
+        "pod subnet",
+        *(["pods reached by"] if shown else []),
+    ):
         nodes.add_column(column)
     for node in plan.nodes:
         subnet = str(node.pod_subnet) if node.pod_subnet else "- (no kubelet)"
-        nodes.add_row(node.name, str(node.address), ", ".join(node.roles), subnet)
+        extra = [routing[node.name]] if shown else []
+        nodes.add_row(node.name, str(node.address), ", ".join(node.roles), subnet, *extra)
 
     net = plan.network
     network = Table(title="Network", show_header=False)

@@ -11,6 +11,7 @@ import yaml
 from _stacks import ipvs_lab
 
 from groundwork.cli import main
+from groundwork.cli.plan import pod_routing
 from groundwork.plan import build_plan
 from groundwork.spec import load_stack
 from groundwork.spec.load import stack_path
@@ -128,3 +129,16 @@ def test_help_describes_both_verbs(capsys: pytest.CaptureFixture[str]) -> None:
         assert done.value.code == 0
         out = capsys.readouterr().out
         assert "--stack-file" in out and "Exit codes" in out
+
+
+def test_plan_shows_how_each_nodes_pods_are_reached_where_a_backend_adds_to_the_subnet() -> None:
+    underlay = load_stack("lab-underlay")
+    assert pod_routing(underlay, build_plan(underlay), "w1") == (
+        "gw-shim 10.80.149.1/24, pods 10.80.149.2-10.80.149.254"
+    )
+    bgp = load_stack("lab-bgp")
+    assert pod_routing(bgp, build_plan(bgp), "w1") == (
+        "BIRD AS 64512, peers 10.81.0.11 (AS 64512), 10.81.0.22 (AS 64512), 10.81.0.1 (AS 64513)"
+    )
+    lab = load_stack("lab")
+    assert pod_routing(lab, build_plan(lab), "w1") == ""
