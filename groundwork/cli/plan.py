@@ -129,10 +129,10 @@ def pod_routing(spec: ClusterSpec, plan: ClusterPlan, name: str) -> str:
     return ""
 
 
-def tables(plan: ClusterPlan, spec: ClusterSpec | None = None) -> list[Table]:
+def tables(plan: ClusterPlan, spec: ClusterSpec) -> list[Table]:
     """The plan as rich tables, in reading order."""
     nodes = Table(title=f"Nodes of {plan.name} (Kubernetes {plan.kubernetes_version})")
-    routing = {n.name: pod_routing(spec, plan, n.name) for n in plan.nodes} if spec else {}
+    routing = {n.name: pod_routing(spec, plan, n.name) for n in plan.nodes}
     shown = any(routing.values())
     for column in (
         "name",

@@ -33,7 +33,6 @@ from groundwork.lab.layout import LabNode, lab_state_dir, layout
 from groundwork.lab.state import LabState
 from groundwork.lab.status import observe
 from groundwork.paths import cache_dir
-from groundwork.plan import build_plan
 from groundwork.progress import Progress, silent
 
 if TYPE_CHECKING:
@@ -200,7 +199,7 @@ def up(
         cache, progress
     ):
         changed = True
-    lab_router = router.planned(spec, build_plan(spec))
+    lab_router = router.planned(spec)
     if lab_router is not None and not router.running(lab):
         progress(f"starting the lab's BGP router (BIRD) on {lab_router.address}")
     if router.ensure(lab, lab_router):

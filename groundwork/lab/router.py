@@ -15,14 +15,15 @@ from __future__ import annotations
 import shutil
 import subprocess
 from dataclasses import dataclass
+from pathlib import Path
 
 from groundwork.lab.errors import LabError
 from groundwork.lab.layout import LabLayout, lab_state_dir
 from groundwork.lab.site import Server, server_pid, start_server, stop_server
-from groundwork.plan import ClusterPlan
 from groundwork.plan.bgp import protocol_name
 from groundwork.spec import ClusterSpec
 from groundwork.spec.model import Backend, Bgp
+from groundwork.spec.rules import pod_nodes
 
 BIRD = "/usr/sbin/bird"
 BIRDC = "/usr/sbin/birdc"
@@ -45,19 +46,21 @@ class LabRouter:
     sessions: tuple[RouterSession, ...]
 
 
-def planned(spec: ClusterSpec, plan: ClusterPlan) -> LabRouter | None:
+def planned(spec: ClusterSpec) -> LabRouter | None:
     """The router a lab stack declares: a BGP peer at the lab gateway (pure)."""
-    if spec.lab is None or plan.network.backend is not Backend.BGP:
+    if spec.lab is None or spec.network.resolved_backend() is not Backend.BGP:
         return None
     bgp = spec.network.bgp or Bgp()
     gateway = spec.lab.gateway
     peer = next((p for p in bgp.peers if p.address == gateway), None)
     if peer is None:
         return None
+    # The nodes that run pods, each announcing its pod subnet.
+    speakers = set(pod_nodes(spec))
     sessions = tuple(
         RouterSession(protocol_name("node", n.name), n.name, str(n.address))
-        for n in plan.nodes
-        if n.pod_subnet is not None
+        for n in spec.nodes
+        if n.name in speakers
     )
     return LabRouter(str(gateway), peer.asn, bgp.asn, sessions)
 
@@ -91,14 +94,18 @@ def config(router: LabRouter) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _paths(lab: LabLayout) -> tuple[str, str]:
-    state = lab_state_dir(lab.stack)
-    return str(state / "router.conf"), str(state / "router.ctl")
+def _config_path(lab: LabLayout) -> Path:
+    return lab_state_dir(lab.stack) / "router.conf"
+
+
+def _control_socket(lab: LabLayout) -> str:
+    return str(lab_state_dir(lab.stack) / "router.ctl")
 
 
 def server(lab: LabLayout) -> Server:
-    conf, control = _paths(lab)
-    argv = (BIRD, "-f", "-c", conf, "-s", control, "-P", str(lab_state_dir(lab.stack) / "bird.pid"))
+    conf = str(_config_path(lab))
+    # In the foreground: the pid `lab up` records is BIRD's own.
+    argv = (BIRD, "-f", "-c", conf, "-s", _control_socket(lab))
     return Server(NAME, conf.encode(), BGP_PORT, argv)
 
 
@@ -116,38 +123,37 @@ def ensure(lab: LabLayout, router: LabRouter | None) -> bool:
             f"({router.address}, cluster.network.bgp.peers), and {BIRD} is missing: install "
             "Debian's bird2 (scripts/host-packages.txt)"
         )
-    conf, _ = _paths(lab)
     text = config(router)
-    path = lab_state_dir(lab.stack) / "router.conf"
+    path = _config_path(lab)
     changed = not path.exists() or path.read_text() != text
     if changed:
         stop(lab)
         path.write_text(text)
     if not running(lab):
         check = subprocess.run(
-            [BIRD, "-p", "-c", conf], capture_output=True, text=True, check=False
+            [BIRD, "-p", "-c", str(path)], capture_output=True, text=True, check=False
         )
         if check.returncode != 0:
-            raise LabError(f"the lab router's configuration {conf}: {check.stderr.strip()}")
+            raise LabError(f"the lab router's configuration {path}: {check.stderr.strip()}")
         start_server(lab, server(lab))
         return True
     return changed
 
 
 def running(lab: LabLayout) -> bool:
-    conf, _ = _paths(lab)
-    return server_pid(lab.stack, NAME, conf.encode()) is not None
+    return server_pid(lab.stack, NAME, str(_config_path(lab)).encode()) is not None
 
 
 def stop(lab: LabLayout) -> None:
-    conf, _ = _paths(lab)
-    stop_server(lab.stack, NAME, conf.encode())
+    stop_server(lab.stack, NAME, str(_config_path(lab)).encode())
 
 
 def birdc(lab: LabLayout, *command: str) -> str:
-    _, control = _paths(lab)
     done = subprocess.run(
-        [BIRDC, "-r", "-s", control, *command], capture_output=True, text=True, check=False
+        [BIRDC, "-r", "-s", _control_socket(lab), *command],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if done.returncode != 0:
         raise LabError(f"birdc {' '.join(command)}: {done.stderr.strip() or done.stdout.strip()}")

@@ -61,9 +61,10 @@ def underlay_node(
 
 def planned(spec: ClusterSpec, plan: ClusterPlan, name: str) -> UnderlayNode | None:
     """The macvlan backend's addresses on a node that runs pods (None otherwise)."""
-    node, network = plan.node(name), node_cidr(spec)
+    node = plan.node(name)
     if plan.network.backend is not Backend.MACVLAN or node.pod_subnet is None:
         return None
+    network = node_cidr(spec)
     if not isinstance(network, IPv4Network) or not isinstance(node.address, IPv4Address):
         return None  # refused by validate (ipv4_only, underlay)
     endpoint = plan.endpoint

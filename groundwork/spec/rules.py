@@ -277,11 +277,11 @@ def cidrs(spec: ClusterSpec) -> Iterator[Problem]:
         named.append((LAB_SUBNET, spec.lab.subnet))
     # An underlay's pods live inside the nodes' network (see underlay).
     underlay = net.resolved_backend() is Backend.MACVLAN
+    nodes_nets = {_net("nodeCidr"), LAB_SUBNET}
     for i, (path_a, a) in enumerate(named):
         for path_b, b in named[i + 1 :]:
             pair = {path_a, path_b}
-            same_nodes_net = pair == {_net("nodeCidr"), LAB_SUBNET}
-            nodes_nets = {_net("nodeCidr"), LAB_SUBNET}
+            same_nodes_net = pair == nodes_nets
             pods_on_nodes_net = underlay and _net("podCidr") in pair and bool(pair & nodes_nets)
             apart = same_nodes_net or pods_on_nodes_net
             if a.version == b.version and a.overlaps(b) and not apart:
@@ -758,8 +758,8 @@ def unenforced_policies(spec: ClusterSpec) -> Iterator[Problem]:
             path_of(("networkPolicies",)),
             f"{net.plugin.value} {net.resolved_backend()} does not enforce NetworkPolicy: the "
             f"{count} declared polic{'y is' if count == 1 else 'ies are'} applied but "
-            f"filter{'s' if count == 1 else ''} nothing; calico, cilium and kube-router enforce them (none has run on "
-            "Groundwork's lab yet: docs/network.md)",
+            f"filter{'s' if count == 1 else ''} nothing; calico, cilium and kube-router "
+            "enforce them (none has run on Groundwork's lab yet: docs/network.md)",
         )
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from groundwork.plan.kernel import kconfig_symbol
+from groundwork.plan.underlay import SHIM_DEVICE
 from groundwork.verify.expect import (
     CNI_CONFIG,
     CONTAINERD_CONFIG,
@@ -31,7 +32,7 @@ VIRT = "systemd-detect-virt --container"
 LISTENING = "ss -Hltn"
 ROUTES = "ip -j -4 route show"
 # The macvlan backend's shim device: its state and addresses.
-SHIM = "ip -d -j -4 addr show dev gw-shim"
+SHIM = f"ip -d -j -4 addr show dev {SHIM_DEVICE}"
 # The bgp backend: BIRD's sessions, and the routes it gave the kernel.
 BIRD_PROTOCOLS = "birdc -r show protocols"
 BIRD_ROUTES = "ip -j -4 route show proto bird"

@@ -81,7 +81,7 @@ def test_bgp_opens_tcp_179_to_the_nodes_and_the_declared_routers() -> None:
 
 def test_a_lab_stack_peering_with_its_gateway_gets_the_labs_router() -> None:
     spec = load_stack(STACK)
-    router = lab_router.planned(spec, build_plan(spec))
+    router = lab_router.planned(spec)
     assert router is not None
     assert (router.address, router.asn, router.cluster_asn) == ("10.81.0.1", 64513, 64512)
     assert [(s.protocol, s.address) for s in router.sessions] == [
@@ -98,7 +98,7 @@ def test_a_lab_stack_peering_with_its_gateway_gets_the_labs_router() -> None:
     cluster = declared(STACK)
     cluster["network"]["bgp"]["peers"] = [{"address": "192.0.2.1", "asn": 65000}]
     other = parse_cluster(cluster)
-    assert lab_router.planned(other, build_plan(other)) is None
+    assert lab_router.planned(other) is None
 
 
 def render_bird(node: dict[str, Any]) -> str:
