@@ -142,6 +142,9 @@ class Expectations:
     links: tuple[LinkNeed, ...] = ()
     # Filesystems the stack's storage classes mount on this node.
     filesystems: tuple[FilesystemNeed, ...] = ()
+    # The etcd member's snapshot schedule (cluster.etcd.snapshots.schedule),
+    # which its timer will use: "" when the node takes no scheduled snapshot.
+    snapshot_schedule: str = ""
 
 
 @dataclass(frozen=True)
@@ -162,6 +165,8 @@ class Answers:
     filesystems: str | None = None
     # module -> "" when `modprobe -n` finds it, else why not (stderr, or its exit code)
     modules: dict[str, str] | None = None
+    # "" when systemd-analyze takes the snapshot schedule, else why not (None: not asked)
+    schedule_refused: str | None = None
 
 
 def filesystem_modules(needs: tuple[FilesystemNeed, ...]) -> list[str]:
@@ -182,7 +187,16 @@ def probe_commands(expect: Expectations) -> dict[str, list[str]]:
         commands["filesystems"] = list(FILESYSTEMS_PROBE)
     for module in modules:
         commands[f"module_{module}"] = module_probe_command(module)
+    if expect.snapshot_schedule:
+        commands["schedule"] = schedule_probe_command(expect.snapshot_schedule)
     return commands
+
+
+def schedule_probe_command(schedule: str) -> list[str]:
+    """The node's own systemd judges the calendar expression its timer will
+    use (validate's pattern lets through what only systemd can refuse, such
+    as a 30th of February)."""
+    return ["systemd-analyze", "calendar", schedule]
 
 
 def os_release(text: str) -> dict[str, str]:
@@ -246,6 +260,13 @@ def problems(expect: Expectations, answers: Answers) -> list[str]:
                 f"cluster.network.backend): {refused}"
             )
     found.extend(filesystem_problems(expect.filesystems, answers))
+    if expect.snapshot_schedule:
+        refused = "not asked" if answers.schedule_refused is None else answers.schedule_refused
+        if refused:
+            found.append(
+                f"systemd-analyze refuses the snapshot schedule {expect.snapshot_schedule!r} "
+                f"(cluster.etcd.snapshots.schedule): {refused}"
+            )
     if expect.etcd_member:
         free = free_mib(answers.disk)
         if free is None:

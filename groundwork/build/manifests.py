@@ -17,8 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from groundwork import yamlio
 from groundwork.build.recipes import BY_COMPONENT, ModuleInfo, Recipe
 from groundwork.build.run import BuildError, go_env, module_info
 from groundwork.manifests import AddonSet
@@ -28,14 +27,14 @@ from groundwork.manifests.patches import PatchError, apply_patches
 
 def listed_files(kustomization: Path) -> list[Path]:
     """The files a kustomization.yaml lists under `resources`, in its order."""
-    document = yaml.safe_load(kustomization.read_text()) or {}
+    document = yamlio.load(kustomization.read_text()) or {}
     return [kustomization.parent / str(name) for name in document.get("resources", [])]
 
 
 def read_objects(paths: list[Path]) -> list[dict[str, Any]]:
     objects: list[dict[str, Any]] = []
     for path in paths:
-        objects += [doc for doc in yaml.safe_load_all(path.read_text()) if doc]
+        objects += [doc for doc in yamlio.load_all(path.read_text()) if doc]
     return objects
 
 

@@ -204,7 +204,10 @@ def up(
         progress(f"starting the lab's BGP router (BIRD) on {lab_router.address}")
     if router.ensure(lab, lab_router):
         changed = True
-    state = observe(lab, changed=changed, deep=check_nodes or changed or bool(booting))
+    # No machine was started or powered on: podman's record is the one listed above.
+    listed = containers if not new and not powered_on else None
+    deep = check_nodes or changed or bool(booting)
+    state = observe(lab, changed=changed, deep=deep, containers=listed)
     # sshd can answer before systemd has finished booting a restarted machine.
     starting = {n.name for n in state.nodes if n.state == "starting"}
     if starting:

@@ -23,6 +23,7 @@ from typing import Any
 import jinja2
 import yaml
 
+from groundwork import yamlio
 from groundwork.manifests.common import Obj
 from groundwork.paths import PROJECT_ROOT
 
@@ -58,7 +59,7 @@ def render_objects(template: str, **values: Any) -> list[Obj]:
     """The Kubernetes objects of one multi-document YAML template, in order."""
     text = render_text(template, **values)
     try:
-        docs = list(yaml.safe_load_all(text))
+        docs = yamlio.load_all(text)
     except yaml.YAMLError as err:
         raise ValueError(f"templates/{template} rendered invalid YAML: {err}") from err
     objects: list[Obj] = []

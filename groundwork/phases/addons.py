@@ -17,8 +17,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-import yaml
-
+from groundwork import yamlio
 from groundwork.applied import read_applied
 from groundwork.build import BY_COMPONENT, BuildError, build
 from groundwork.build.manifests import bundle_objects
@@ -74,8 +73,18 @@ def server_side(
 ) -> str:
     """`kubectl <verb>` (apply or diff) of the objects as Groundwork's field
     manager, in one call; its output."""
-    args = [verb, "--server-side", "--force-conflicts", f"--field-manager={FIELD_MANAGER}"]
-    stdin = yaml.safe_dump_all(objects, sort_keys=False)
+    # --validate=false: the API server itself refuses an unknown or
+    # misplaced field of a server-side apply ("field not declared in
+    # schema"), so kubectl's own validation only costs its fetch of the
+    # OpenAPI schemas, 0.4 s of every no-change `up`.
+    args = [
+        verb,
+        "--server-side",
+        "--force-conflicts",
+        "--validate=false",
+        f"--field-manager={FIELD_MANAGER}",
+    ]
+    stdin = yamlio.dump_all(objects)
     return run_kubectl(kubeconfig, [*args, "--filename=-"], timeout, stdin, highest_ok)
 
 

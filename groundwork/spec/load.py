@@ -24,10 +24,8 @@ from groundwork.spec import rules
 from groundwork.spec.model import PATTERN_WORDS, ClusterSpec
 from groundwork.spec.problems import Problem, SpecError, path_of
 
-try:  # libyaml's parser is ~8x faster than pure Python (a 500-node stack: 0.08 s vs 0.6 s)
-    from yaml import CSafeLoader as _SafeLoader
-except ImportError:  # PyYAML built without libyaml
-    from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
+# libyaml's loader where PyYAML has it: a 500-node stack in 0.08 s, not 0.6 s.
+from groundwork.yamlio import SafeLoader as _SafeLoader
 
 CONFIG_KEY = "groundwork:cluster"
 _ENDPOINT_TAGS = {"vip", "loadBalancer", "dns"}

@@ -21,7 +21,14 @@ from groundwork import preflight
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _VALID_ARGS = frozenset(
-        ("address", "ssh_user", "etcd_member", "kernel_modules", "kernel_filesystems")
+        (
+            "address",
+            "ssh_user",
+            "etcd_member",
+            "kernel_modules",
+            "kernel_filesystems",
+            "snapshot_schedule",
+        )
     )
 
     def run(self, tmp: Any = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -36,6 +43,7 @@ class ActionModule(ActionBase):
                 etcd_member=boolean(args.get("etcd_member", False), strict=True),
                 links=preflight.link_needs(list(args.get("kernel_modules") or [])),
                 filesystems=preflight.filesystem_needs(list(args.get("kernel_filesystems") or [])),
+                snapshot_schedule=str(args.get("snapshot_schedule") or ""),
             )
         except (KeyError, TypeError) as err:
             raise AnsibleActionFail(f"groundwork_preflight: bad arguments: {err}") from err
@@ -71,6 +79,9 @@ class ActionModule(ActionBase):
                 module: _refusal(probe["commands"].get(f"module_{module}") or {})
                 for module in modules
             },
+            schedule_refused=(
+                _refusal(probe["commands"]["schedule"]) if "schedule" in probe["commands"] else None
+            ),
         )
         found = preflight.problems(expect, answers)
         result["changed"] = False

@@ -64,11 +64,22 @@ def binary_directories(
     return [{"path": path, "mode": "0755"} for path in paths]
 
 
+def binary_paths(binaries: dict[str, dict[str, Any]], names: list[str]) -> list[str]:
+    """The versioned files of the named binaries the inventory pins, for the
+    probe; one it does not pin is missing, and refused where it would be fetched."""
+    return [binaries[name]["path"] for name in names if "path" in binaries.get(name, {})]
+
+
 def missing_binaries(
     binaries: dict[str, dict[str, Any]], names: list[str], present: dict[str, bool]
 ) -> list[str]:
-    """The named binaries whose versioned file the probe did not find."""
-    return [name for name in names if not present.get(binaries[name]["path"], False)]
+    """The named binaries whose versioned file the probe did not find (or that
+    the inventory does not pin at all)."""
+    return [
+        name
+        for name in names
+        if not present.get(binaries.get(name, {}).get("path", ""), False)
+    ]
 
 
 def kubeconfig_files(kubeconfigs: list[dict[str, Any]], directory: str) -> list[dict[str, Any]]:
@@ -113,6 +124,7 @@ class FilterModule:
             "missing_releases": missing_releases,
             "binary_links": binary_links,
             "binary_directories": binary_directories,
+            "binary_paths": binary_paths,
             "missing_binaries": missing_binaries,
             "kubeconfig_files": kubeconfig_files,
             "units_to_restart": units_to_restart,

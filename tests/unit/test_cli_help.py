@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from groundwork.cli import VERB_MODULES, build_parser, main
+from groundwork.cli import VERB_MODULES, build_parser, main, verb_module
 
 
 def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
@@ -42,6 +42,22 @@ def test_every_verb_module_registers_a_verb() -> None:
     # but each registers at least the verb it is named after.
     assert set(VERB_MODULES) <= top
     assert len(top) >= len(VERB_MODULES)
+
+
+@pytest.mark.parametrize("verb", sorted(_subparsers(PARSER)))
+def test_a_named_verb_is_parsed_by_its_module_alone(verb: str) -> None:
+    """`groundwork VERB ...` imports that verb's module only; its parser is
+    the one the whole command has."""
+    for argv in ([verb, "--help"], ["-v", "--no-color", verb]):
+        module = verb_module(argv)
+        assert module is not None, argv
+        alone = _subparsers(build_parser(only=module))
+        assert verb in alone
+        assert alone[verb].format_help() == _subparsers(PARSER)[verb].format_help()
+    # Help, the version or a misspelt verb: the whole parser.
+    assert verb_module(["--help", verb]) is None
+    assert verb_module([verb + "x"]) is None
+    assert verb_module(["--verbose"]) is None
 
 
 @pytest.mark.parametrize(("path", "parser"), VERBS, ids=IDS)

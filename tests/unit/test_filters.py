@@ -113,6 +113,10 @@ def test_kubernetes_binaries_are_linked_from_their_versioned_files() -> None:
         "kube-proxy",
         "kubectl",
     ]
+    # One the inventory does not pin: not probed, missing (its fetch refuses it).
+    names = ["kubelet", "kube-scheduler"]
+    assert filters.binary_paths(binaries, names) == [binaries["kubelet"]["path"]]
+    assert filters.missing_binaries(binaries, names, present) == ["kube-scheduler"]
 
 
 def test_one_private_kubeconfig_file_per_entry() -> None:

@@ -116,11 +116,14 @@ def file_entry(role: str, src: str, dest: str | None = None) -> dict[str, Any]:
 
 
 def variables(stack: Stack, role: str, host: str, **extra: Any) -> dict[str, Any]:
-    """Role defaults < inventory (group, then host) < entry vars, as Ansible layers them."""
+    """Role defaults < inventory (group, then host) < role vars < entry vars,
+    as Ansible layers them."""
+    role_vars = ROLES / role / "vars" / "main.yml"
     return {
         **_load(ROLES / role / "defaults" / "main.yml"),
         **stack.group,
         **stack.hostvars[host],
+        **(_load(role_vars) if role_vars.exists() else {}),
         "inventory_hostname": host,
         "role_path": str(ROLES / role),
         "ansible_managed": "Ansible managed",
@@ -152,7 +155,9 @@ def render_template(stack: Stack, role: str, src: str, host: str, **extra: Any) 
 
 
 def when(stack: Stack, role: str, task_name: str, host: str, **extra: Any) -> bool:
-    task = next(t for t in _tasks(role) if str(t["name"]) == task_name)
+    """Whether the named task (in any of the role's task files) runs on the host."""
+    tasks = [t for path in sorted((ROLES / role / "tasks").glob("*.yml")) for t in _load(path)]
+    task = next(t for t in tasks if str(t["name"]) == task_name)
     condition = task["when"]
     conditions = condition if isinstance(condition, list) else [condition]
     engine = templar(stack, role, host, **extra)
@@ -561,6 +566,12 @@ def test_binaries_without_checksum_are_refused(stacks: dict[str, Stack]) -> None
     for role, item in (("control_plane", "kube-apiserver"), ("node", "kubelet")):
         assert when(lab, role, refuse, "cp1", item=item, gw_kube_binaries=unpinned)
         assert not when(lab, role, refuse, "cp1", item=item)  # FAKE_SHA in the inventory
+        # Not pinned at all: the probe leaves it out, and it counts as missing.
+        fetch = "Fetch the missing binaries"
+        without = {k: v for k, v in unpinned.items() if k != item}
+        probe: dict[str, Any] = {"paths": {}, "units": {}, "units_down": []}
+        probes = {"control_plane_probe": probe, "node_probe": probe}
+        assert when(lab, role, fetch, "cp1", gw_kube_binaries=without, **probes)
     # A pinned version needs no checksum from the caller.
     older = spec.model_copy(
         update={"kubernetes": spec.kubernetes.model_copy(update={"version": "1.35.1"})}

@@ -132,6 +132,27 @@ NFS_CLASS = {
 }
 
 
+def test_the_snapshot_schedule_is_judged_by_the_members_systemd() -> None:
+    """A schedule validate's pattern lets through is refused by the pre-flight,
+    naming the field, before any timer is written; no schedule, no question."""
+    assert "schedule" not in preflight.probe_commands(EXPECT)
+    expect = dataclasses.replace(EXPECT, snapshot_schedule="*-13-01")
+    assert preflight.probe_commands(expect)["schedule"] == [
+        "systemd-analyze",
+        "calendar",
+        "*-13-01",
+    ]
+    assert preflight.problems(expect, dataclasses.replace(READY, schedule_refused="")) == []
+    refused = "Failed to parse calendar specification '*-13-01': Invalid argument"
+    found = preflight.problems(expect, dataclasses.replace(READY, schedule_refused=refused))
+    assert found == [
+        "systemd-analyze refuses the snapshot schedule '*-13-01' "
+        f"(cluster.etcd.snapshots.schedule): {refused}"
+    ]
+    # A probe that did not answer is a problem, not a pass.
+    assert "not asked" in preflight.problems(expect, READY)[0]
+
+
 def test_a_stack_without_nfs_classes_asks_nothing_about_nfs() -> None:
     assert preflight.filesystem_needs([]) == ()
     commands = preflight.probe_commands(EXPECT)
@@ -219,42 +240,31 @@ def _nfs_client_here() -> bool:
     return argv is not None and subprocess.run(argv, check=False).returncode == 0
 
 
-@pytest.mark.skipif(not ANSIBLE_PLAYBOOK.exists(), reason="ansible-playbook is not installed")
-def test_the_nfs_probe_runs_in_check_mode(tmp_path: Path) -> None:
-    """The action plugin on this machine, under --check as `up --dry-run` runs it:
-    the NFS probe still runs, and only when a class asks for it."""
-    task = {"address": "127.0.0.1", "etcd_member": False}
+def _problems_on_this_machine(
+    tmp_path: Path, runs: dict[str, dict[str, object]]
+) -> list[list[str]]:
+    """The action plugin on this machine, under --check as `up --dry-run` runs
+    it: the problems of each run (name -> its arguments), in order."""
+    tasks: list[dict[str, object]] = [
+        {"name": name, "groundwork_preflight": args, "ignore_errors": True, "register": f"run{i}"}
+        for i, (name, args) in enumerate(runs.items())
+    ]
     answers = tmp_path / "answers.json"
-    play = {
-        "hosts": "all",
-        "gather_facts": False,
-        "tasks": [
-            {
-                "name": "With an nfs class",
-                "groundwork_preflight": {**task, "kernel_filesystems": [NFS_CLASS]},
-                "ignore_errors": True,
-                "register": "with_nfs",
+    found = ", ".join(f"run{i}.problems" for i in range(len(runs)))
+    tasks.append(
+        {
+            # Written despite --check, to be read here.
+            "name": "Keep the answers",
+            "ansible.builtin.copy": {
+                "content": "{{ [" + found + "] | to_json }}",
+                "dest": str(answers),
+                "mode": "0644",
             },
-            {
-                "name": "Without",
-                "groundwork_preflight": task,
-                "ignore_errors": True,
-                "register": "without",
-            },
-            {
-                # Written despite --check, to be read here.
-                "name": "Keep the answers",
-                "ansible.builtin.copy": {
-                    "content": "{{ [with_nfs.problems, without.problems] | to_json }}",
-                    "dest": str(answers),
-                    "mode": "0644",
-                },
-                "check_mode": False,
-            },
-        ],
-    }
+            "check_mode": False,
+        }
+    )
     playbook = tmp_path / "play.yml"
-    playbook.write_text(yaml.safe_dump([play]))
+    playbook.write_text(yaml.safe_dump([{"hosts": "all", "gather_facts": False, "tasks": tasks}]))
     inventory = tmp_path / "hosts.yml"
     host = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
     inventory.write_text(yaml.safe_dump({"all": {"hosts": {"node": host}}}))
@@ -268,6 +278,17 @@ def test_the_nfs_probe_runs_in_check_mode(tmp_path: Path) -> None:
     )
     assert answers.exists(), result.stdout + result.stderr
     problems: list[list[str]] = json.loads(answers.read_text())
+    return problems
+
+
+@pytest.mark.skipif(not ANSIBLE_PLAYBOOK.exists(), reason="ansible-playbook is not installed")
+def test_the_nfs_probe_runs_in_check_mode(tmp_path: Path) -> None:
+    """The NFS probe runs under --check too, and only when a class asks for it."""
+    task = {"address": "127.0.0.1", "etcd_member": False}
+    problems = _problems_on_this_machine(
+        tmp_path,
+        {"With an nfs class": {**task, "kernel_filesystems": [NFS_CLASS]}, "Without": task},
+    )
     with_nfs, without = ([p for p in found if "NFS client" in p] for found in problems)
     assert without == []
     if _nfs_client_here():
@@ -297,3 +318,23 @@ def test_a_joining_etcd_member_is_checked_like_every_node_before_it_joins() -> N
     for key in ("address", "ssh_user", "kernel_modules", "kernel_filesystems"):
         assert member[key] == site[key], key
     assert member["etcd_member"] is True
+    # The joining member's own systemd judges the schedule its timer will use.
+    assert "gw_etcd_snapshot_schedule" in str(member["snapshot_schedule"])
+    assert "gw_etcd_snapshot_schedule" in str(site["snapshot_schedule"])
+
+
+@pytest.mark.skipif(not ANSIBLE_PLAYBOOK.exists(), reason="ansible-playbook is not installed")
+@pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="systemd-analyze is not installed")
+def test_this_machines_systemd_judges_the_snapshot_schedule(tmp_path: Path) -> None:
+    """A month 13 fits validate's pattern; the member's systemd refuses it."""
+    task = {"address": "127.0.0.1", "etcd_member": False}
+    bad, good = _problems_on_this_machine(
+        tmp_path,
+        {
+            "A month 13": {**task, "snapshot_schedule": "*-13-01"},
+            "Daily": {**task, "snapshot_schedule": "daily"},
+        },
+    )
+    (problem,) = [p for p in bad if "snapshot schedule" in p]
+    assert "(cluster.etcd.snapshots.schedule): Failed to parse calendar specification" in problem
+    assert [p for p in good if "snapshot schedule" in p] == []
