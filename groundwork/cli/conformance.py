@@ -19,6 +19,7 @@ from groundwork.conformance import (
     DEFAULT_PROCESSES,
     FOCUSED,
     FOCUSED_LABEL_FILTER,
+    FOCUSED_PROCESSES,
     LABEL_FILTER,
     ConformanceError,
     focused_skip,
@@ -61,7 +62,12 @@ def register(subparsers: Subparsers) -> None:
         "--skip", action="append", default=[], metavar="REGEX", help="leave out specs matching"
     )
     parser.add_argument(
-        "--procs", type=int, default=DEFAULT_PROCESSES, metavar="N", help="parallel processes"
+        "--procs",
+        type=int,
+        default=None,
+        metavar="N",
+        help=f"parallel processes (default: {FOCUSED_PROCESSES} for the focused set, "
+        f"{DEFAULT_PROCESSES} with --all)",
     )
     parser.add_argument(
         "--report-dir",
@@ -76,16 +82,18 @@ def run_conformance(args: argparse.Namespace) -> int:
     spec = load_spec_from_args(args, show_warnings=False)
     if args.all:
         focus, skip, labels = list(args.focus), list(args.skip), LABEL_FILTER
+        processes = args.procs or DEFAULT_PROCESSES
     else:
         focus = list(args.focus) or list(FOCUSED)
         skip = [*focused_skip(), *args.skip]
         labels = FOCUSED_LABEL_FILTER
+        processes = args.procs or FOCUSED_PROCESSES
     try:
         result = run(
             spec,
             focus=focus,
             skip=skip,
-            processes=args.procs,
+            processes=processes,
             report_dir=args.report_dir,
             progress=timed_progress(),
             label_filter=labels,

@@ -18,6 +18,7 @@ from _lab import provision
 from groundwork.conformance import (
     FOCUSED,
     FOCUSED_LABEL_FILTER,
+    FOCUSED_PROCESSES,
     focused_skip,
     run,
 )
@@ -42,6 +43,7 @@ def test_the_focused_conformance_specs_pass() -> None:
         skip=focused_skip(),
         report_dir=report_dir,
         label_filter=FOCUSED_LABEL_FILTER,
+        processes=FOCUSED_PROCESSES,
         progress=print,
     )
     print(f"conformance: {result.summary()} (report: {result.report})")
