@@ -76,9 +76,7 @@ def missing_binaries(
     """The named binaries whose versioned file the probe did not find (or that
     the inventory does not pin at all)."""
     return [
-        name
-        for name in names
-        if not present.get(binaries.get(name, {}).get("path", ""), False)
+        name for name in names if not present.get(binaries.get(name, {}).get("path", ""), False)
     ]
 
 
