@@ -69,28 +69,36 @@ def run_kubectl(
 
 
 def server_side(
-    verb: str, kubeconfig: Path, objects: list[dict[str, object]], timeout: float, highest_ok: int
+    verb: str,
+    kubeconfig: Path,
+    objects: list[dict[str, object]],
+    timeout: float,
+    highest_ok: int,
+    options: tuple[str, ...] = (),
 ) -> str:
     """`kubectl <verb>` (apply or diff) of the objects as Groundwork's field
     manager, in one call; its output."""
-    # --validate=false: the API server itself refuses an unknown or
-    # misplaced field of a server-side apply ("field not declared in
-    # schema"), so kubectl's own validation only costs its fetch of the
-    # OpenAPI schemas, 0.4 s of every no-change `up`.
     args = [
         verb,
         "--server-side",
         "--force-conflicts",
-        "--validate=false",
         f"--field-manager={FIELD_MANAGER}",
+        *options,
     ]
     stdin = yamlio.dump_all(objects)
     return run_kubectl(kubeconfig, [*args, "--filename=-"], timeout, stdin, highest_ok)
 
 
+# The API server itself refuses an unknown or misplaced field of a
+# server-side apply ("field not declared in schema"), so kubectl's own
+# validation only costs its fetch of the OpenAPI schemas: 0.4 s of every
+# no-change `up`. (`kubectl diff` has no such flag: it is for apply only.)
+APPLY_OPTIONS = ("--validate=false",)
+
+
 def apply(kubeconfig: Path, objects: list[dict[str, object]], timeout: float = 300) -> str:
     """Server-side apply of the objects, in one kubectl call; its output."""
-    return server_side("apply", kubeconfig, objects, timeout, highest_ok=0)
+    return server_side("apply", kubeconfig, objects, timeout, highest_ok=0, options=APPLY_OPTIONS)
 
 
 def wait_established(kubeconfig: Path, crds: list[str], timeout: float = 120) -> None:
