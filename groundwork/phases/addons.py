@@ -15,6 +15,7 @@ not pinned itself.
 from __future__ import annotations
 
 import subprocess
+import time
 from pathlib import Path
 
 from groundwork import yamlio
@@ -24,6 +25,7 @@ from groundwork.build.manifests import bundle_objects
 from groundwork.kubeconfig import KubeconfigError, write_admin
 from groundwork.manifests import Layer, Obj, render_addons
 from groundwork.phases.base import RUN, Context, Decision, Outcome, Phase, skip
+from groundwork.progress import Progress, silent
 
 # Field manager of every object Groundwork applies: `kubectl apply
 # --server-side` reports conflicts with other managers by this name.
@@ -111,6 +113,43 @@ def wait_established(kubeconfig: Path, crds: list[str], timeout: float = 120) ->
 # What kubectl says of an object whose kind the API server does not serve
 # (yet): its CRD was applied a moment ago, or not at all.
 UNSERVED_KIND = ("no matches for kind", "ensure CRDs are installed first")
+# What kubectl says when the endpoint took no request: right after a first
+# install its load balancer may not have marked an apiserver up yet (two
+# health checks, roles/apiserver_lb), and closes the connection.
+UNREACHED = ("Unable to connect to the server", "connection refused")
+# How long a first install's endpoint is given to answer /readyz.
+ENDPOINT_TIMEOUT = 120.0
+
+
+def wait_ready(kubeconfig: Path, timeout: float | None = None) -> None:
+    """Until the API answers /readyz through the stack's endpoint; AddonError
+    with kubectl's last words when it does not within the timeout
+    (ENDPOINT_TIMEOUT by default)."""
+    timeout = ENDPOINT_TIMEOUT if timeout is None else timeout
+    deadline = time.monotonic() + timeout
+    while True:
+        result = kubectl_process(kubeconfig, ["get", "--raw=/readyz"], timeout=15)
+        if result.returncode == 0:
+            return
+        if time.monotonic() > deadline:
+            said = (result.stderr or result.stdout).strip()
+            raise AddonError(f"the endpoint did not answer /readyz within {timeout:.0f} s: {said}")
+        time.sleep(1)
+
+
+def apply_once_reached(
+    kubeconfig: Path, objects: list[dict[str, object]], progress: Progress = silent
+) -> str:
+    """Server-side apply of the objects; when the endpoint took no request,
+    again once it answers /readyz (an endpoint that never does is the error)."""
+    try:
+        return apply(kubeconfig, objects)
+    except AddonError as err:
+        if not any(mark in str(err) for mark in UNREACHED):
+            raise
+    progress("addons: waiting for the endpoint to answer /readyz")
+    wait_ready(kubeconfig)
+    return apply(kubeconfig, objects)
 
 
 class AddonError(Exception):
@@ -189,7 +228,7 @@ class Addons(Phase):
         # for CRDs that are long established.
         context.progress(f"addons: applying {len(objects)} objects in one call")
         try:
-            out = apply(kubeconfig, objects)
+            out = apply_once_reached(kubeconfig, objects, context.progress)
             return Outcome(True, f"{len(objects)} object(s) applied; kubeconfig: {kubeconfig}", out)
         except AddonError as err:
             if not any(mark in str(err) for mark in UNSERVED_KIND):
