@@ -195,7 +195,7 @@ def probe_commands(expect: Expectations) -> dict[str, list[str]]:
 def schedule_probe_command(schedule: str) -> list[str]:
     """The node's own systemd judges the calendar expression its timer will
     use (validate's pattern lets through what only systemd can refuse, such
-    as a 30th of February)."""
+    as a 13th month: `*-13-01`)."""
     return ["systemd-analyze", "calendar", schedule]
 
 

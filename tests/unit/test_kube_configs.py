@@ -566,11 +566,14 @@ def test_binaries_without_checksum_are_refused(stacks: dict[str, Stack]) -> None
     for role, item in (("control_plane", "kube-apiserver"), ("node", "kubelet")):
         assert when(lab, role, refuse, "cp1", item=item, gw_kube_binaries=unpinned)
         assert not when(lab, role, refuse, "cp1", item=item)  # FAKE_SHA in the inventory
-        # Not pinned at all: the probe leaves it out, and it counts as missing.
+        # Every pinned file on the node: nothing to fetch. One binary not
+        # pinned at all: the probe leaves it out, and it counts as missing.
         fetch = "Fetch the missing binaries"
-        without = {k: v for k, v in unpinned.items() if k != item}
-        probe: dict[str, Any] = {"paths": {}, "units": {}, "units_down": []}
+        present = {b["path"]: True for b in unpinned.values()}
+        probe: dict[str, Any] = {"paths": present, "units": {}, "units_down": []}
         probes = {"control_plane_probe": probe, "node_probe": probe}
+        assert not when(lab, role, fetch, "cp1", gw_kube_binaries=unpinned, **probes)
+        without = {k: v for k, v in unpinned.items() if k != item}
         assert when(lab, role, fetch, "cp1", gw_kube_binaries=without, **probes)
     # A pinned version needs no checksum from the caller.
     older = spec.model_copy(
