@@ -102,6 +102,13 @@ class SpecResult:
     state: str  # passed, failed, skipped, panicked, timedout, interrupted, pending
     seconds: float
     message: str = ""
+    # The last lines the spec logged (ginkgo's captured writer), kept for a
+    # failed spec: the message alone rarely says which step kept failing.
+    log_tail: str = ""
+
+
+# Enough of a failed spec's log to show its last retries and their errors.
+LOG_TAIL_LINES = 40
 
 
 @dataclass
@@ -138,7 +145,10 @@ class ConformanceResult:
     def to_dict(self) -> dict[str, Any]:
         return {
             "passed": self.passed,
-            "failed": [{"name": s.name, "message": s.message} for s in self.failed],
+            "failed": [
+                {"name": s.name, "message": s.message, "log_tail": s.log_tail}
+                for s in self.failed
+            ],
             "skipped": self.skipped,
             "seconds": round(self.seconds, 1),
             "report": str(self.report) if self.report else None,
@@ -159,12 +169,14 @@ def parse_report(doc: Any) -> list[SpecResult]:
                 continue
             failure = spec.get("Failure") or {}
             runtime = spec.get("RunTime", 0) or 0
+            log = str(spec.get("CapturedGinkgoWriterOutput") or "") if failure else ""
             out.append(
                 SpecResult(
                     name=spec_name(spec),
                     state=str(spec.get("State", "unknown")),
                     seconds=runtime / 1e9,
                     message=str(failure.get("Message", "")).strip(),
+                    log_tail="\n".join(log.rstrip().splitlines()[-LOG_TAIL_LINES:]),
                 )
             )
     return out

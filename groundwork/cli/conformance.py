@@ -107,5 +107,9 @@ def run_conformance(args: argparse.Namespace) -> int:
             console.print(f"[red]{failed.state}[/red] {failed.name}")
             for line in failed.message.splitlines()[:6]:
                 console.print(f"    {line}", markup=False, highlight=False)
+            if failed.log_tail:
+                console.print("    its last log lines:")
+                for line in failed.log_tail.splitlines()[-10:]:
+                    console.print(f"      {line}", markup=False, highlight=False)
         console.print(f"conformance {spec.name}: {result.summary()} (report: {result.report})")
     return 0 if result.ok else 1

@@ -42,11 +42,31 @@ class Container:
     declared_address: str | None = None
     # conmon, podman's monitor of the container: it records the exit podman reads.
     conmon_pid: int = 0
+    # What it runs as PID 1: a node made with another boot is replaced.
+    command: tuple[str, ...] = ()
 
 
 # containerd's store (its snapshots are overlay mounts): an anonymous volume,
 # removed with the node.
 CONTAINERD_STORE = "/var/lib/containerd"
+
+# What the node runs as PID 1, before systemd. On a cgroup v1 host, podman's
+# systemd mode stacks a bind of the host's whole name=systemd hierarchy (its
+# root reads "/../.." in mountinfo) over the node's own cgroup mount. Every
+# node's systemd then managed that one shared tree: a pod's container
+# sometimes lost its scope to another node's systemd (about 1 in 14 on a
+# worker), and every exec into it failed. Taking the bind off before systemd
+# starts leaves the cgroup namespace's own mount, rooted at the node's cgroup.
+# Only a mount whose root is not "/" is removed, so a host without that bind
+# (cgroup v2, another podman) boots unchanged.
+NODE_INIT = """\
+while awk '$5 == "/sys/fs/cgroup/systemd" { root = $4 } END { exit root == "/" || root == "" }' \\
+    /proc/self/mountinfo; do
+  umount -R /sys/fs/cgroup/systemd || break
+done
+exec /sbin/init
+"""
+NODE_COMMAND: tuple[str, ...] = ("/bin/sh", "-c", NODE_INIT)
 
 
 def run_argv(lab: LabLayout, node: LabNode, image: str) -> list[str]:
@@ -59,7 +79,9 @@ def run_argv(lab: LabLayout, node: LabNode, image: str) -> list[str]:
     the container's cgroup and the kubelet looks for it at the top).
     containerd's image store on a volume of its own, as kind does with /var:
     the node's root is an overlay, and an overlay (a container's root) cannot
-    have its upper layer on another overlay.
+    have its upper layer on another overlay. podman's systemd mode (tmpfs
+    /run and /tmp, the halt signal) stays on for NODE_INIT, which ends by
+    exec-ing systemd.
     """
     return lab.storage.podman(
         "run",
@@ -84,8 +106,9 @@ def run_argv(lab: LabLayout, node: LabNode, image: str) -> list[str]:
         node.name,
         "--volume",
         CONTAINERD_STORE,
+        "--systemd=always",
         image,
-        "/sbin/init",
+        *NODE_COMMAND,
     )
 
 
@@ -112,6 +135,7 @@ def parse_containers(
                 storage=storage,
                 declared_address=declared,
                 conmon_pid=int(state.get("ConmonPid") or 0),
+                command=tuple(str(a) for a in (item.get("Config") or {}).get("Cmd") or ()),
             )
         )
     return result
@@ -183,6 +207,7 @@ def healthy(c: Container, lab: LabLayout, node: LabNode, image: str) -> bool:
         and c.storage == lab.storage
         and c.address == str(node.address)
         and c.image == image
+        and c.command == NODE_COMMAND
     )
 
 
@@ -194,6 +219,7 @@ def can_power_on(c: Container, lab: LabLayout, node: LabNode, image: str) -> boo
         and c.storage == lab.storage
         and c.declared_address == str(node.address)
         and c.image == image
+        and c.command == NODE_COMMAND
     )
 
 

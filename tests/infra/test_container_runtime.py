@@ -57,3 +57,14 @@ def test_runc_present(node: NodeExpectation, host: Any, expect: Expect) -> None:
     out = host.run(facts.RUNC_VERSION)
     expect.equal("runc", "installed", "installed" if out.rc == 0 else "(missing)")
     expect.done()
+
+
+def test_init_cgroups_inside_the_machine(node: NodeExpectation, host: Any, expect: Expect) -> None:
+    # A path above the cgroup namespace's root ("/../..") means systemd
+    # manages a hierarchy shared with other machines: the scopes it makes for
+    # containers can vanish, and exec into those containers then fails.
+    out = host.run(facts.cat("/proc/1/cgroup"))
+    outside = [line for line in out.stdout.splitlines() if line.split(":", 2)[-1].startswith("/..")]
+    live = "inside" if out.rc == 0 and not outside else ", ".join(outside) or out.stderr.strip()
+    expect.equal("init's cgroups inside the machine's cgroup namespace", "inside", live)
+    expect.done()

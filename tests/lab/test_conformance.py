@@ -47,6 +47,8 @@ def test_the_focused_conformance_specs_pass() -> None:
         progress=print,
     )
     print(f"conformance: {result.summary()} (report: {result.report})")
-    failures = "\n".join(f"{f.name}: {f.message[:500]}" for f in result.failed)
+    failures = "\n".join(
+        f"{f.name}: {f.message[:500]}\n  its last log lines:\n{f.log_tail}" for f in result.failed
+    )
     assert not result.failed, failures
     assert result.passed >= AT_LEAST, result.summary()

@@ -98,7 +98,9 @@ def test_run_argv_boots_systemd_with_runc_on_the_internal_network() -> None:
     assert argv[argv.index("--hostname") + 1] == "cp1"
     assert argv[argv.index("--label") + 1] == "io.groundwork.lab=lab"
     assert "nofile=20000:20000" in argv and "--privileged" in argv
-    assert argv[-2:] == ["localhost/groundwork-node:abc", "/sbin/init"]
+    assert "--systemd=always" in argv
+    assert argv[-4:] == ["localhost/groundwork-node:abc", "/bin/sh", "-c", nodes.NODE_INIT]
+    assert nodes.NODE_INIT.rstrip().endswith("exec /sbin/init")
 
 
 def test_parse_containers_reads_state_address_and_labels() -> None:
@@ -108,7 +110,7 @@ def test_parse_containers_reads_state_address_and_labels() -> None:
             "State": {"Status": "running", "Pid": 4242},
             "NetworkSettings": {"Networks": {"groundwork-lab": {"IPAddress": "10.77.0.11"}}},
             "ImageName": "localhost/groundwork-node:abc",
-            "Config": {"Labels": {LABEL: "lab"}},
+            "Config": {"Labels": {LABEL: "lab"}, "Cmd": ["/bin/sh", "-c", "exec /sbin/init"]},
             "Id": "e19ee902",
         },
         {"Name": "stray", "State": {"Status": "exited", "Pid": 0}, "Config": {}},
@@ -118,6 +120,7 @@ def test_parse_containers_reads_state_address_and_labels() -> None:
     assert (cp1.state, cp1.pid, cp1.address, cp1.id) == ("running", 4242, "10.77.0.11", "e19ee902")
     assert cp1.storage == stray.storage == memory
     assert nodes.label_of(cp1) == "lab"
+    assert cp1.command == ("/bin/sh", "-c", "exec /sbin/init") and stray.command == ()
     assert stray.address is None and nodes.label_of(stray) is None
     assert not nodes.is_alive(stray)
 
@@ -191,12 +194,24 @@ def test_disk_storage_is_podmans_own() -> None:
 def test_a_container_in_the_other_storage_is_not_kept() -> None:
     lab = make_lab()
     node = lab.nodes[0]
-    here = nodes.Container(node.container, "running", 1, "10.77.0.11", "img", {}, "id", lab.storage)
-    assert nodes.healthy(here, lab, node, "img")
-    elsewhere = nodes.Container(
-        node.container, "running", 1, "10.77.0.11", "img", {}, "id", storage.storage("memory")
+    here = nodes.Container(
+        node.container,
+        "running",
+        1,
+        "10.77.0.11",
+        "img",
+        {},
+        "id",
+        lab.storage,
+        command=nodes.NODE_COMMAND,
     )
-    assert not nodes.healthy(elsewhere, lab, node, "img")
+    assert nodes.healthy(here, lab, node, "img")
+    assert not nodes.healthy(
+        dataclasses.replace(here, storage=storage.storage("memory")), lab, node, "img"
+    )
+    # Made with another boot command (systemd straight away, on the host's
+    # name=systemd hierarchy): replaced.
+    assert not nodes.healthy(dataclasses.replace(here, command=("/sbin/init",)), lab, node, "img")
 
 
 def test_mount_points_are_read_from_mountinfo_with_escapes() -> None:
@@ -294,6 +309,7 @@ def test_a_machine_that_is_off_is_powered_on_not_replaced() -> None:
             "id",
             lab.storage,
             fields["declared_address"],
+            command=nodes.NODE_COMMAND,
         )
 
     # Stopped, or a record that outlived its process (a host reboot on disk storage).

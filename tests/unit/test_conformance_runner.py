@@ -30,6 +30,7 @@ REPORT = [
                 "State": "failed",
                 "RunTime": 3_000_000_000,
                 "Failure": {"Message": "  timed out waiting for pod  "},
+                "CapturedGinkgoWriterOutput": "".join(f"line {n}\n" for n in range(50)),
             },
             {
                 "LeafNodeType": "It",
@@ -53,6 +54,7 @@ def test_the_report_gives_every_spec_with_its_state_time_and_failure() -> None:
             "failed",
             3.0,
             "timed out waiting for pod",
+            "\n".join(f"line {n}" for n in range(10, 50)),
         ),
         SpecResult("unrelated", "skipped", 0.0),
     ]
