@@ -146,8 +146,7 @@ class ConformanceResult:
         return {
             "passed": self.passed,
             "failed": [
-                {"name": s.name, "message": s.message, "log_tail": s.log_tail}
-                for s in self.failed
+                {"name": s.name, "message": s.message, "log_tail": s.log_tail} for s in self.failed
             ],
             "skipped": self.skipped,
             "seconds": round(self.seconds, 1),

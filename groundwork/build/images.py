@@ -52,6 +52,8 @@ class Image:
     links: Mapping[str, str] = field(default_factory=dict)  # path -> target
     user: str = ""
     base: Layer | None = None  # a layer under the image's own files (a distribution)
+    folders: Mapping[str, int] = field(default_factory=dict)  # empty folder -> mode
+    modes: Mapping[str, int] = field(default_factory=dict)  # file -> mode, where not 0755
 
     @property
     def repository(self) -> str:
@@ -62,16 +64,24 @@ class Image:
         return self.reference.rsplit(":", 1)[1]
 
 
-def layer(files: Mapping[str, bytes], links: Mapping[str, str]) -> bytes:
-    """The uncompressed layer tar, byte-for-byte reproducible (pure)."""
-    folders = {
+def layer(
+    files: Mapping[str, bytes],
+    links: Mapping[str, str],
+    folders: Mapping[str, int] | None = None,
+    modes: Mapping[str, int] | None = None,
+) -> bytes:
+    """The uncompressed layer tar, byte-for-byte reproducible (pure), owned
+    by root. Files and the folders holding them are 0755 unless `modes` says
+    otherwise; `folders` adds empty ones, with their modes."""
+    implied = {
         "/".join(p.split("/")[:i]) for p in [*files, *links] for i in range(1, p.count("/") + 1)
     }
+    folder_modes = {name: 0o755 for name in implied} | dict(folders or {})
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for name in sorted(folders):
+        for name in sorted(folder_modes):
             info = tarfile.TarInfo(name)
-            info.type, info.mode = tarfile.DIRTYPE, 0o755
+            info.type, info.mode = tarfile.DIRTYPE, folder_modes[name]
             tar.addfile(info)
         for name in sorted(links):
             info = tarfile.TarInfo(name)
@@ -79,7 +89,7 @@ def layer(files: Mapping[str, bytes], links: Mapping[str, str]) -> bytes:
             tar.addfile(info)
         for name in sorted(files):
             info = tarfile.TarInfo(name)
-            info.mode, info.size = 0o755, len(files[name])
+            info.mode, info.size = (modes or {}).get(name, 0o755), len(files[name])
             tar.addfile(info, io.BytesIO(files[name]))
     return buf.getvalue()
 
@@ -96,7 +106,7 @@ class Assembled:
 
 def assemble(image: Image) -> Assembled:
     """The image's blobs and OCI manifest (pure)."""
-    raw = layer(image.files, image.links)
+    raw = layer(image.files, image.links, image.folders, image.modes)
     compressed = gzip.compress(raw, mtime=0)
     layers = [(compressed, _digest(raw))]
     if image.base is not None:
@@ -179,15 +189,23 @@ def busybox_files() -> tuple[dict[str, bytes], dict[str, str]]:
 
 
 def busybox_stand_in_files() -> tuple[dict[str, bytes], dict[str, str]]:
-    """busybox_files with a static bash as sh. Debian's busybox 1.35 ash drops
-    environment variables whose names are not shell identifiers (`data-1`)
-    before any program it starts sees them; upstream's busybox 1.37 and bash
-    pass them on, and the conformance specs that read a Secret or ConfigMap
-    into such variables (`sh -c env`) depend on it."""
+    """busybox_files laid out as upstream's busybox image: every applet in
+    /bin (specs run /bin/sysctl), and a static bash as sh. Debian's busybox
+    1.35 ash drops environment variables whose names are not shell
+    identifiers (`data-1`) before any program it starts sees them; upstream's
+    busybox 1.37 and bash pass them on, and the conformance specs that read a
+    Secret or ConfigMap into such variables (`sh -c env`) depend on it."""
     if not BASH.exists():
         raise BuildError(f"{BASH} is missing: install Debian's bash-static")
     files, links = busybox_files()
-    return {**files, "bin/bash": BASH.read_bytes()}, {**links, "bin/sh": "/bin/bash"}
+    in_bin = {f"bin/{path.rsplit('/', 1)[-1]}": target for path, target in links.items()}
+    in_bin.pop("bin/busybox", None)
+    return {**files, "bin/bash": BASH.read_bytes()}, {**links, **in_bin, "bin/sh": "/bin/bash"}
+
+
+# The folders upstream's busybox image has beside /bin that programs write
+# to: specs write /tmp/health and read it back.
+BUSYBOX_FOLDERS: Mapping[str, int] = {"tmp": 0o1777, "root": 0o700, "home": 0o755}
 
 
 def pause_binary(kubernetes_module: Path, tag: str, work: Path) -> bytes:
@@ -247,6 +265,29 @@ BUSYBOX_STAND_IN = (
     b"with Debian's bash-static as sh\n"
 )
 
+# Upstream's test/images/kitten and nautilus: agnhost serving a picture and
+# a data.json from its root (ImageVolume specs mount kitten as a volume and
+# read them; kubectl's Update Demo rolls nautilus out): image name and its
+# constant in test/utils/image/manifest.go.
+AGNHOST_WEB_IMAGES: tuple[tuple[str, str], ...] = (("kitten", "Kitten"), ("nautilus", "Nautilus"))
+
+
+def agnhost_web_image(agnhost: Image, kubernetes_module: Path, name: str, constant: str) -> Image:
+    """One of AGNHOST_WEB_IMAGES as its Dockerfile in the kubernetes module
+    lays it out, on the agnhost built here, under the tag e2e asks for."""
+    folder = kubernetes_module / "test/images" / name
+    version = (folder / "VERSION").read_text().strip()
+    tag = _manifest_tag(kubernetes_module, constant)
+    html = {p.name: p.read_bytes() for p in sorted((folder / "html").iterdir())}
+    stand_in = f"{name} {version} from the kubernetes module on the agnhost built here, as {tag}\n"
+    return dataclasses.replace(
+        agnhost,
+        reference=f"registry.k8s.io/e2e-test-images/{name}:{tag}",
+        files={**agnhost.files, **html, "STAND-IN": stand_in.encode()},
+        cmd=["test-webserver"],
+    )
+
+
 # nginx as upstream's nginx image serves: /usr/share/nginx/html on port 80.
 NGINX_SITE = b"""server {
     listen 80 default_server;
@@ -259,7 +300,7 @@ NGINX_SITE = b"""server {
 # The built components lab_images reads: a change to another one (a
 # Kubernetes release to upgrade to) pushes nothing again. A network plugin's
 # components are read when the lab built them (its stack declares the plugin).
-IMAGE_COMPONENTS = ("kubernetes", "coredns", "local-path-provisioner", "traefik")
+IMAGE_COMPONENTS = ("kubernetes", "etcd", "coredns", "local-path-provisioner", "traefik")
 PLUGIN_IMAGE_COMPONENTS = ("flannel", "flannel-cni")
 
 
@@ -354,6 +395,12 @@ def lab_images(
             "STAND-IN": f"agnhost {agnhost_tag} built here, standing in for {prev_tag}\n".encode(),
         },
     )
+    etcd, etcd_tag = built["etcd"], _manifest_tag(kubernetes_module, "Etcd")
+    sample_apiserver_tag = _manifest_tag(kubernetes_module, "APIServer")
+    web_images = [
+        agnhost_web_image(agnhost, kubernetes_module, name, constant)
+        for name, constant in AGNHOST_WEB_IMAGES
+    ]
     plugin_images = (
         flannel_images(built["flannel"], built["flannel-cni"], debian)
         if "flannel" in built and "flannel-cni" in built
@@ -374,6 +421,40 @@ def lab_images(
         ),
         agnhost,
         agnhost_prev,
+        *web_images,
+        # Upstream's test/images/nonewprivs: nnp, setuid root, prints its
+        # effective uid (Alpine beneath it upstream; nnp needs nothing else).
+        Image(
+            f"registry.k8s.io/e2e-test-images/nonewprivs:{_manifest_tag(kubernetes_module, 'Nonewprivs')}",
+            {"usr/local/bin/nnp": kube.path("nnp").read_bytes()},
+            cmd=["nnp"],
+            modes={"usr/local/bin/nnp": 0o4755},
+        ),
+        # The aggregator spec runs upstream's sample API server beside an
+        # etcd of its own: k8s.io/sample-apiserver at the cluster's release
+        # under the tag e2e names (1.29.2 upstream), and the etcd built here
+        # where upstream's etcd image has it, under that image's tag.
+        Image(
+            f"registry.k8s.io/e2e-test-images/sample-apiserver:{sample_apiserver_tag}",
+            {
+                "sample-apiserver": kube.path("sample-apiserver").read_bytes(),
+                "STAND-IN": (
+                    f"k8s.io/sample-apiserver v{kube.version} standing in for "
+                    f"{sample_apiserver_tag}\n"
+                ).encode(),
+            },
+            entrypoint=["/sample-apiserver"],
+            folders={"tmp": 0o1777},
+        ),
+        Image(
+            f"registry.k8s.io/etcd:{etcd_tag}",
+            {
+                "usr/local/bin/etcd": etcd.path("etcd").read_bytes(),
+                "STAND-IN": f"etcd v{etcd.version} built here standing in for {etcd_tag}\n".encode(),
+            },
+            cmd=["/usr/local/bin/etcd"],
+            folders={"tmp": 0o1777},
+        ),
         # Upstream's test/images/glibc-dns-testing: Debian bookworm with
         # dnsutils, and a coredns binary at / (upstream's is 1.5.0; this one
         # is the cluster's).
@@ -389,6 +470,7 @@ def lab_images(
             {**stand_in, "STAND-IN": BUSYBOX_STAND_IN},
             cmd=["sh"],
             links=stand_in_links,
+            folders=BUSYBOX_FOLDERS,
         ),
         # local-path's helper pods run shell scripts (mkdir, rm) in it.
         Image(
@@ -396,6 +478,7 @@ def lab_images(
             {**stand_in, "STAND-IN": BUSYBOX_STAND_IN},
             cmd=["sh"],
             links=stand_in_links,
+            folders=BUSYBOX_FOLDERS,
         ),
         # Upstream's image is Alpine with the binary at /usr/local/bin; the
         # manifests pass only flags, so the binary is the entrypoint.

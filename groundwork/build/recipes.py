@@ -241,8 +241,10 @@ RECIPES: tuple[Recipe, ...] = (
         "k8s.io/kubernetes",
         (
             *KUBE_PROGRAMS,
-            # The test image's program, from the same module (groundwork.build.images).
+            # The test images' programs, from the same module (groundwork.build.images).
             _kube("agnhost", "k8s.io/kubernetes/test/images/agnhost"),
+            _kube("nnp", "k8s.io/kubernetes/test/images/nonewprivs"),
+            _kube("sample-apiserver", "k8s.io/sample-apiserver"),
         ),
         revision=2,
     ),

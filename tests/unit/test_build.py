@@ -24,6 +24,7 @@ from groundwork.build import (
     Built,
     Recipe,
     RecipeError,
+    images,
     kubernetes_versions,
     lab_recipes,
 )
@@ -321,3 +322,50 @@ def test_test_image_tags_come_from_upstreams_manifest(tmp_path: Path) -> None:
     manifest.write_text("")
     with pytest.raises(BuildError, match="names no image GlibcDnsTesting"):
         glibc_dns_testing_tag(tmp_path)
+
+
+def test_an_image_can_hold_empty_folders_and_files_with_their_modes() -> None:
+    raw = layer(
+        {"bin/busybox": b"bb", "usr/local/bin/nnp": b"nnp"},
+        {},
+        {"tmp": 0o1777, "root": 0o700},
+        {"usr/local/bin/nnp": 0o4755},
+    )
+    with tarfile.open(fileobj=io.BytesIO(raw)) as tar:
+        assert tar.getmember("usr/local/bin/nnp").mode == 0o4755
+        assert tar.getmember("usr/local/bin/nnp").uid == 0
+        assert tar.getmember("bin/busybox").mode == 0o755
+        assert tar.getmember("tmp").isdir() and tar.getmember("tmp").mode == 0o1777
+        assert tar.getmember("root").mode == 0o700
+        assert tar.getmember("bin").mode == 0o755
+
+
+def test_the_busybox_stand_in_has_every_applet_in_bin_and_bash_as_sh() -> None:
+    files, links = images.busybox_stand_in_files()
+    assert links["bin/sysctl"] == links["bin/cat"] == "/bin/busybox"
+    assert links["bin/sh"] == "/bin/bash" and "bin/busybox" not in links
+    assert set(files) == {"bin/busybox", "bin/bash"}
+    assert images.BUSYBOX_FOLDERS["tmp"] == 0o1777
+
+
+def test_kitten_is_agnhost_with_its_files_under_the_tag_e2e_asks_for(tmp_path: Path) -> None:
+    (tmp_path / "test/utils/image").mkdir(parents=True)
+    (tmp_path / "test/utils/image/manifest.go").write_text(
+        'configs[Kitten] = Config{list.PromoterE2eRegistry, "kitten", "1.8"}\n'
+    )
+    html = tmp_path / "test/images/kitten/html"
+    html.mkdir(parents=True)
+    (html.parent / "VERSION").write_text("1.9\n")
+    (html / "data.json").write_text('{"image": "kitten.jpg"}\n')
+    (html / "kitten.jpg").write_bytes(b"\xff\xd8")
+    agnhost = Image(
+        "registry.k8s.io/e2e-test-images/agnhost:2.63.0",
+        {"agnhost": b"\x7fELF"},
+        entrypoint=["/agnhost"],
+        cmd=["pause"],
+    )
+    kitten = images.agnhost_web_image(agnhost, tmp_path, "kitten", "Kitten")
+    assert kitten.reference == "registry.k8s.io/e2e-test-images/kitten:1.8"
+    assert (kitten.entrypoint, kitten.cmd) == (["/agnhost"], ["test-webserver"])
+    assert kitten.files["data.json"] == b'{"image": "kitten.jpg"}\n'
+    assert kitten.files["agnhost"] == b"\x7fELF" and b"kitten 1.9" in kitten.files["STAND-IN"]
