@@ -622,8 +622,11 @@ def test_only_the_components_in_images_push_them_again() -> None:
     def made(name: str, sha: str = "a") -> Built:
         return Built(name, "1", Path("/x"), {name: sha})
 
-    built = {n: made(n) for n in ("kubernetes", "coredns", "local-path-provisioner", "traefik")}
+    images = ("kubernetes", "etcd", "coredns", "local-path-provisioner", "traefik")
+    built = {n: made(n) for n in images}
     key = registry.images_key(built)
     assert registry.images_key({**built, "kubernetes-1.37": made("kubernetes-1.37")}) == key
-    assert registry.images_key({**built, "etcd": made("etcd")}) == key
+    assert registry.images_key({**built, "containerd": made("containerd")}) == key
     assert registry.images_key({**built, "traefik": made("traefik", "b")}) != key
+    # The sample API server's etcd image holds the etcd built here.
+    assert registry.images_key({**built, "etcd": made("etcd", "b")}) != key
