@@ -39,9 +39,9 @@ def register(subparsers: Subparsers) -> None:
             "admin kubeconfig and the stack's endpoint. By default the focused set the test "
             "command runs (API machinery, ReplicaSets, ReplicationControllers, Jobs, "
             "StatefulSets, Pods, ConfigMaps, Secrets, Services, DNS); --all runs every "
-            "conformance spec (about 450; 52 minutes on the lab's two cores). Specs that need what the lab's images lack are left out of the "
-            "focused set by name, each with its reason, in groundwork/conformance.py "
-            "(CANNOT_RUN_HERE)."
+            "conformance spec (about 450; 52 minutes on the lab's two cores). Specs that "
+            "need what the lab's images lack are left out of the focused set by name, each "
+            "with its reason, in groundwork/conformance.py (CANNOT_RUN_HERE)."
         ),
         epilog=(
             "Examples:\n"
