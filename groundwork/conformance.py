@@ -39,9 +39,11 @@ from typing import Any
 
 from groundwork.build import BY_COMPONENT, build
 from groundwork.kubeconfig import write_admin
+from groundwork.pki import pki_dir
 from groundwork.plan import build_plan
 from groundwork.progress import Progress, silent
 from groundwork.spec import ClusterSpec
+from groundwork.verify.kube import KubeApi, KubeError, admin_credentials
 
 # Areas of the focused run (ginkgo --focus regexes, ORed; the label filter
 # keeps conformance specs only).
@@ -90,6 +92,11 @@ DEFAULT_PROCESSES = 4
 # it on the lab's two cores: 265 s against 351 s with 4, 134 passed both
 # times (2026-12-07).
 FOCUSED_PROCESSES = 8
+# e2e deletes each spec's namespace without waiting for it to go, so a run
+# ends with dozens still terminating. The run waits for them (about 20 s on
+# the lab): one that does not go holds a pod the cluster cannot finish, a
+# fault of the cluster the next user of it would meet, so it fails the run.
+CLEANUP_SECONDS = 300.0
 
 
 class ConformanceError(Exception):
@@ -116,6 +123,9 @@ class ConformanceResult:
     specs: list[SpecResult] = field(default_factory=list)
     seconds: float = 0.0
     report: Path | None = None
+    # The namespaces the run made that were still there CLEANUP_SECONDS
+    # after it, each with the pods holding it.
+    leftovers: list[str] = field(default_factory=list)
 
     def count(self, *states: str) -> int:
         return sum(1 for s in self.specs if s.state in states)
@@ -134,12 +144,17 @@ class ConformanceResult:
 
     @property
     def ok(self) -> bool:
-        return bool(self.specs) and not self.failed and self.passed > 0
+        return bool(self.specs) and not self.failed and self.passed > 0 and not self.leftovers
 
     def summary(self) -> str:
+        left = (
+            f"; {len(self.leftovers)} of its namespaces not deleted after {CLEANUP_SECONDS:.0f} s"
+            if self.leftovers
+            else ""
+        )
         return (
             f"{self.passed} passed, {len(self.failed)} failed, {self.skipped} skipped "
-            f"in {self.seconds:.0f} s"
+            f"in {self.seconds:.0f} s{left}"
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -151,6 +166,7 @@ class ConformanceResult:
             "skipped": self.skipped,
             "seconds": round(self.seconds, 1),
             "report": str(self.report) if self.report else None,
+            "leftovers": self.leftovers,
         }
 
 
@@ -228,7 +244,8 @@ def run(
     """Run the selected conformance specs against the stack's cluster."""
     suite = build(BY_COMPONENT["conformance"], progress)
     kubectl = build(BY_COMPONENT["kubernetes"], progress).path("kubectl")
-    kubeconfig = write_admin(spec, build_plan(spec))
+    plan = build_plan(spec)
+    kubeconfig = write_admin(spec, plan)
     directory = report_dir or Path(tempfile.mkdtemp(prefix="groundwork-conformance-"))
     directory.mkdir(parents=True, exist_ok=True)
     argv = ginkgo_argv(
@@ -243,6 +260,11 @@ def run(
         dry_run,
         label_filter,
     )
+    api = KubeApi(plan.endpoint.url, admin_credentials(pki_dir(spec.name)))
+    try:
+        before = {n["metadata"]["name"] for n in api.items("/api/v1/namespaces")}
+    except KubeError as err:
+        raise ConformanceError(f"the cluster does not answer: {err}") from err
     progress(f"conformance: {len(focus) or 'all'} area(s), {processes} processes")
     started = time.monotonic()
     log = directory / "ginkgo.log"
@@ -261,7 +283,67 @@ def run(
         tail = "\n".join(log.read_text(errors="replace").splitlines()[-20:])
         raise ConformanceError(f"ginkgo exited {proc.returncode} without a report:\n{tail}")
     specs = parse_report(json.loads(report.read_text()))
-    return ConformanceResult(specs, seconds, report)
+    progress("conformance: waiting for the suite's namespaces to be deleted")
+    left = [] if dry_run else wait_for_cleanup(api, before, CLEANUP_SECONDS)
+    return ConformanceResult(specs, seconds, report, left)
+
+
+def describe_pod(pod: dict[str, Any]) -> str:
+    """One line on a pod: where it runs, its phase, whether its deletion was
+    asked, each container's state (pure)."""
+    meta = pod.get("metadata") or {}
+    status = pod.get("status") or {}
+    states = []
+    for c in status.get("containerStatuses") or []:
+        state = c.get("state") or {}
+        if "terminated" in state:
+            states.append(f"{c.get('name')} exited {state['terminated'].get('exitCode')}")
+        elif "waiting" in state:
+            states.append(f"{c.get('name')} waiting ({state['waiting'].get('reason', '')})")
+        else:
+            states.append(f"{c.get('name')} running")
+    deleting = (
+        f", deletion asked at {meta['deletionTimestamp']}" if meta.get("deletionTimestamp") else ""
+    )
+    return (
+        f"pod {meta.get('namespace')}/{meta.get('name')} on "
+        f"{(pod.get('spec') or {}).get('nodeName') or '(no node)'}: "
+        f"{status.get('phase', 'unknown')}{deleting}; {', '.join(states) or 'no containers'}"
+    )
+
+
+def leftovers(
+    before: set[str], namespaces: list[dict[str, Any]], pods: list[dict[str, Any]]
+) -> list[str]:
+    """The namespaces made since `before` that are still there, each with its
+    phase and the pods in it (pure)."""
+    out = []
+    for ns in sorted(namespaces, key=lambda n: str(n["metadata"]["name"])):
+        name = ns["metadata"]["name"]
+        if name in before:
+            continue
+        phase = (ns.get("status") or {}).get("phase", "unknown")
+        held = [describe_pod(p) for p in pods if p["metadata"].get("namespace") == name]
+        out.append(f"namespace {name} ({phase})" + "".join(f"\n  {line}" for line in held))
+    return out
+
+
+def wait_for_cleanup(api: KubeApi, before: set[str], seconds: float) -> list[str]:
+    """Wait until the namespaces made since `before` are gone: [] then, else
+    what is left when `seconds` have passed."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            namespaces = api.items("/api/v1/namespaces")
+            left = {n["metadata"]["name"] for n in namespaces} - before
+            if not left:
+                return []
+            if time.monotonic() >= deadline:
+                return leftovers(before, namespaces, api.items("/api/v1/pods"))
+        except KubeError as err:
+            if time.monotonic() >= deadline:
+                return [f"the namespaces could not be listed: {err}"]
+        time.sleep(2)
 
 
 def focused_skip() -> tuple[str, ...]:

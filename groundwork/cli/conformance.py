@@ -111,5 +111,8 @@ def run_conformance(args: argparse.Namespace) -> int:
                 console.print("    its last log lines:")
                 for line in failed.log_tail.splitlines()[-10:]:
                     console.print(f"      {line}", markup=False, highlight=False)
+        for left in result.leftovers:
+            console.print("[red]not deleted[/red]", end=" ")
+            console.print(left, markup=False, highlight=False)
         console.print(f"conformance {spec.name}: {result.summary()} (report: {result.report})")
     return 0 if result.ok else 1

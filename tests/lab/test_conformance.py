@@ -51,4 +51,7 @@ def test_the_focused_conformance_specs_pass() -> None:
         f"{f.name}: {f.message[:500]}\n  its last log lines:\n{f.log_tail}" for f in result.failed
     )
     assert not result.failed, failures
+    # What the suite made is gone: the faults tests that follow judge a
+    # cluster holding only what the stack declares.
+    assert not result.leftovers, "\n".join(result.leftovers)
     assert result.passed >= AT_LEAST, result.summary()

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from groundwork.conformance import (
     FOCUSED_LABEL_FILTER,
     ConformanceResult,
     SpecResult,
     ginkgo_argv,
+    leftovers,
     parse_report,
 )
 
@@ -89,3 +91,42 @@ def test_ginkgo_runs_the_prebuilt_suite_against_the_cluster() -> None:
     assert "--label-filter=Conformance && !Slow && !Serial && !Disruptive" in ginkgo_flags
     assert "--kubeconfig=/s/admin.kubeconfig" in suite_flags
     assert "--kubectl-path=/k/kubectl" in suite_flags and "--provider=skeleton" in suite_flags
+
+
+def test_a_namespace_the_run_left_names_the_pods_holding_it() -> None:
+    namespaces: list[dict[str, Any]] = [
+        {"metadata": {"name": "default"}, "status": {"phase": "Active"}},
+        {"metadata": {"name": "secrets-6414"}, "status": {"phase": "Terminating"}},
+    ]
+    pods: list[dict[str, Any]] = [
+        {
+            "metadata": {
+                "namespace": "secrets-6414",
+                "name": "pod-secrets-1",
+                "deletionTimestamp": "2026-12-07T15:01:02Z",
+            },
+            "spec": {"nodeName": "w2"},
+            "status": {
+                "phase": "Failed",
+                "containerStatuses": [
+                    {"name": "creates", "state": {"terminated": {"exitCode": 255}}},
+                    {"name": "dels", "state": {"running": {}}},
+                ],
+            },
+        },
+        {"metadata": {"namespace": "default", "name": "echo-0"}, "spec": {}, "status": {}},
+    ]
+    assert leftovers({"default"}, namespaces, pods) == [
+        "namespace secrets-6414 (Terminating)\n"
+        "  pod secrets-6414/pod-secrets-1 on w2: Failed, deletion asked at "
+        "2026-12-07T15:01:02Z; creates exited 255, dels running"
+    ]
+    assert leftovers({"default", "secrets-6414"}, namespaces, pods) == []
+
+
+def test_a_run_that_left_a_namespace_is_not_a_pass() -> None:
+    result = ConformanceResult(
+        [SpecResult("x", "passed", 1)], 60.0, None, ["namespace a (Terminating)"]
+    )
+    assert not result.ok
+    assert result.summary().endswith("; 1 of its namespaces not deleted after 300 s")
