@@ -48,11 +48,12 @@ def register(subparsers: Subparsers) -> None:
             "  groundwork conformance --stack lab\n"
             "  groundwork conformance --stack lab --all --report-dir reports/conformance\n"
             "  groundwork conformance --stack lab --focus '\\[sig-network\\] DNS ' -o json\n"
-            "\nExit codes: 0 every selected spec passed, 1 a spec failed or the suite could "
+            "\nExit codes: 0 every selected spec passed and its namespaces were deleted, 1 a spec "
+            "failed, a namespace of the run was left, or the suite could "
             "not run, 2 invalid stack."
         ),
         run=run_conformance,
-        output="passed, failed (with messages) and skipped",
+        output="passed, failed (with messages), skipped, and the namespaces the run left",
     )
     parser.add_argument("--all", action="store_true", help="every conformance spec")
     parser.add_argument(
