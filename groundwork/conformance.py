@@ -261,10 +261,13 @@ def run(
         label_filter,
     )
     api = KubeApi(plan.endpoint.url, admin_credentials(pki_dir(spec.name)))
-    try:
-        before = {n["metadata"]["name"] for n in api.items("/api/v1/namespaces")}
-    except KubeError as err:
-        raise ConformanceError(f"the cluster does not answer: {err}") from err
+    # A dry run makes no namespace: it has nothing to wait for.
+    before: set[str] = set()
+    if not dry_run:
+        try:
+            before = {n["metadata"]["name"] for n in api.items("/api/v1/namespaces")}
+        except KubeError as err:
+            raise ConformanceError(f"the cluster does not answer: {err}") from err
     progress(f"conformance: {len(focus) or 'all'} area(s), {processes} processes")
     started = time.monotonic()
     log = directory / "ginkgo.log"
@@ -283,8 +286,10 @@ def run(
         tail = "\n".join(log.read_text(errors="replace").splitlines()[-20:])
         raise ConformanceError(f"ginkgo exited {proc.returncode} without a report:\n{tail}")
     specs = parse_report(json.loads(report.read_text()))
-    progress("conformance: waiting for the suite's namespaces to be deleted")
-    left = [] if dry_run else wait_for_cleanup(api, before, CLEANUP_SECONDS)
+    left: list[str] = []
+    if not dry_run:
+        progress("conformance: waiting for the suite's namespaces to be deleted")
+        left = wait_for_cleanup(api, before, CLEANUP_SECONDS)
     return ConformanceResult(specs, seconds, report, left)
 
 
