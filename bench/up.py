@@ -4,15 +4,19 @@
 
 A cold run recreates the lab's machines first (`lab down` + `lab up`, not
 timed; the image and mirror stay cached), then times provisioning: PKI,
-inventory and every role, the way `groundwork up --no-verify` does. A
-no-change run times the same on converged nodes and must report changed=0
-on every host. Prints each run, then median and spread (min-max), and
-writes them as JSON to <state dir>/<stack>/bench/up.json. The host's load
-average is recorded too: on a shared machine it dominates the figures.
+inventory and every role, the way `groundwork up --no-verify` does. The
+no-change runs come in two kinds, each must report changed=0 on every host:
+as `up` runs by default, where every node reads as in the last run that
+changed nothing and no role runs (groundwork/converged.py), and with
+`--full`, where every role runs on every node (the roles' own idempotence).
+Before them one untimed `--full` run records the nodes' reads. Prints each
+run, then median and spread (min-max), and writes them as JSON to
+<state dir>/<stack>/bench/up.json. The host's load average is recorded too:
+on a shared machine it dominates the figures.
 
-`--cli N` also times N no-change runs of the command a user types,
-`groundwork up --no-verify` in a new process: interpreter start, the lab
-check and the inventory included.
+`--cli N` also times N runs of each kind of the command a user types,
+`groundwork up --no-verify [--full]` in a new process: interpreter start,
+the lab check and the inventory included.
 """
 
 from __future__ import annotations
@@ -40,26 +44,32 @@ from groundwork.spec import load_stack  # noqa: E402
 
 # The targets on the 2-core host, for the whole stack with Kubernetes: five
 # fresh nodes to a cluster with its workloads in 150 s, a no-change run in 10 s.
-TARGETS = {"cold": 150.0, "no-change": 10.0, "no-change-cli": 10.0}
+KINDS = ("no-change", "no-change-cli", "no-change-full", "no-change-full-cli")
+TARGETS = {"cold": 150.0, **dict.fromkeys(KINDS, 10.0)}
 CHANGES = re.compile(r"roles: (\d+) change\(s\)")
+LEFT_ALONE = "no role run"
 
 
-def timed_up(spec: Any, quiet: Console) -> tuple[float, int, bool]:
+def timed_up(spec: Any, quiet: Console, full: bool = False) -> tuple[float, int, bool, bool]:
+    """(seconds, changes, passed, whether no role ran) of one `up --no-verify`."""
     start = time.monotonic()
-    context = Context(spec, Options(live=False, lab=False, verify=False), quiet)
+    context = Context(spec, Options(live=False, lab=False, verify=False, full=full), quiet)
     result = run(UP, context)
-    changed = context.summary.changed if context.summary is not None else -1
-    return time.monotonic() - start, changed, result.ok
+    summary = context.summary
+    changed = summary.changed if summary is not None else -1
+    alone = summary is not None and LEFT_ALONE in summary.note
+    return time.monotonic() - start, changed, result.ok, alone
 
 
-def timed_cli(stack_args: list[str]) -> tuple[float, int, bool]:
-    """One `groundwork up --no-verify` in a new process, as a user runs it."""
+def timed_cli(stack_args: list[str], full: bool = False) -> tuple[float, int, bool, bool]:
+    """One `groundwork up --no-verify [--full]` in a new process, as a user runs it."""
     argv = [str(Path(sys.executable).parent / "groundwork"), "up", *stack_args, "--no-verify"]
     start = time.monotonic()
-    out = subprocess.run(argv, capture_output=True, text=True, check=False)
+    out = subprocess.run(argv + (["--full"] if full else []), capture_output=True, text=True)
     seconds = time.monotonic() - start
     found = CHANGES.search(out.stdout)
-    return seconds, int(found[1]) if found else -1, out.returncode == 0
+    changed = int(found[1]) if found else -1
+    return seconds, changed, out.returncode == 0, LEFT_ALONE in out.stdout
 
 
 def reference_seconds() -> float:
@@ -95,17 +105,25 @@ def main() -> int:
     spec = load_stack(args.stack_file or args.stack)
     console = Console(highlight=False)
     quiet = Console(file=open(os.devnull, "w"))  # noqa: SIM115
-    results: dict[str, list[dict[str, Any]]] = {"cold": [], "no-change": [], "no-change-cli": []}
+    results: dict[str, list[dict[str, Any]]] = {"cold": [], **{kind: [] for kind in KINDS}}
     stack_args = ["--stack-file", args.stack_file] if args.stack_file else ["--stack", args.stack]
 
-    def record(kind: str, label: str, seconds: float, changed: int, ok: bool, speed: float) -> None:
+    def record(kind: str, label: str, run: tuple[float, int, bool, bool], speed: float) -> None:
+        seconds, changed, ok, alone = run
         load = os.getloadavg()[0]
         results[kind].append(
-            {"seconds": seconds, "changed": changed, "ok": ok, "load": load, "reference_s": speed}
+            {
+                "seconds": seconds,
+                "changed": changed,
+                "ok": ok,
+                "no_role_run": alone,
+                "load": load,
+                "reference_s": speed,
+            }
         )
         console.print(
-            f"{label}: {seconds:.1f} s, changed={changed}, ok={ok}, load {load:.1f}, "
-            f"reference loop {speed:.2f} s"
+            f"{label}: {seconds:.1f} s, changed={changed}, ok={ok}, no role run={alone}, "
+            f"load {load:.1f}, reference loop {speed:.2f} s"
         )
 
     for i in range(args.cold):
@@ -115,23 +133,31 @@ def main() -> int:
             console.print("[red]lab did not come up[/red]")
             return 1
         speed = reference_seconds()
-        seconds, changed, ok = timed_up(spec, quiet)
-        record("cold", f"cold {i + 1}", seconds, changed, ok, speed)
-        if not ok:
+        cold = timed_up(spec, quiet)
+        record("cold", f"cold {i + 1}", cold, speed)
+        if not cold[2]:
             return 1
-    if not results["cold"]:
-        seconds, changed, ok = timed_up(spec, quiet)  # converge before the no-change runs
+    # Converged, then a run of every role that changes nothing: its reads
+    # are what the default no-change runs compare with.
+    for _ in range(2):
+        _, changed, ok, _ = timed_up(spec, quiet, full=True)
         if not ok:
             console.print("[red]up failed[/red]")
             return 1
+        if changed == 0:
+            break
     for i in range(args.warm):
-        speed = reference_seconds()
-        seconds, changed, ok = timed_up(spec, quiet)
-        record("no-change", f"no-change {i + 1}", seconds, changed, ok, speed)
+        record("no-change", f"no-change {i + 1}", timed_up(spec, quiet), reference_seconds())
     for i in range(args.cli):
-        speed = reference_seconds()
-        seconds, changed, ok = timed_cli(stack_args)
-        record("no-change-cli", f"no-change CLI {i + 1}", seconds, changed, ok, speed)
+        record(
+            "no-change-cli", f"no-change CLI {i + 1}", timed_cli(stack_args), reference_seconds()
+        )
+    for i in range(args.warm):
+        run_full = timed_up(spec, quiet, full=True)
+        record("no-change-full", f"no-change --full {i + 1}", run_full, reference_seconds())
+    for i in range(args.cli):
+        run_full = timed_cli(stack_args, full=True)
+        record("no-change-full-cli", f"no-change CLI --full {i + 1}", run_full, reference_seconds())
 
     report: dict[str, Any] = {"stack": spec.name, "nodes": len(spec.nodes), "runs": results}
     for kind, runs in results.items():
@@ -144,8 +170,10 @@ def main() -> int:
             f"{kind}: median {figures['median']} s (min {figures['min']}, max {figures['max']}) "
             f"over {len(runs)} run(s); {verdict} the {TARGETS[kind]:.0f} s target"
         )
-    if any(r["changed"] for r in results["no-change"] + results["no-change-cli"]):
+    if any(r["changed"] for kind in KINDS for r in results[kind]):
         console.print("[red]a no-change run changed something[/red]")
+    if not all(r["no_role_run"] for kind in KINDS[:2] for r in results[kind]):
+        console.print("[red]a default no-change run ran the roles[/red]")
     out = state_dir(spec.name) / "bench" / "up.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n")

@@ -72,6 +72,15 @@ def register(subparsers: Subparsers) -> None:
     add_run_options(
         parser, "write the run as JUnit XML: one test case per phase, then every node check"
     )
+    parser.add_argument(
+        "--full",
+        action="store_true",
+        help=(
+            "run every role on every node, even when each node is as the last run that "
+            "changed nothing saw it (by default such a run reads every node in one SSH call "
+            "and runs no role)"
+        ),
+    )
     add_limit_option(parser, "converge and check")
     parser.add_argument(
         "--replace-member",
@@ -105,6 +114,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         verbosity=verbosity(args),
         limit=limit_of(args, spec),
         renew_certificates=getattr(args, "renew_certificates", False),
+        full=args.full,
     )
     context = Context(spec, options, console, progress)
     # A membership change that would risk etcd raises ScaleRefused before any
@@ -124,6 +134,8 @@ def cmd_up(args: argparse.Namespace) -> int:
         console.print(f"certificates renewed: {issued}, rolled out one restart at a time")
     changed, seconds = (summary.changed, summary.seconds) if summary else (0, 0.0)
     roles_line = f"roles: {changed} change(s) in {seconds:.1f} s"
+    if summary is not None and summary.note:
+        roles_line += f" ({summary.note})"
     if context.report is None:
         console.print(f"{roles_line}; verification skipped")
     else:

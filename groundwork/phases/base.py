@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from rich.console import Console
 
 from groundwork.applied import forget_applied, read_applied
+from groundwork.converged import forget_record
 from groundwork.door import Door, WrongDoor
 from groundwork.etcd_backup import SnapshotError
 from groundwork.inventory import InventoryError, RenderedInventory
@@ -120,6 +121,9 @@ class Options:
     # `certs renew`: issue every leaf certificate anew (keys kept); the run
     # then rolls them out like any changed file, one restart at a time.
     renew_certificates: bool = False
+    # `up --full`: run every role on every node, even when each node is as the
+    # last run that changed nothing saw it (groundwork/converged.py).
+    full: bool = False
 
 
 @dataclass(eq=False)
@@ -141,6 +145,9 @@ class Context:
     # The run of site.yml and kubernetes.yml together (playbooks/converge.yml),
     # when the site phase ran both layers.
     converge_run: RunSummary | None = field(default=None, init=False)
+    # Set when no role ran because every node was as the last run that changed
+    # nothing saw it: says so, with that run's time.
+    unchanged_nodes: str = field(default="", init=False)
     # The release the cluster runs when the stack declares another (an upgrade).
     upgrade_from: str | None = field(default=None, init=False)
     runs: list[RunSummary] = field(default_factory=list, init=False)
@@ -188,6 +195,10 @@ class Context:
 
     def run_playbook(self, playbook: str, extra_vars: dict[str, Any] | None = None) -> RunSummary:
         """playbooks/<playbook> on the stack's inventory, with these extra vars."""
+        if not self.options.dry_run:
+            # A run that may change nodes ends what the last record vouched
+            # for; a converge that changes nothing records anew.
+            forget_record(self.spec.name)
         return run_playbook(
             state_dir(self.spec.name),
             self.rendered_inventory(),

@@ -10,10 +10,12 @@ from typing import Any
 
 import yaml
 
+from groundwork import converged
 from groundwork.applied import read_applied, write_applied
 from groundwork.phases.base import Context, Outcome, Phase, summary_outcome
 from groundwork.plan.applied import applied_after
 from groundwork.runner import PLAYBOOKS_DIR, RunSummary
+from groundwork.runner.events import HostState
 
 SITE_PLAYBOOK = "site.yml"
 # site.yml then kubernetes.yml in one ansible-playbook run.
@@ -94,6 +96,66 @@ def preview_playbook(
     return Outcome(True, message, "\n".join(preview_lines(summary)), changes=bool(changing))
 
 
+def may_leave_nodes_alone(context: Context) -> bool:
+    """Whether this run may skip the roles on nodes as last seen: a plain
+    `up` of both layers, with no membership change, no node named, no
+    certificate renewed and no --full."""
+    options = context.options
+    members = context.members()
+    asked = options.full or options.limit or options.replace_members or options.renew_certificates
+    rendered = context.inventory is not None
+    return (
+        rendered and kubernetes_follows(context) and not (asked or members.fresh or members.changes)
+    )
+
+
+def nodes_as_last_seen(context: Context) -> Outcome | None:
+    """The site phase's outcome when every node is as the last run that
+    changed nothing saw it (groundwork/converged.py), with a summary of no
+    task run; None when the roles must run, after saying why."""
+    inventory = context.rendered_inventory()
+    verdict = converged.check(context.spec.name, inventory)
+    if not verdict.unchanged:
+        context.progress(f"site: every role runs: {'; '.join(verdict.reasons[:3])}")
+        return None
+    record = converged.read_record(context.spec.name)
+    assert record is not None  # the verdict was made against it
+    reads = sum(len(seen) for seen in record.hosts.values())
+    said = (
+        f"every node as the run of {record.at} that changed nothing saw it "
+        f"({reads} reads on {len(record.hosts)} nodes in {verdict.seconds:.1f} s): "
+        "no role run; `up --full` runs them"
+    )
+    summary = RunSummary(
+        playbook=CONVERGE_PLAYBOOK,
+        status="successful",
+        rc=0,
+        hosts=tuple(HostState(name, done=True) for name in sorted(record.hosts)),
+        failures=(),
+        artifact_dir="",
+        seconds=verdict.seconds,
+        note="every node as last seen, no role run",
+    )
+    context.runs.append(summary)
+    context.converge_run = summary
+    context.unchanged_nodes = said
+    return Outcome(True, said)
+
+
+def record_if_unchanged(context: Context) -> None:
+    """After the converge: keep its reads when it changed nothing on any node
+    (the next `up` checks them first); any other run leaves no record."""
+    summary = context.converge_run
+    if summary is None or context.options.limit or context.inventory is None:
+        return
+    why = converged.unrecordable(summary, (node.name for node in context.spec.nodes))
+    if why:
+        context.progress(f"site: no record for the next up: {why}")
+        return
+    converged.record_run(context.spec.name, context.rendered_inventory(), summary)
+    context.progress("site: every node's reads recorded: the next `up` checks them first")
+
+
 class Site(Phase):
     name = "site"
 
@@ -108,9 +170,14 @@ class Site(Phase):
 
     def run(self, context: Context) -> Outcome:
         if kubernetes_follows(context):
+            if may_leave_nodes_alone(context):
+                outcome_unchanged = nodes_as_last_seen(context)
+                if outcome_unchanged is not None:
+                    return outcome_unchanged
             # One ansible-playbook run for both layers: the Kubernetes phase
             # reports its own plays of it (context.converge_run).
             outcome = run_and_record(context, CONVERGE_PLAYBOOK, plays=play_names(SITE_PLAYBOOK))
+            record_if_unchanged(context)
         else:
             outcome = run_and_record(context, SITE_PLAYBOOK)
         if outcome.ok:

@@ -17,6 +17,52 @@ _COMMAND_FAILED = "non-zero return code"
 # ...and for a command it skipped in check mode: a change it would make.
 COMMAND_WOULD_RUN = "Command would have run if not in check mode"
 
+# The modules through which the roles read a node, each returning a digest
+# of what it saw (plugins/module_utils/groundwork_observe.py).
+OBSERVING = ("groundwork_probe", "groundwork_files")
+# Tasks that report ok without reading the node's state for the roles: an
+# include decides on variables, the pre-flight judges the node before changes.
+NOT_OBSERVING = ("include_role", "include_tasks", "groundwork_preflight")
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One observing task's read of a node: the module, the arguments that
+    name what it read, and the digest of what it saw."""
+
+    module: str
+    task: str
+    args: dict[str, Any]
+    observed: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "module": self.module,
+            "task": self.task,
+            "args": self.args,
+            "observed": self.observed,
+        }
+
+
+def observation(task: str, action: str, result: dict[str, Any]) -> Observation | None:
+    """The observation a task's result carries, or None when it carries none."""
+    module = action.rsplit(".", 1)[-1]
+    observed = result.get("observed")
+    args = (result.get("invocation") or {}).get("module_args")
+    if module not in OBSERVING or not isinstance(observed, str) or not isinstance(args, dict):
+        return None
+    if module == "groundwork_files":
+        # What it manages, not the contents (masked in the result: keys travel in them).
+        args = {
+            "directories": [{"path": e["path"]} for e in args.get("directories") or []],
+            "links": [{"dest": e["dest"]} for e in args.get("links") or []],
+            "files": [{"dest": e["dest"]} for e in args.get("files") or []],
+            "blocks": [
+                {"path": e["path"], "marker": e["marker"]} for e in args.get("blocks") or []
+            ],
+        }
+    return Observation(module, task, args, observed)
+
 
 @dataclass
 class HostState:
@@ -32,6 +78,11 @@ class HostState:
     changed_tasks: list[str] = field(default_factory=list)
     # Files the roles' groundwork_files calls wrote (their changed_paths).
     changed_paths: list[str] = field(default_factory=list)
+    # What the roles' probes and file calls saw, in the order they ran.
+    observations: list[Observation] = field(default_factory=list)
+    # Tasks that reported ok without an observation of what they read: a run
+    # with any cannot vouch for the node by its observations alone.
+    unobserved: list[str] = field(default_factory=list)
 
     @property
     def status(self) -> str:
@@ -96,6 +147,12 @@ class RunState:
         result = data.get("res") or {}
         named = f"{role}: {task}" if role else task
         if kind == "runner_on_ok":
+            action = str(data.get("resolved_action") or data.get("task_action") or "")
+            seen = observation(named, action, result)
+            if seen is not None:
+                host.observations.append(seen)
+            elif action.rsplit(".", 1)[-1] not in NOT_OBSERVING:
+                host.unobserved.append(named)
             # Per-task counts for the live view; the final play recap overrides them.
             if result.get("changed"):
                 host.changed += 1
@@ -196,6 +253,8 @@ class RunSummary:
     # What this run could not do and the user must know (e.g. the Kubernetes
     # layer skipped because its binaries are not available).
     not_installed: str = ""
+    # Said after the run's change count (e.g. that no role ran, and why).
+    note: str = ""
 
     @property
     def ok(self) -> bool:

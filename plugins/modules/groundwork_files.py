@@ -105,6 +105,12 @@ diffs:
   type: list
   elements: dict
   returned: always
+observed:
+  description:
+    - sha256 of the state of every managed path after the call (type, owner, group, mode,
+      content digest, link target, block lines), from module_utils/groundwork_observe.py.
+  type: str
+  returned: always
 """
 
 import base64
@@ -118,6 +124,7 @@ import stat
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.groundwork_observe import digest, files_state
 
 
 def _ids(module, owner, group):
@@ -376,7 +383,14 @@ def main():
     for entry in module.params["blocks"]:
         if converge_block(module, entry, diffs):
             changed_paths.append(entry["path"])
-    module.exit_json(changed=bool(changed_paths), changed_paths=changed_paths, diffs=diffs)
+    # The state the paths are in now, as one digest: `up` leaves a node alone
+    # while every digest is as in the last run that changed nothing.
+    module.exit_json(
+        changed=bool(changed_paths),
+        changed_paths=changed_paths,
+        diffs=diffs,
+        observed=digest(files_state(module.params)),
+    )
 
 
 if __name__ == "__main__":

@@ -194,6 +194,10 @@ commands:
   description: name -> {rc, stdout}.
   type: dict
   returned: always
+observed:
+  description: sha256 of every fact above, from module_utils/groundwork_observe.py.
+  type: str
+  returned: always
 """
 
 EXAMPLES = r"""
@@ -204,210 +208,9 @@ EXAMPLES = r"""
   register: probe
 """
 
-import gzip
-import os
-import pwd
-import re
-import subprocess
-
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.groundwork_fstab import FSTAB, enables_swap
-
-
-def read(path):
-    try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            return handle.read()
-    except OSError:
-        return None
-
-
-CAP_SYS_RESOURCE = 24
-
-
-def has_capability(status, bit):
-    """Whether the CapEff mask in /proc/self/status text holds capability `bit`."""
-    for line in status.splitlines():
-        if line.startswith("CapEff:"):
-            return bool(int(line.split()[1], 16) >> bit & 1)
-    return False
-
-
-def cgroup_version(root="/sys/fs/cgroup"):
-    """2 on the unified hierarchy (cgroup.controllers at its root), else 1."""
-    return 2 if os.path.exists(os.path.join(root, "cgroup.controllers")) else 1
-
-
-def is_container():
-    try:
-        result = subprocess.run(
-            ["systemd-detect-virt", "--container"], capture_output=True, check=False
-        )
-        return result.returncode == 0
-    except OSError:
-        return os.path.exists("/run/.containerenv") or os.path.exists("/.dockerenv")
-
-
-def builtin_config():
-    try:
-        with gzip.open("/proc/config.gz", "rt") as handle:
-            return {line.strip() for line in handle if line.endswith("=y\n")}
-    except OSError:
-        return set()
-
-
-def missing(modules, kconfig, release):
-    loaded = {line.split()[0] for line in (read("/proc/modules") or "").splitlines() if line}
-    builtin_list = read(f"/lib/modules/{release}/modules.builtin") or ""
-    builtin_names = {os.path.basename(line)[: -len(".ko")] for line in builtin_list.splitlines()}
-    config = None
-    out = []
-    for name in modules:
-        if name in loaded or os.path.isdir(f"/sys/module/{name}") or name in builtin_names:
-            continue
-        if config is None:
-            config = builtin_config()
-        if f"CONFIG_{kconfig.get(name, name.upper())}=y" in config:
-            continue
-        out.append(name)
-    return out
-
-
-# The unit file states for which `systemctl is-enabled` exits 0.
-ENABLED_STATES = {
-    "enabled",
-    "enabled-runtime",
-    "alias",
-    "static",
-    "indirect",
-    "generated",
-    "transient",
-}
-
-
-def unit_states(module, units):
-    """unit -> {active, enabled}, read with one systemctl call for every unit."""
-    if not units:
-        return {}
-    _, out, _ = module.run_command(
-        ["systemctl", "show", "--property=ActiveState,UnitFileState", "--", *units]
-    )
-    return parse_unit_states(out, units)
-
-
-def parse_unit_states(out, units):
-    """`systemctl show` prints one blank-line separated block per unit, in the order asked."""
-    blocks = [
-        dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
-        for block in out.strip("\n").split("\n\n")
-    ]
-    states = {}
-    for index, unit in enumerate(units):
-        props = blocks[index] if index < len(blocks) else {}
-        states[unit] = {
-            "active": props.get("ActiveState") == "active",
-            "enabled": props.get("UnitFileState") in ENABLED_STATES,
-        }
-    return states
-
-
-def missing_packages(module, packages):
-    if not packages:
-        return []
-    # dpkg-query exits 1 when a package is unknown, and still lists the known ones.
-    _, out, _ = module.run_command(
-        ["dpkg-query", "-W", "-f=${db:Status-Abbrev} ${Package}\\n", *packages]
-    )
-    installed = {
-        line.split()[-1].split(":")[0] for line in out.splitlines() if line.startswith("ii ")
-    }
-    return [name for name in packages if name not in installed]
-
-
-DPKG_UPDATES = "/var/lib/dpkg/updates"
-
-
-def dpkg_interrupted(updates=DPKG_UPDATES):
-    """apt's own test (debSystem::CheckUpdates): an entry named by digits only."""
-    try:
-        return any(name.isdigit() for name in os.listdir(updates))
-    except OSError:
-        return False
-
-
-def routes(module, proto):
-    if proto is None:
-        return []
-    _, out, _ = module.run_command(["ip", "-4", "route", "show", "proto", str(proto)])
-    found = []
-    for line in out.splitlines():
-        fields = line.split()
-        if "via" in fields:
-            found.append(f"{fields[0]} {fields[fields.index('via') + 1]}")
-        elif fields:
-            found.append(fields[0])
-    return sorted(found)
-
-
-def users(names):
-    """user -> {exists, home, shell}, from the user database (NSS, like getent)."""
-    found = {}
-    for name in names:
-        try:
-            entry = pwd.getpwnam(name)
-        except KeyError:
-            found[name] = {"exists": False, "home": None, "shell": None}
-        else:
-            found[name] = {"exists": True, "home": entry.pw_dir, "shell": entry.pw_shell}
-    return found
-
-
-def addresses(module, wanted):
-    if not wanted:
-        return []
-    _, out, _ = module.run_command(["ip", "-o", "-4", "addr", "show"])
-    return parse_addresses(out)
-
-
-def parse_addresses(out):
-    """`ip -o -4 addr show` prints one address a line: "2: eth0    inet 10.0.0.5/24 brd ...".
-    A veth's interface shows as eth0@if12: the name is what comes before the @."""
-    found = []
-    for line in out.splitlines():
-        fields = line.split()
-        if len(fields) < 4 or fields[2] != "inet":
-            continue
-        address, _, prefix = fields[3].partition("/")
-        found.append(
-            {"interface": fields[1].split("@")[0], "address": address, "prefix": int(prefix or 32)}
-        )
-    return found
-
-
-VERSION = re.compile(r"[0-9]+[.][0-9]+[.][0-9]+")
-
-
-def versions(module, programs):
-    """program -> the first X.Y.Z its --version prints (null: not installed, or none printed)."""
-    found = {}
-    for program in programs:
-        # A program that is not installed (yet) is an answer, not a failure.
-        try:
-            _, out, _ = module.run_command([program, "--version"], handle_exceptions=False)
-        except OSError:
-            out = ""
-        match = VERSION.search(out)
-        found[program] = match.group(0) if match else None
-    return found
-
-
-def run(module, argv):
-    # A command that is not installed (yet) is an answer, not a failure.
-    try:
-        rc, out, err = module.run_command([str(a) for a in argv], handle_exceptions=False)
-    except OSError as error:
-        return {"rc": 127, "stdout": "", "stderr": str(error)}
-    return {"rc": rc, "stdout": out.strip(), "stderr": err.strip()}
+from ansible.module_utils.groundwork_observe import digest
+from ansible.module_utils.groundwork_probing import probe
 
 
 def main():
@@ -428,49 +231,10 @@ def main():
         },
         supports_check_mode=True,
     )
-    release = os.uname().release
-    swaps = (read("/proc/swaps") or "").splitlines()[1:]
-    container = is_container()
-    pattern = re.compile(module.params["container_sysctl_pattern"])
-    wanted = {str(k): str(v) for k, v in module.params["sysctls"].items()}
-    owned = sorted(k for k in wanted if not container or pattern.search(k))
-    sysctls = {}
-    drift = []
-    for key in owned:
-        if any(c in key for c in "*?["):
-            continue
-        value = read("/proc/sys/" + key.replace(".", "/"))
-        sysctls[key] = " ".join(value.split()) if value is not None else None
-        if sysctls[key] != " ".join(wanted[key].split()):
-            drift.append(key)
-    units = unit_states(module, module.params["units"])
-    module.exit_json(
-        changed=False,
-        container=container,
-        cap_sys_resource=has_capability(read("/proc/self/status") or "", CAP_SYS_RESOURCE),
-        cgroup_version=cgroup_version(),
-        sysctls=sysctls,
-        sysctls_owned=owned,
-        sysctl_drift=drift,
-        modules_loadable=os.path.isdir(f"/lib/modules/{release}"),
-        missing_modules=missing(module.params["modules"], module.params["kconfig"], release),
-        swap_devices=[line.split()[0] for line in swaps if line.strip()],
-        fstab_swap=enables_swap(read(FSTAB) or ""),
-        hostname={
-            "running": (read("/proc/sys/kernel/hostname") or "").strip(),
-            "static": (read("/etc/hostname") or "").strip(),
-        },
-        dpkg_interrupted=dpkg_interrupted(),
-        missing_packages=missing_packages(module, module.params["packages"]),
-        routes=routes(module, module.params["routes_proto"]),
-        units=units,
-        units_down=[u for u, state in units.items() if not (state["active"] and state["enabled"])],
-        paths={path: os.path.lexists(path) for path in module.params["paths"]},
-        users=users(module.params["users"]),
-        addresses=addresses(module, module.params["addresses"]),
-        versions=versions(module, module.params["versions"]),
-        commands={name: run(module, argv) for name, argv in module.params["commands"].items()},
-    )
+    result = probe(module.params, module.run_command)
+    # What this run saw, as one digest: `up` leaves a node alone while every
+    # digest is as in the last run that changed nothing (groundwork/converged.py).
+    module.exit_json(changed=False, observed=digest(result), **result)
 
 
 if __name__ == "__main__":

@@ -57,6 +57,7 @@ def provision(
     replace_members: Sequence[str] = (),
     progress: Progress = silent,
     console: Console | None = None,
+    full: bool = False,
 ) -> RunSummary:
     """The `up` pipeline without its checks (as `groundwork up --no-verify`):
     the playbook runs as one summary. A phase that failed before any playbook
@@ -67,6 +68,7 @@ def provision(
         kubernetes=kubernetes,
         verify=False,
         replace_members=tuple(replace_members),
+        full=full,
     )
     context = Context(spec, options, console or Console(width=160), progress)
     result = run(UP, context)

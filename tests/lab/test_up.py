@@ -17,6 +17,7 @@ import pytest
 import yaml
 from _lab import must, provision
 
+from groundwork import converged
 from groundwork.lab import ssh
 from groundwork.runner import RunSummary
 from groundwork.spec import ClusterSpec, Role, load_stack
@@ -66,11 +67,45 @@ def test_etcd_is_healthy_with_every_member(spec: ClusterSpec, first_up: RunSumma
 
 def test_second_up_changes_nothing(spec: ClusterSpec, first_up: RunSummary) -> None:
     assert first_up.ok
-    second = provision(spec)
+    # --full: every role runs on every node (the roles' own idempotence).
+    second = provision(spec, full=True)
     assert second.ok, "\n".join(f.describe() for f in second.failures)
     changed = {h.name: h.changed_tasks for h in second.hosts if h.changed}
     assert changed == {}, f"a no-change up changed something: {changed}"
     assert second.changed_by_host() == {n.name: 0 for n in spec.nodes}
+    assert second.artifact_dir and not second.note
+
+
+def test_up_with_nothing_to_do_runs_no_role_until_a_node_drifts(
+    spec: ClusterSpec, first_up: RunSummary
+) -> None:
+    """After a run that changed nothing, `up` makes that run's reads again on
+    every node and runs no role while each gives the same digest; a drifted
+    file makes every role run, which repairs it."""
+    assert first_up.ok
+    vouching = provision(spec, full=True)
+    assert vouching.ok and vouching.changed == 0
+    record = converged.read_record(spec.name)
+    assert record is not None and sorted(record.hosts) == sorted(n.name for n in spec.nodes)
+    # Every role's probe and file call on every node is among the reads.
+    for host, reads in record.hosts.items():
+        assert {r.module for r in reads} == {"groundwork_probe", "groundwork_files"}, host
+    quiet = provision(spec)
+    assert quiet.ok and quiet.note, quiet
+    assert quiet.changed_by_host() == {n.name: 0 for n in spec.nodes}
+    assert quiet.artifact_dir == ""  # no ansible-playbook ran
+
+    worker = next(n for n in spec.nodes if Role.WORKER in n.roles)
+    config = "/var/lib/kubelet/config.yaml"
+    mode = must(spec, worker.name, f"stat -c %a {config}").strip()
+    must(spec, worker.name, f"chmod 0644 {config}")
+    repaired = provision(spec)
+    assert repaired.ok and not repaired.note, repaired
+    assert repaired.changed_by_host()[worker.name] > 0
+    assert must(spec, worker.name, f"stat -c %a {config}").strip() == mode
+    # A run that changed something vouches for nothing: the next one runs
+    # every role again (and, changing nothing, records anew).
+    assert converged.read_record(spec.name) is None
 
 
 def test_limit_converges_and_checks_only_the_named_node(

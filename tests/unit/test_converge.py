@@ -113,7 +113,11 @@ def test_the_site_phase_runs_both_layers_in_one_run_when_kubernetes_follows(
     # What a passed substrate records (the membership) is not this test's.
     monkeypatch.setattr(site_phase, "applied_after", lambda *a: None)
     monkeypatch.setattr(site_phase, "write_applied", lambda *a: None)
-    monkeypatch.setattr(Context, "members", lambda self: type("Members", (), {"bootstrap": {}}))
+    monkeypatch.setattr(
+        Context,
+        "members",
+        lambda self: type("Members", (), {"bootstrap": {}, "fresh": True, "changes": True}),
+    )
     context = Context(load_stack("lab"), Options(live=False, kubernetes=kubernetes))
     context.kube_missing, context.upgrade_from = missing, upgrade_from
     outcome = site_phase.Site().run(context)
