@@ -36,12 +36,13 @@ from typing import Any
 
 import groundwork
 from groundwork import yamlio
+from groundwork.inventory.fingerprint import content_hash, tree_hash
 from groundwork.paths import data_dir, state_dir, state_root
 from groundwork.runner.events import Observation, RunSummary
 
 RECORD = "converged.json"
-# The controller files and folders whose content shapes what the roles do.
-SHIPPED_INPUTS = ("ansible.cfg", "playbooks", "roles", "plugins")
+# The code trees whose content shapes what the roles do (beside ansible.cfg).
+CODE_INPUTS = ("playbooks", "roles", "plugins")
 # The module_utils the reads need on the node, in import order.
 NODE_UTILS = ("groundwork_fstab", "groundwork_observe", "groundwork_probing")
 NODE_TIMEOUT = 30.0
@@ -129,15 +130,6 @@ def forget_record(stack: str) -> None:
     record_path(stack).unlink(missing_ok=True)
 
 
-def _files_under(path: Path) -> Iterable[Path]:
-    if path.is_file():
-        yield path
-    elif path.is_dir():
-        for found in sorted(path.rglob("*")):
-            if found.is_file() and "__pycache__" not in found.parts:
-                yield found
-
-
 def controller_paths(inventory_text: str, root: Path) -> list[Path]:
     """The paths under the state root that an inventory names (pure): the
     certificates, keys and secrets the roles read on the controller."""
@@ -150,22 +142,16 @@ def inputs_digest(inventory: Path) -> str:
     the roles, playbooks, plugins and ansible.cfg, Groundwork's own code, the
     stack's inventory, every controller file it names under the state root,
     and the versions of Python, Ansible and mitogen."""
-    sha = hashlib.sha256()
-    versions = f"{sys.version}|{version('ansible-core')}|{version('mitogen')}"
-    sha.update(versions.encode())
+    parts = [sys.version, version("ansible-core"), version("mitogen")]
+    code = [data_dir() / name for name in CODE_INPUTS] + [Path(groundwork.__file__).parent]
+    parts += [f"{root}={tree_hash(root)}" for root in code]
     inventory_text = "".join(
-        p.read_text(errors="replace")
-        for p in _files_under(inventory)
-        if p.suffix in {".yml", ".yaml"}
+        p.read_text(errors="replace") for p in sorted(inventory.rglob("*.yml")) if p.is_file()
     )
-    roots = [data_dir() / name for name in SHIPPED_INPUTS]
-    roots += [Path(groundwork.__file__).parent, inventory]
-    roots += controller_paths(inventory_text, state_root())
-    for root in roots:
-        for path in _files_under(root):
-            sha.update(f"\0{path}\0".encode())
-            sha.update(path.read_bytes())
-    return sha.hexdigest()
+    # Read anew each time: a run re-renders the inventory, a renewal rewrites the PKI.
+    local = [data_dir() / "ansible.cfg", inventory, *controller_paths(inventory_text, state_root())]
+    parts += [f"{path}={content_hash(path)}" for path in local]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
 def unrecordable(summary: RunSummary, hosts: Iterable[str]) -> str:

@@ -46,16 +46,22 @@ def _update(digest: hashlib._Hash, label: str, data: bytes) -> None:
         digest.update(part)
 
 
-@functools.cache
-def tree_hash(root: Path) -> str:
-    """sha256 over every file under `root`: relative paths and bytes, sorted (cached)."""
+def content_hash(root: Path) -> str:
+    """sha256 over every file under `root` (relative paths and bytes, sorted),
+    or over the file `root` itself; of nothing when it does not exist."""
     digest = hashlib.sha256()
-    if root.is_dir():
+    if root.is_file():
+        _update(digest, root.name, root.read_bytes())
+    elif root.is_dir():
         # Bytecode caches differ per interpreter and run: not what Ansible applies.
         files = (p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
         for path in sorted(files):
             _update(digest, path.relative_to(root).as_posix(), path.read_bytes())
     return digest.hexdigest()
+
+
+# The code trees do not change while a process runs: hashed once each.
+tree_hash = functools.cache(content_hash)
 
 
 def inventory_files(spec: ClusterSpec, plan: ClusterPlan | None = None) -> dict[str, str]:
