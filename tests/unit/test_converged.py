@@ -279,3 +279,25 @@ def test_any_playbook_run_ends_the_record(tmp_path: Path, monkeypatch: pytest.Mo
     # It may change nodes: the record goes before it starts.
     assert context.run_playbook("reset.yml") is ran
     assert converged.read_record("lab") is None
+
+
+def test_a_converge_records_only_when_it_can_vouch_for_every_node(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    context = a_context(tmp_path, monkeypatch)
+    context.inventory = tmp_path / "inventory"
+    context.inventory.mkdir()
+    (context.inventory / "hosts.yml").write_text("all: {}\n")
+    said: list[str] = []
+    context.progress = said.append
+    nodes = [host(node.name) for node in context.spec.nodes]
+    context.converge_run = summary(*nodes[:-1], host(nodes[-1].name, changed=1))
+    site_phase.record_if_unchanged(context)
+    assert converged.read_record("lab") is None
+    assert said == [f"site: no record for the next up: {nodes[-1].name} changed"]
+
+    context.converge_run = summary(*nodes)
+    site_phase.record_if_unchanged(context)
+    record = converged.read_record("lab")
+    assert record is not None and record.hosts == {h.name: (PROBE, FILES) for h in nodes}
+    assert record.inputs == converged.inputs_digest(context.inventory)
