@@ -116,7 +116,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         verbosity=verbosity(args),
         limit=limit_of(args, spec),
         renew_certificates=getattr(args, "renew_certificates", False),
-        full=args.full,
+        full=getattr(args, "full", False),
     )
     context = Context(spec, options, console, progress)
     # A membership change that would risk etcd raises ScaleRefused before any

@@ -301,3 +301,30 @@ def test_a_converge_records_only_when_it_can_vouch_for_every_node(
     record = converged.read_record("lab")
     assert record is not None and record.hosts == {h.name: (PROBE, FILES) for h in nodes}
     assert record.inputs == converged.inputs_digest(context.inventory)
+
+
+@pytest.mark.parametrize(
+    ("argv", "full"),
+    [
+        (["up", "--stack", "lab", "--full"], True),
+        (["up", "--stack", "lab"], False),
+        # certs renew runs up's pipeline with a parser of its own.
+        (["certs", "renew", "--stack", "lab"], False),
+    ],
+)
+def test_the_verbs_that_run_up_ask_for_every_role_only_with_full(
+    monkeypatch: pytest.MonkeyPatch, argv: list[str], full: bool
+) -> None:
+    import groundwork.phases
+    from groundwork.cli import main
+
+    asked: list[Options] = []
+
+    def run(pipeline: object, context: Context) -> object:
+        asked.append(context.options)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(groundwork.phases, "run", run)
+    with pytest.raises(SystemExit):
+        main(argv)
+    assert [options.full for options in asked] == [full]
