@@ -265,16 +265,19 @@ class Verdict:
     unchanged: bool
     reasons: tuple[str, ...]
     seconds: float
+    # The record the nodes were compared with (None when there was none).
+    record: Record | None = None
 
 
 def check(stack: str, inventory: Path) -> Verdict:
     """Every node's reads made again, all at once, against the record."""
     started = time.monotonic()
 
-    def verdict(unchanged: bool, *reasons: str) -> Verdict:
-        return Verdict(unchanged, reasons, time.monotonic() - started)
-
     record = read_record(stack)
+
+    def verdict(unchanged: bool, *reasons: str) -> Verdict:
+        return Verdict(unchanged, reasons, time.monotonic() - started, record)
+
     if record is None:
         return verdict(False, "no run that changed nothing is recorded")
     if inputs_digest(inventory) != record.inputs:

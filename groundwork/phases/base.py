@@ -145,9 +145,8 @@ class Context:
     # The run of site.yml and kubernetes.yml together (playbooks/converge.yml),
     # when the site phase ran both layers.
     converge_run: RunSummary | None = field(default=None, init=False)
-    # Set when no role ran because every node was as the last run that changed
-    # nothing saw it: says so, with that run's time.
-    unchanged_nodes: str = field(default="", init=False)
+    # No role ran: every node was as the last run that changed nothing saw it.
+    nodes_left_alone: bool = field(default=False, init=False)
     # The release the cluster runs when the stack declares another (an upgrade).
     upgrade_from: str | None = field(default=None, init=False)
     runs: list[RunSummary] = field(default_factory=list, init=False)

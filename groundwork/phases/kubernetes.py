@@ -35,7 +35,7 @@ class Kubernetes(Phase):
         return preview_playbook(context, KUBERNETES_PLAYBOOK)
 
     def run(self, context: Context) -> Outcome:
-        if context.unchanged_nodes:
+        if context.nodes_left_alone:
             return Outcome(True, "no role run: every node as last seen (see the site phase)")
         if context.converge_run is not None:
             # site.yml's phase ran this playbook's plays in its own run.

@@ -118,8 +118,8 @@ def nodes_as_last_seen(context: Context) -> Outcome | None:
     if not verdict.unchanged:
         context.progress(f"site: every role runs: {'; '.join(verdict.reasons[:3])}")
         return None
-    record = converged.read_record(context.spec.name)
-    assert record is not None  # the verdict was made against it
+    record = verdict.record
+    assert record is not None  # an unchanged verdict was made against it
     reads = sum(len(seen) for seen in record.hosts.values())
     said = (
         f"every node as the run of {record.at} that changed nothing saw it "
@@ -138,7 +138,7 @@ def nodes_as_last_seen(context: Context) -> Outcome | None:
     )
     context.runs.append(summary)
     context.converge_run = summary
-    context.unchanged_nodes = said
+    context.nodes_left_alone = True
     return Outcome(True, said)
 
 

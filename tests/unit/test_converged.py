@@ -255,9 +255,9 @@ def test_nodes_as_last_seen_run_no_role_and_say_so(
     monkeypatch.setattr(converged, "check", lambda stack, inventory: verdict)
     assert site_phase.nodes_as_last_seen(context) is None
     assert said == ["site: every role runs: w1: etcd: Install"]
-    assert context.runs == [] and not context.unchanged_nodes
+    assert context.runs == [] and not context.nodes_left_alone
 
-    verdict = converged.Verdict(True, (), 0.4)
+    verdict = converged.Verdict(True, (), 0.4, record)
     outcome = site_phase.nodes_as_last_seen(context)
     assert outcome is not None and outcome.ok
     assert outcome.message == (
